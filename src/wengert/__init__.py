@@ -1,0 +1,125 @@
+"""wengert: deep learning on a Wengert tape, in NumPy.
+
+Example:
+    >>> import wengert as wg
+    >>> x = wg.constant(3.0)
+    >>> with wg.GradientTape() as tape:
+    ...     tape.watch(x)
+    ...     y = x * x
+    >>> float(tape.gradient(y, x))
+    6.0
+"""
+
+__version__ = "0.1.0"
+
+from . import backend
+from .backend import (
+    bool_ as bool,
+    complex64,
+    complex128,
+    float16,
+    float32,
+    float64,
+    int8,
+    int16,
+    int32,
+    int64,
+    uint8,
+)
+from .tensor import Tensor, Variable, constant, convert_to_tensor, is_tensor
+from .math_ops import (
+    abs,
+    add,
+    argmax,
+    argmin,
+    clip_by_value,
+    cos,
+    divide,
+    equal,
+    exp,
+    floor,
+    greater,
+    greater_equal,
+    less,
+    less_equal,
+    matmul,
+    maximum,
+    minimum,
+    multiply,
+    negative,
+    not_equal,
+    pow,
+    reduce_logsumexp,
+    reduce_max,
+    reduce_mean,
+    reduce_min,
+    reduce_prod,
+    reduce_sum,
+    round,
+    sign,
+    sin,
+    sqrt,
+    square,
+    subtract,
+    tanh,
+    tensordot,
+    where,
+)
+from .array_ops import (
+    broadcast_to,
+    cast,
+    concat,
+    expand_dims,
+    eye,
+    fill,
+    gather,
+    identity,
+    linspace,
+    one_hot,
+    ones,
+    ones_like,
+    pad,
+    rank,
+    reshape,
+    shape,
+    size,
+    split,
+    squeeze,
+    stack,
+    stop_gradient,
+    tile,
+    transpose,
+    unstack,
+    zeros,
+    zeros_like,
+)
+from .array_ops import range_ as range
+from .nn_ops import sigmoid, softmax
+from .tape import GradientTape, UnconnectedGradients, UnconnectedGradientError, custom_gradient
+from .forward import ForwardAccumulator
+from .functional import grad, hessian, jvp, value_and_grad, vjp
+from . import random, math, nn, linalg, test_util, numpy_api  # noqa: E402
+from . import core  # noqa: E402
+from . import classic  # noqa: E402
+
+
+def from_dlpack(capsule) -> Tensor:
+    """Wrap an object that supports DLPack (a PyTorch tensor, a NumPy array) as a Tensor.
+
+    The data is copied, so later changes to the producer do not reach the tensor.
+
+    Example:
+        >>> import numpy as np, wengert as wg
+        >>> wg.from_dlpack(np.arange(3.0)).numpy()
+        array([0., 1., 2.])
+    """
+    from .backend import xp
+
+    return constant(xp.from_dlpack(capsule))
+
+
+log = math.log
+log1p = math.log1p
+expm1 = math.expm1
+floordiv = math.floordiv
+mod = math.mod

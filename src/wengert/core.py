@@ -1,0 +1,380 @@
+"""Primitives, their differentiation rules, and ``apply``: where every op runs.
+
+A primitive is declared once, with one VJP per argument and one JVP per
+argument beside it::
+
+    sin_p = primitive("sin", xp.sin)
+    defvjp(sin_p, lambda g, out, x: g * cos(x))
+    defjvp(sin_p, lambda dx, out, x: dx * cos(x))
+
+Rules have flat signatures ``vjp(g, out, *inputs, **params)`` and
+``jvp(dx, out, *inputs, **params)``: ``g`` is the cotangent of the output,
+``dx`` the tangent of one input, ``out`` the primitive's output.  They are
+written with wengert's own ops, so a tape that is recording while another
+tape's backward pass runs records that pass too: nested tapes give
+higher-order derivatives with no extra code.
+
+Who records is decided in one place: ``recorders`` is the tuple of active
+tapes and forward accumulators, outermost first.  ``apply`` runs the array
+function and offers the op to each recorder; with nothing recording it does
+nothing else.
+"""
+
+from __future__ import annotations
+
+from .backend import xp
+from .tensor import Tensor, Variable, convert_to_tensor, wrap
+
+__all__ = [
+    "Primitive",
+    "primitive",
+    "defvjp",
+    "defjvp",
+    "nondifferentiable",
+    "NON_DIFFERENTIABLE",
+    "apply",
+    "recorders",
+]
+
+NO_PARAMS: dict = {}  # shared, never mutated: ops without parameters pass this
+
+# Active recorders (GradientTape, ForwardAccumulator), outermost first.  A tuple,
+# replaced rather than mutated, so a loop over it is never disturbed by a
+# recorder pausing itself inside that loop.
+recorders: tuple = ()
+
+
+class Primitive:
+    """An array function with its differentiation rules.
+
+    Attributes:
+        name: the op's name (TensorFlow's where one exists).
+        impl: the array function, ``impl(*arrays, **params) -> array``.
+        vjps: one VJP rule per argument (None: no gradient flows to it), or None
+            when no rule was declared.
+        jvps: one JVP rule per argument, or None.
+        differentiable: False for ops with no gradient by definition (argmax,
+            floor, comparisons): their inputs get ``None``, never an error.
+        multiple_results: True when ``impl`` returns a tuple of arrays.
+    """
+
+    __slots__ = ("name", "impl", "vjps", "jvps", "differentiable", "multiple_results")
+
+    def __init__(self, name: str, impl, multiple_results: bool = False):
+        self.name = name
+        self.impl = impl
+        self.vjps = None
+        self.jvps = None
+        self.differentiable = True
+        self.multiple_results = multiple_results
+
+    def __repr__(self) -> str:
+        return f"Primitive({self.name!r})"
+
+
+# The one explicit list of ops that have no gradient by definition.
+NON_DIFFERENTIABLE: set[str] = set()
+
+
+def primitive(name: str, impl, multiple_results: bool = False) -> Primitive:
+    """Declare a primitive op named ``name`` computed by the array function ``impl``.
+
+    Example:
+        >>> from wengert.core import primitive, defvjp, apply
+        >>> from wengert.backend import xp
+        >>> import wengert as wg
+        >>> cube_p = primitive("cube", lambda x: x ** 3)
+        >>> defvjp(cube_p, lambda g, out, x: g * 3.0 * x * x)
+        >>> x = wg.constant(2.0)
+        >>> with wg.GradientTape() as tape:
+        ...     tape.watch(x)
+        ...     y = apply(cube_p, (x,))
+        >>> float(tape.gradient(y, x))
+        12.0
+    """
+    return Primitive(name, impl, multiple_results)
+
+
+def defvjp(prim: Primitive, *rules) -> None:
+    """Give ``prim`` one VJP rule per argument, ``rule(g, out, *inputs, **params)``.
+
+    A rule of None means no gradient flows to that argument (an index, a shape).
+    """
+    prim.vjps = rules
+
+
+def defjvp(prim: Primitive, *rules) -> None:
+    """Give ``prim`` one JVP rule per argument, ``rule(dx, out, *inputs, **params)``.
+
+    The output's tangent is the sum of the rules' results over the arguments
+    that have a tangent.
+    """
+    prim.jvps = rules
+
+
+def nondifferentiable(prim: Primitive) -> Primitive:
+    """Mark ``prim`` as having no gradient by definition (its inputs get None)."""
+    prim.differentiable = False
+    NON_DIFFERENTIABLE.add(prim.name)
+    return prim
+
+
+def describe(args) -> str:
+    """Shapes and dtypes of an op's arguments, for error messages."""
+    parts = []
+    for a in args:
+        if isinstance(a, Tensor):
+            parts.append(f"{a._value.dtype}{list(a._value.shape)}")
+        elif isinstance(a, (list, tuple)) and a and isinstance(a[0], Tensor):
+            parts.append("[" + ", ".join(f"{t.dtype}{list(t.shape)}" for t in a) + "]")
+        else:
+            parts.append(repr(a) if isinstance(a, (int, float, bool)) else type(a).__name__)
+    return ", ".join(parts)
+
+
+def op_error(prim: Primitive, args, exc: Exception) -> Exception:
+    """Re-raise an array library's error under the op's name, with the inputs' shapes."""
+    cls = ValueError
+    for base in (TypeError, IndexError, ValueError, ArithmeticError):
+        if isinstance(exc, base):
+            cls = base
+            break
+    return cls(f"{prim.name}: {exc} (inputs: {describe(args)})")
+
+
+def apply(prim: Primitive, args: tuple, params: dict = NO_PARAMS):
+    """Run ``prim`` on ``args`` (Tensors, Variables or Python scalars) and record it.
+
+    Returns a Tensor, or a tuple of Tensors for multiple-result primitives.
+    """
+    values = [a._value if isinstance(a, Tensor) else a for a in args]
+    try:
+        value = prim.impl(*values, **params)
+    except (ValueError, TypeError, IndexError, ArithmeticError) as exc:
+        raise op_error(prim, args, exc) from exc
+    if prim.multiple_results:
+        out = tuple(wrap(v, prim) for v in value)
+    else:
+        out = wrap(value, prim)
+    if recorders:
+        for r in recorders:
+            r.record(prim, args, out, params)
+    return out
+
+
+_new = object.__new__
+
+
+def apply1(prim: Primitive, x: Tensor) -> Tensor:
+    """``apply`` for one Tensor argument and no parameters."""
+    try:
+        value = prim.impl(x._value)
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise op_error(prim, (x,), exc) from exc
+    out = _new(Tensor)
+    out._value = value
+    out._tid = 0
+    out._origin = prim
+    if recorders:
+        for r in recorders:
+            r.record(prim, (x,), out, NO_PARAMS)
+    return out
+
+
+def unary_op(prim: Primitive):
+    """The public function of a one-argument primitive: the hot path, kept flat."""
+    impl = prim.impl
+
+    def op(x, name=None):
+        if type(x) is not Tensor:
+            x = operand(x)
+        try:
+            value = impl(x._value)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            raise op_error(prim, (x,), exc) from exc
+        out = _new(Tensor)
+        out._value = value
+        out._tid = 0
+        out._origin = prim
+        if recorders:
+            for r in recorders:
+                r.record(prim, (x,), out, NO_PARAMS)
+        return out
+
+    op.primitive = prim
+    return op
+
+
+def binary_op(prim: Primitive):
+    """The public function of a broadcasting two-argument primitive: the hot path.
+
+    Two tensors of one dtype, or a float tensor and a Python number, go straight
+    to the array function; everything else is reconciled by ``binary_operands``.
+    """
+    impl = prim.impl
+
+    def op(x, y, name=None):
+        tx = type(x)
+        ty = type(y)
+        if tx is Tensor and (ty is float or ty is int):
+            xv = x._value
+            if ty is float and xv.dtype.kind not in "fc":
+                x, y, xv, yv = binary_operands(prim.name, x, y)
+            else:
+                yv = y
+        elif tx is Tensor and ty is Tensor:
+            xv = x._value
+            yv = y._value
+            if xv.dtype is not yv.dtype and xv.dtype != yv.dtype:
+                x, y, xv, yv = binary_operands(prim.name, x, y)
+        else:
+            x, y, xv, yv = binary_operands(prim.name, x, y)
+        try:
+            value = impl(xv, yv)
+        except (ValueError, TypeError, ArithmeticError) as exc:
+            raise op_error(prim, (x, y), exc) from exc
+        out = _new(Tensor)
+        out._value = value
+        out._tid = 0
+        out._origin = prim
+        if recorders:
+            for r in recorders:
+                r.record(prim, (x, y), out, NO_PARAMS)
+        return out
+
+    op.primitive = prim
+    return op
+
+
+def operand(x, dtype=None) -> Tensor:
+    """Convert an op's argument to a Tensor (Variables pass through), cast to ``dtype``.
+
+    Python values and arrays given next to a Tensor take that tensor's dtype,
+    as TensorFlow's operators do; a float value never silently becomes an
+    integer.
+    """
+    if isinstance(x, Tensor):
+        return x
+    if dtype is None:
+        return convert_to_tensor(x)
+    a = xp.asarray(x)
+    if a.dtype.kind in "fc" and dtype.kind not in "fc":
+        raise TypeError(f"cannot convert a {a.dtype} value to a {dtype} tensor without losing data")
+    if a.dtype == object:
+        raise TypeError(f"cannot convert {type(x).__name__} to a Tensor")
+    return wrap(xp.array(a, dtype=dtype, copy=True), None)
+
+
+_TENSOR_TYPES = (Tensor, Variable)
+
+
+def binary_operands(name: str, x, y):
+    """Bring a binary op's arguments to a common dtype, TensorFlow-style.
+
+    Two tensors must already agree; a Python number or array next to a tensor
+    takes the tensor's dtype; a Python float next to an integer tensor is an
+    error rather than a silent truncation.  Returns ``(x, y, x_value, y_value)``
+    where Python scalars stay scalars (NumPy's weak scalars keep the dtype).
+    """
+    tx = type(x)
+    ty = type(y)
+    if tx is Tensor or tx is Variable or isinstance(x, Tensor):
+        xv = x._value
+        if ty is Tensor or ty is Variable or isinstance(y, Tensor):
+            yv = y._value
+            if xv.dtype is not yv.dtype and xv.dtype != yv.dtype:
+                raise TypeError(
+                    f"{name}: dtypes differ: {xv.dtype}{list(xv.shape)} and "
+                    f"{yv.dtype}{list(yv.shape)}; cast one with wg.cast"
+                )
+            return x, y, xv, yv
+        if ty is float or ty is int:
+            if ty is float and xv.dtype.kind not in "fc":
+                raise TypeError(f"{name}: cannot combine {xv.dtype} tensor with float {y!r}")
+            return x, y, xv, y
+        y = operand(y, xv.dtype)
+        return x, y, xv, y._value
+    if ty is Tensor or ty is Variable or isinstance(y, Tensor):
+        yv = y._value
+        if tx is float or tx is int:
+            if tx is float and yv.dtype.kind not in "fc":
+                raise TypeError(f"{name}: cannot combine float {x!r} with {yv.dtype} tensor")
+            return x, y, x, yv
+        x = operand(x, yv.dtype)
+        return x, y, x._value, yv
+    x = operand(x)
+    y = operand(y, x._value.dtype)
+    return x, y, x._value, y._value
+
+
+def apply2(prim: Primitive, x, y) -> Tensor:
+    """``apply`` for a binary elementwise op with broadcasting."""
+    x, y, xv, yv = binary_operands(prim.name, x, y)
+    try:
+        value = prim.impl(xv, yv)
+    except (ValueError, TypeError, ArithmeticError) as exc:
+        raise op_error(prim, (x, y), exc) from exc
+    out = wrap(value, prim)
+    if recorders:
+        for r in recorders:
+            r.record(prim, (x, y), out, NO_PARAMS)
+    return out
+
+
+def push_recorder(r) -> None:
+    """Make ``r`` record ops from now on (innermost)."""
+    global recorders
+    recorders = recorders + (r,)
+
+
+def remove_recorder(r) -> int:
+    """Stop ``r`` recording; return the position it had (or -1)."""
+    global recorders
+    for i, other in enumerate(recorders):
+        if other is r:
+            recorders = recorders[:i] + recorders[i + 1 :]
+            return i
+    return -1
+
+
+def insert_recorder(r, position: int) -> None:
+    """Put ``r`` back at ``position`` in the nesting order."""
+    global recorders
+    if position < 0:
+        return
+    recorders = recorders[:position] + (r,) + recorders[position:]
+
+
+class paused:
+    """Context manager: ``r`` records nothing inside (used while it runs its own rules)."""
+
+    __slots__ = ("r", "position")
+
+    def __init__(self, r):
+        self.r = r
+        self.position = -1
+
+    def __enter__(self):
+        self.position = remove_recorder(self.r)
+        return self
+
+    def __exit__(self, *exc):
+        insert_recorder(self.r, self.position)
+        return False
+
+
+class all_paused:
+    """Context manager: no recorder records inside (custom_gradient's forward pass)."""
+
+    __slots__ = ("saved",)
+
+    def __enter__(self):
+        global recorders
+        self.saved = recorders
+        recorders = ()
+        return self
+
+    def __exit__(self, *exc):
+        global recorders
+        recorders = self.saved
+        return False

@@ -1,0 +1,33 @@
+"""``wg.linalg``: TensorFlow's ``tf.linalg`` names."""
+
+from .array_ops import eye  # noqa: F401
+from .math_ops import _mT, matmul, reduce_sum, sqrt, tensordot  # noqa: F401
+
+
+def matrix_transpose(a, name=None):
+    """Swap the last two axes of ``a``.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.linalg.matrix_transpose(wg.zeros((2, 3, 4))).shape
+        (2, 4, 3)
+    """
+    from .core import operand
+
+    return _mT(operand(a))
+
+
+def norm(tensor, ord="euclidean", axis=None, keepdims=False, name=None):
+    """The Euclidean (Frobenius) norm over ``axis`` (all axes by default).
+
+    Example:
+        >>> import wengert as wg
+        >>> float(wg.linalg.norm([3.0, 4.0]))
+        5.0
+    """
+    if ord not in ("euclidean", "fro", 2):
+        raise ValueError(f"norm: only the euclidean norm is supported, got ord={ord!r}")
+    from .core import operand
+
+    x = operand(tensor)
+    return sqrt(reduce_sum(x * x, axis=axis, keepdims=keepdims))

@@ -1,0 +1,199 @@
+"""Random numbers, reproducible from a seed (tier 0: arrays only, wrapped as Tensors).
+
+``set_seed(s)`` reseeds the global generator, so a program that calls it first
+draws the same numbers every run.  An op-level ``seed=`` gives the same numbers
+for the same (global seed, op seed) pair, whatever came before.  A
+``Generator`` is an explicit, independent stream whose state can be saved.
+"""
+
+from __future__ import annotations
+
+from .backend import float32, xp
+from .tensor import wrap as _wrap
+
+__all__ = [
+    "Generator",
+    "set_seed",
+    "get_global_generator",
+    "normal",
+    "uniform",
+    "truncated_normal",
+    "categorical",
+    "shuffle",
+]
+
+
+class Generator:
+    """An explicit random stream (NumPy's PCG64 underneath).
+
+    Example:
+        >>> import wengert as wg
+        >>> a = wg.random.Generator.from_seed(1).normal((2,))
+        >>> b = wg.random.Generator.from_seed(1).normal((2,))
+        >>> bool((a.numpy() == b.numpy()).all())
+        True
+    """
+
+    def __init__(self, seed=None):
+        self._rng = xp.random.default_rng(seed)
+
+    @classmethod
+    def from_seed(cls, seed) -> Generator:
+        """A generator whose stream is determined by ``seed``."""
+        return cls(seed)
+
+    @classmethod
+    def from_non_deterministic_state(cls) -> Generator:
+        """A generator seeded from the operating system's entropy."""
+        return cls(None)
+
+    def get_state(self) -> dict:
+        """The generator's state as plain ints and strings (JSON-serialisable)."""
+        return self._rng.bit_generator.state
+
+    def set_state(self, state: dict) -> None:
+        """Restore a state returned by ``get_state``."""
+        self._rng.bit_generator.state = state
+
+    def normal(self, shape, mean=0.0, stddev=1.0, dtype=float32):
+        """Samples from N(mean, stddev^2)."""
+        a = self._rng.standard_normal(_shape(shape)) * stddev + mean
+        return _wrap(a.astype(dtype), "random.normal")
+
+    def uniform(self, shape, minval=0.0, maxval=None, dtype=float32):
+        """Samples from U[minval, maxval) (maxval defaults to 1 for floats; required for ints)."""
+        dtype = xp.dtype(dtype)
+        if dtype.kind in "iu":
+            if maxval is None:
+                raise ValueError("uniform: maxval is required for integer dtypes")
+            a = self._rng.integers(int(minval), int(maxval), _shape(shape))
+        else:
+            a = self._rng.uniform(minval, 1.0 if maxval is None else maxval, _shape(shape))
+        return _wrap(a.astype(dtype), "random.uniform")
+
+    def truncated_normal(self, shape, mean=0.0, stddev=1.0, dtype=float32):
+        """N(mean, stddev^2) samples redrawn until within two standard deviations."""
+        shape = _shape(shape)
+        a = self._rng.standard_normal(shape)
+        bad = xp.abs(a) > 2
+        while bad.any():
+            a[bad] = self._rng.standard_normal(int(bad.sum()))
+            bad = xp.abs(a) > 2
+        return _wrap((a * stddev + mean).astype(dtype), "random.truncated_normal")
+
+    def categorical(self, logits, num_samples, dtype="int64"):
+        """Draw ``num_samples`` class indices per row of ``logits`` (batch, classes)."""
+        lg = xp.asarray(logits._value if hasattr(logits, "_value") else logits, dtype="float64")
+        if lg.ndim != 2:
+            raise ValueError(f"categorical: logits must be (batch, classes), got {lg.shape}")
+        p = xp.exp(lg - lg.max(axis=1, keepdims=True))
+        p /= p.sum(axis=1, keepdims=True)
+        cdf = xp.cumsum(p, axis=1)
+        u = self._rng.uniform(size=(lg.shape[0], int(num_samples), 1))
+        idx = (u > cdf[:, None, :]).sum(axis=-1)
+        return _wrap(xp.minimum(idx, lg.shape[1] - 1).astype(dtype), "random.categorical")
+
+    def permutation(self, n: int):
+        """A random permutation of range(n) as an ndarray (for shuffling batches)."""
+        return self._rng.permutation(n)
+
+
+def _shape(shape):
+    if hasattr(shape, "_value"):
+        shape = shape._value.tolist()
+    return (int(shape),) if isinstance(shape, int) else tuple(int(s) for s in shape)
+
+
+_global_seed = None
+_global = Generator()
+
+
+def set_seed(seed: int) -> None:
+    """Reseed the global generator (and make op-level seeds depend on it).
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.random.set_seed(0); a = wg.random.uniform((3,))
+        >>> wg.random.set_seed(0); b = wg.random.uniform((3,))
+        >>> bool((a.numpy() == b.numpy()).all())
+        True
+    """
+    global _global, _global_seed
+    _global_seed = int(seed)
+    _global = Generator(_global_seed)
+
+
+def get_global_generator() -> Generator:
+    """The generator that functions without an explicit ``seed`` draw from.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.random.get_global_generator().normal((2,)).shape
+        (2,)
+    """
+    return _global
+
+
+def _generator(seed) -> Generator:
+    if seed is None:
+        return _global
+    return Generator([0 if _global_seed is None else _global_seed, int(seed)])
+
+
+def normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=None):
+    """Samples from N(mean, stddev^2) (float32 by default).
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.random.normal((2, 3), seed=1).shape
+        (2, 3)
+    """
+    return _generator(seed).normal(shape, mean, stddev, dtype)
+
+
+def uniform(shape, minval=0.0, maxval=None, dtype=float32, seed=None, name=None):
+    """Samples from U[minval, maxval) (float32 in [0, 1) by default).
+
+    Example:
+        >>> import wengert as wg
+        >>> x = wg.random.uniform((100,), seed=1).numpy()
+        >>> bool((x >= 0).all() and (x < 1).all())
+        True
+    """
+    return _generator(seed).uniform(shape, minval, maxval, dtype)
+
+
+def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=None):
+    """Normal samples within two standard deviations of the mean.
+
+    Example:
+        >>> import wengert as wg
+        >>> bool(abs(wg.random.truncated_normal((1000,), seed=1).numpy()).max() <= 2)
+        True
+    """
+    return _generator(seed).truncated_normal(shape, mean, stddev, dtype)
+
+
+def categorical(logits, num_samples, dtype="int64", seed=None, name=None):
+    """Class indices drawn from the softmax of each row of ``logits``.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.random.categorical([[0.0, 100.0]], 3, seed=1).numpy()
+        array([[1, 1, 1]])
+    """
+    return _generator(seed).categorical(logits, num_samples, dtype)
+
+
+def shuffle(value, seed=None, name=None):
+    """A copy of ``value`` with its first axis randomly permuted.
+
+    Example:
+        >>> import wengert as wg
+        >>> sorted(wg.random.shuffle([1, 2, 3], seed=1).numpy().tolist())
+        [1, 2, 3]
+    """
+    from .tensor import _to_array
+
+    a = _to_array(value)
+    return _wrap(a[_generator(seed).permutation(a.shape[0])], "random.shuffle")

@@ -1,0 +1,290 @@
+"""Looking at a tape: the Wengert list as a table, as Graphviz DOT, and ``explain``.
+
+``explain(tape, target, source)`` answers "why is this gradient None (or
+zero)?" in one sentence, by reading the records the way the reverse pass
+would.
+"""
+
+from __future__ import annotations
+
+from .tensor import Tensor, Variable
+
+
+def _names(tape) -> dict:
+    """Local names v1, v2, ... for every tensor id on the tape, in order of appearance."""
+    names = {}
+    for tid, t in tape._leaves.items():
+        names[tid] = t.name if isinstance(t, Variable) else f"v{len(names) + 1}"
+    for r in tape._records:
+        if r is None:
+            continue
+        for tid in r[4]:
+            if tid and tid not in names:
+                names[tid] = f"v{len(names) + 1}"
+        outs = r[5] if isinstance(r[5], tuple) else (r[5],)
+        for tid in outs:
+            if tid not in names:
+                names[tid] = f"v{len(names) + 1}"
+    return names
+
+
+def _operand(a, tid, names) -> str:
+    if tid:
+        return names.get(tid, "?")
+    if isinstance(a, Tensor):
+        if a.size == 1:
+            return repr(a._value.reshape(()).item())
+        return f"const{list(a.shape)}"
+    if isinstance(a, (int, float, bool)):
+        return repr(a)
+    return "?"
+
+
+def _params(params) -> str:
+    if not params:
+        return ""
+    parts = []
+    for k, v in params.items():
+        if k in ("basic",):
+            continue
+        s = repr(v)
+        parts.append(f"{k}={s if len(s) < 30 else s[:27] + '...'}")
+    return ", " + ", ".join(parts) if parts else ""
+
+
+def format_tape(tape) -> str:
+    """The tape as a numbered Wengert list, one line per recorded op."""
+    names = _names(tape)
+    live = [r for r in tape._records if r is not None]
+    freed = any(r[1] is None for r in live)
+    head = (
+        f"GradientTape(persistent={tape._persistent}): {len(live)} records, "
+        f"{tape.saved_bytes} bytes saved" + (" (values freed by gradient())" if freed else "")
+    )
+    lines = [head]
+    for tid, t in tape._leaves.items():
+        lines.append(f"  watched  {names[tid]:<6} {str(t.shape):<12} {t.dtype}")
+    width = len(str(len(live)))
+    rows = []
+    for i, r in enumerate(live, 1):
+        prim, args, out, params, in_tids, out_tid = r
+        if args is None:
+            ins = ", ".join(names.get(t, "?") if t else "c" for t in in_tids)
+        else:
+            ins = ", ".join(_operand(a, t, names) for a, t in zip(args, in_tids))
+        outs = out_tid if isinstance(out_tid, tuple) else (out_tid,)
+        lhs = ", ".join(names[t] for t in outs)
+        meta = ""
+        if out is not None:
+            o = out[0] if isinstance(out, tuple) else out
+            meta = f"{str(o.shape):<10} {o.dtype}"
+        rows.append((i, f"{lhs} = {prim.name}({ins}{_params(params)})", meta))
+    column = max((len(text) for _, text, _ in rows), default=0)
+    for i, text, meta in rows:
+        lines.append(f"  {i:>{width}}  {text:<{column}}  {meta}".rstrip())
+    return "\n".join(lines)
+
+
+def to_dot(tape) -> str:
+    """Graphviz DOT text for the tape: values are ellipses, ops are boxes."""
+    names = _names(tape)
+    out_lines = ["digraph tape {", "  rankdir=TB;", '  node [fontname="monospace"];']
+    declared = set()
+
+    def value_node(tid, label_extra=""):
+        if tid in declared:
+            return
+        declared.add(tid)
+        out_lines.append(f'  "{names[tid]}" [shape=ellipse, label="{names[tid]}{label_extra}"];')
+
+    for tid, t in tape._leaves.items():
+        value_node(tid, f"\\n{t.shape} {t.dtype}")
+    for i, r in enumerate(r for r in tape._records if r is not None):
+        prim, args, out, params, in_tids, out_tid = r
+        op = f"op{i + 1}"
+        out_lines.append(f'  "{op}" [shape=box, style=rounded, label="{prim.name}"];')
+        for t in in_tids:
+            if t:
+                value_node(t)
+                out_lines.append(f'  "{names[t]}" -> "{op}";')
+        outs = out_tid if isinstance(out_tid, tuple) else (out_tid,)
+        objs = (
+            (out if isinstance(out, tuple) else (out,)) if out is not None else (None,) * len(outs)
+        )
+        for t, o in zip(outs, objs):
+            value_node(t, "" if o is None else f"\\n{o.shape} {o.dtype}")
+            out_lines.append(f'  "{op}" -> "{names[t]}";')
+    out_lines.append("}")
+    return "\n".join(out_lines)
+
+
+def _where(t) -> str:
+    origin = t._origin
+    if isinstance(origin, str) and ":" in origin:
+        return f"created at {origin}"
+    if origin is not None and hasattr(origin, "name"):
+        return f"produced by `{origin.name}` while none of that op's inputs was watched"
+    return "created outside any tape"
+
+
+def explain(tape, target, source) -> str:
+    """One sentence saying why d target / d source is None or zero on ``tape``."""
+    if not isinstance(source, Tensor):
+        return f"The source is a {type(source).__name__}, not a wg.Tensor or wg.Variable."
+    if not isinstance(target, Tensor):
+        return f"The target is a {type(target).__name__}, not a wg.Tensor."
+    sname = source.name if isinstance(source, Variable) else "the source"
+    if source._value.dtype.kind not in "fc":
+        return (
+            f"{sname.capitalize()} has integer dtype {source.dtype}: gradients are defined only "
+            "for floating-point tensors (cast it with wg.cast before the computation)."
+        )
+    if source._tid not in tape._watched:
+        if isinstance(source, Variable) and not source.trainable:
+            return (
+                f"Variable {source.name!r} is not trainable, so the tape did not watch it when "
+                "it was read; call tape.watch() on it or make it trainable."
+            )
+        if isinstance(source, Variable) and not tape._watch_accessed:
+            return (
+                f"Variable {source.name!r} was never watched: this tape has "
+                "watch_accessed_variables=False, so call tape.watch() on it."
+            )
+        return (
+            f"{sname.capitalize()} was never watched by this tape ({_where(source)}): call "
+            "tape.watch() on it before using it, or make it a trainable wg.Variable."
+        )
+    records = [r for r in tape._records if r is not None]
+    # Values reachable from the source along recorded ops, and which op first reached them.
+    reach = {source._tid: None}
+    for idx, r in enumerate(records):
+        in_tids, out_tid = r[4], r[5]
+        if any(t in reach for t in in_tids if t):
+            outs = out_tid if isinstance(out_tid, tuple) else (out_tid,)
+            for t in outs:
+                reach.setdefault(t, idx)
+    if target._tid not in reach:
+        if target._tid in tape._cut:
+            op, pos = tape._cut[target._tid]
+            return (
+                f"No recorded path: the target depends on `{op}`, which ran inside "
+                "tape.stop_recording(), so the tape cut the path there."
+            )
+        if target._tid and target._tid in tape._watched:
+            stops = [
+                r[0].name
+                for r in records
+                if r[0].name == "stop_gradient" and any(t in reach for t in r[4] if t)
+            ]
+            if stops:
+                return (
+                    "No recorded path: the only paths from the source to the target pass "
+                    "through stop_gradient, which blocks gradients by design."
+                )
+            return (
+                "No recorded path: the target was computed on this tape, but from other "
+                "watched values, not from the source."
+            )
+        if tape._freed and not records:
+            return "The tape's records were freed; use persistent=True to ask after gradient()."
+        return (
+            "No recorded path: the target was not computed while this tape recorded with the "
+            f"source watched ({_where(target)})."
+        )
+    # The target depends on the source: follow the path back from the target and
+    # find what stops the gradient.
+    producer = {}
+    for idx, r in enumerate(records):
+        outs = r[5] if isinstance(r[5], tuple) else (r[5],)
+        for t in outs:
+            producer[t] = idx
+    frontier = [target._tid]
+    seen = set()
+    blockers = []
+    while frontier:
+        tid = frontier.pop()
+        if tid in seen or tid == source._tid or tid not in producer:
+            continue
+        seen.add(tid)
+        r = records[producer[tid]]
+        prim, args, in_tids = r[0], r[1], r[4]
+        on_path = [t for t in in_tids if t and t in reach]
+        if not prim.differentiable:
+            blockers.append((producer[tid], f"`{prim.name}`, which has no gradient"))
+            continue
+        if prim.vjps is None:
+            blockers.append(
+                (
+                    producer[tid],
+                    f"`{prim.name}`, which has no gradient defined "
+                    "(a LookupError is raised when the gradient is asked for)",
+                )
+            )
+            continue
+        if args is not None:
+            ints = [
+                a
+                for a, t in zip(args, in_tids)
+                if t in on_path and isinstance(a, Tensor) and a._value.dtype.kind not in "fc"
+            ]
+            if ints:
+                blockers.append(
+                    (
+                        producer[tid],
+                        f"`{prim.name}` applied to an integer tensor "
+                        f"({ints[0].dtype}), which carries no gradient",
+                    )
+                )
+                continue
+        elif prim.name == "cast":
+            blockers.append((producer[tid], "`cast` through an integer dtype"))
+            continue
+        frontier.extend(on_path)
+    if blockers:
+        idx, what = min(blockers)
+        return f"The path from the source to the target is cut at record {idx + 1}: {what}."
+    if tape._freed:
+        return (
+            "The target depends on the source along differentiable ops; the values were freed "
+            "by gradient(), so a zero gradient cannot be traced (use persistent=True)."
+        )
+    return _explain_zero(tape, target, source, records)
+
+
+def _explain_zero(tape, target, source, records) -> str:
+    """The gradient is connected: say whether it is zero, and where it died."""
+    from .backend import xp
+
+    persistent = tape._persistent
+    tape._persistent = True  # asking must not free a non-persistent tape's records
+    try:
+        g = tape._gradients(target, [source], None, _none_mode())[0]
+    finally:
+        tape._persistent = persistent
+    if g is None or not bool(xp.all(g._value == 0)):
+        return "The gradient is connected and nonzero: nothing to explain."
+    # The first op back from the target whose local derivative vanishes everywhere.
+    for idx in range(len(records) - 1, -1, -1):
+        prim, args, out = records[idx][0], records[idx][1], records[idx][2]
+        if args is None or isinstance(out, tuple):
+            continue
+        if prim.name == "relu" and bool(xp.all(out._value <= 0)):
+            return (
+                f"The gradient is exactly zero: it dies at record {idx + 1}, `relu`, whose "
+                "inputs are all <= 0 (a dead unit passes no gradient)."
+            )
+        if prim.name in ("sign", "zeros_like"):
+            return (
+                f"The gradient is exactly zero: it dies at record {idx + 1}, `{prim.name}`, "
+                "whose derivative is zero everywhere."
+            )
+    return (
+        "The gradient is exactly zero although the target depends on the source: the "
+        "contributions cancel or a factor on the path is zero."
+    )
+
+
+def _none_mode():
+    from .tape import UnconnectedGradients
+
+    return UnconnectedGradients.NONE

@@ -1,0 +1,366 @@
+"""Tensors and Variables: immutable arrays that a tape can follow, and mutable weights.
+
+A ``Tensor`` owns a private ndarray: constructors copy what users hand in,
+``numpy()`` returns a copy and ``np.asarray(t)`` a read-only view, so an array
+that a tape has saved for the backward pass can never change under it.  A
+``Variable`` is a Tensor whose array is *replaced* (never written in place) by
+``assign``: a tape that saved the old array keeps the old array.
+
+Python operators (``+ - * / // % ** @``, comparisons, indexing) are installed on
+``Tensor`` by ``math_ops`` and ``array_ops``, where the ops they call are
+declared.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import sys
+
+from . import backend
+from .backend import xp
+
+__all__ = [
+    "Tensor",
+    "Variable",
+    "constant",
+    "convert_to_tensor",
+    "is_tensor",
+]
+
+# Tape ids: 0 means "never watched nor recorded"; a tensor gets a positive id
+# the first time a tape watches it or records it as an op's output.
+next_tid = itertools.count(1).__next__
+
+_WENGERT_DIR = os.path.dirname(os.path.abspath(__file__))
+
+
+def _call_site() -> str:
+    """Return "file:line" of the first caller outside the wengert package."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_code.co_filename.startswith(_WENGERT_DIR):
+        frame = frame.f_back
+    if frame is None:  # pragma: no cover - only when called from wengert itself at top level
+        return "<wengert>"
+    return f"{frame.f_code.co_filename}:{frame.f_lineno}"
+
+
+class Tensor:
+    """An immutable n-dimensional array that ops accept and tapes record.
+
+    Args:
+        value: anything ``convert_to_tensor`` accepts.
+        dtype: optional dtype to convert to.
+
+    Example:
+        >>> import wengert as wg
+        >>> t = wg.constant([[1.0, 2.0], [3.0, 4.0]])
+        >>> t.shape, t.dtype
+        ((2, 2), dtype('float32'))
+        >>> (t * 2).numpy()
+        array([[2., 4.],
+               [6., 8.]], dtype=float32)
+    """
+
+    __slots__ = ("_value", "_tid", "_origin", "__weakref__")
+    # Elementwise __eq__ would otherwise make tensors unhashable; like PyTorch
+    # (not TensorFlow) they hash by identity so they can key dicts.
+    __hash__ = object.__hash__
+    # Make ndarray (op) Tensor defer to Tensor's reflected operators.
+    __array_priority__ = 1000
+
+    def __init__(self, value, dtype=None):
+        self._value = _to_array(value, dtype)
+        self._tid = 0
+        self._origin = _call_site()
+
+    # -- inspection -------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        """The shape, as a tuple of ints."""
+        return self._value.shape
+
+    @property
+    def dtype(self):
+        """The NumPy dtype of the elements."""
+        return self._value.dtype
+
+    @property
+    def ndim(self) -> int:
+        """The number of dimensions."""
+        return self._value.ndim
+
+    @property
+    def size(self) -> int:
+        """The number of elements."""
+        return self._value.size
+
+    @property
+    def nbytes(self) -> int:
+        """The number of bytes the elements take."""
+        return self._value.nbytes
+
+    def numpy(self):
+        """Return a copy of the value as an ndarray (a NumPy scalar for 0-d tensors)."""
+        v = self._value
+        return v[()] if v.ndim == 0 else v.copy()
+
+    def __array__(self, dtype=None, copy=None):
+        v = xp.asarray(self._value)
+        if dtype is not None and v.dtype != dtype:
+            return v.astype(dtype)
+        if copy:
+            return v.copy()
+        view = v.view()
+        view.flags.writeable = False  # the tensor's own memory: look, don't touch
+        return view
+
+    def __len__(self) -> int:
+        if self._value.ndim == 0:
+            raise TypeError("len() of a 0-d Tensor (shape ()) is undefined")
+        return self._value.shape[0]
+
+    def __iter__(self):
+        if self._value.ndim == 0:
+            raise TypeError("iteration over a 0-d Tensor (shape ()) is undefined")
+        for i in range(self._value.shape[0]):
+            yield self[i]
+
+    def __bool__(self) -> bool:
+        return bool(self._value)
+
+    def __float__(self) -> float:
+        return float(self._value)
+
+    def __int__(self) -> int:
+        return int(self._value)
+
+    def __index__(self) -> int:
+        if self._value.dtype.kind not in "iu":
+            raise TypeError(f"only integer tensors can be used as an index, got {self.dtype}")
+        return int(self._value)
+
+    def __repr__(self) -> str:
+        body = xp.array2string(self._value, separator=", ", threshold=64, prefix="       ")
+        name = "Variable" if isinstance(self, Variable) else "Tensor"
+        extra = f" {self.name!r}" if isinstance(self, Variable) else ""
+        return f"<wg.{name}{extra}: shape={self.shape}, dtype={self.dtype}, numpy={body}>"
+
+    def __str__(self) -> str:
+        return str(self._value)
+
+    # -- DLPack -----------------------------------------------------------
+    def __dlpack__(self, *args, **kwargs):
+        return xp.asarray(self._value).__dlpack__(*args, **kwargs)
+
+    def __dlpack_device__(self):
+        return xp.asarray(self._value).__dlpack_device__()
+
+    # -- NumPy protocol: route numpy functions to wengert ops -------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        from .numpy_api import array_ufunc
+
+        return array_ufunc(ufunc, method, inputs, kwargs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        from .numpy_api import array_function
+
+        return array_function(func, args, kwargs)
+
+    def ref(self):
+        """Return the tensor itself: tensors already hash by identity (TensorFlow compatibility)."""
+        return self
+
+
+class Variable(Tensor):
+    """A mutable tensor: model weights and optimizer state.
+
+    Trainable variables are watched by a ``GradientTape`` as soon as an op reads
+    them. ``assign`` replaces the variable's array rather than writing into it,
+    so tapes that saved the old value still see the old value.
+
+    Args:
+        initial_value: the first value (anything ``convert_to_tensor`` accepts).
+        trainable: whether tapes watch it on read.
+        name: a name shown in reprs and checkpoints.
+        dtype: optional dtype to convert to.
+
+    Example:
+        >>> import wengert as wg
+        >>> v = wg.Variable([1.0, 2.0], name="w")
+        >>> _ = v.assign_add([0.5, 0.5])
+        >>> v.numpy()
+        array([1.5, 2.5], dtype=float32)
+    """
+
+    __slots__ = ("trainable", "name")
+
+    def __init__(self, initial_value, trainable: bool = True, name: str | None = None, dtype=None):
+        if callable(initial_value):
+            initial_value = initial_value()
+        self._value = _to_array(initial_value, dtype)
+        self._tid = next_tid()  # a variable keeps one id for life: gradients accumulate over reads
+        self._origin = _call_site()
+        self.trainable = bool(trainable)
+        self.name = "Variable" if name is None else str(name)
+
+    def _new_value(self, value, what: str):
+        new = _to_array(value, self._value.dtype)
+        if new.shape != self._value.shape:
+            raise ValueError(
+                f"Variable {self.name!r}.{what}: shape {new.shape} does not match "
+                f"the variable's shape {self._value.shape}"
+            )
+        return new
+
+    def assign(self, value, read_value: bool = True):
+        """Set the value (same shape and dtype). Returns the variable."""
+        self._value = self._new_value(value, "assign")
+        return self if read_value else None
+
+    def assign_add(self, delta, read_value: bool = True):
+        """Add ``delta`` to the value. Returns the variable."""
+        self._value = self._value + self._new_value(delta, "assign_add")
+        return self if read_value else None
+
+    def assign_sub(self, delta, read_value: bool = True):
+        """Subtract ``delta`` from the value. Returns the variable."""
+        self._value = self._value - self._new_value(delta, "assign_sub")
+        return self if read_value else None
+
+    def value(self) -> Tensor:
+        """A Tensor holding the current value (recorded as a read when a tape watches it)."""
+        from .array_ops import identity
+
+        return identity(self)
+
+    read_value = value
+
+
+def is_tensor(x) -> bool:
+    """True if ``x`` is a wengert Tensor or Variable.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.is_tensor(wg.constant(1.0)), wg.is_tensor(1.0)
+        (True, False)
+    """
+    return isinstance(x, Tensor)
+
+
+def _to_array(value, dtype=None):
+    """Convert ``value`` to a fresh ndarray, with TensorFlow's dtype inference.
+
+    Python floats become float32 and Python ints int32 (int64 when they don't
+    fit); NumPy arrays keep their dtype.
+    """
+    if dtype is not None:
+        dtype = xp.dtype(dtype)
+    if isinstance(value, Tensor):
+        a = value._value
+        if dtype is not None and a.dtype != dtype:
+            raise ValueError(
+                f"convert_to_tensor: requested dtype {dtype} for a Tensor of dtype {a.dtype}; "
+                "use wg.cast to change a tensor's dtype"
+            )
+        return a
+    if isinstance(value, xp.ndarray) or isinstance(value, xp.generic):
+        return xp.array(value, dtype=dtype, copy=True)
+    if hasattr(value, "__dlpack__") and not isinstance(value, (list, tuple)):
+        a = xp.from_dlpack(value)
+        return xp.array(a, dtype=dtype, copy=True)
+    a = xp.asarray(value, dtype=dtype)
+    if dtype is None:
+        if a.dtype == backend.float64:
+            a = a.astype(backend.float32)
+        elif a.dtype == backend.int64:
+            info = xp.iinfo(backend.int32)
+            if a.size == 0 or (a.min() >= info.min and a.max() <= info.max):
+                a = a.astype(backend.int32)
+        elif a.dtype.kind not in "fiubc":
+            raise TypeError(
+                f"convert_to_tensor: cannot convert {type(value).__name__} "
+                f"(array dtype {a.dtype}) to a Tensor"
+            )
+    if a.dtype == object:
+        raise TypeError(f"convert_to_tensor: cannot convert {type(value).__name__} to a Tensor")
+    return a
+
+
+def constant(value, dtype=None, shape=None, name=None) -> Tensor:
+    """Create a Tensor from a Python value or array (always a copy).
+
+    Args:
+        value: a scalar, nested list, ndarray or Tensor.
+        dtype: the dtype; inferred as TensorFlow does when None (floats -> float32).
+        shape: optional shape; a scalar value is broadcast to it.
+        name: ignored (TensorFlow compatibility).
+
+    Returns:
+        A new Tensor.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.constant(3.0).dtype, wg.constant([1, 2]).dtype
+        (dtype('float32'), dtype('int32'))
+        >>> wg.constant(0.0, shape=(2,)).numpy()
+        array([0., 0.], dtype=float32)
+    """
+    a = _to_array(value, dtype)
+    if isinstance(value, Tensor):
+        a = a.copy() if dtype is None else a.astype(dtype)
+    if shape is not None:
+        shape = tuple(int(s) for s in shape)
+        if a.size == 1:
+            a = xp.broadcast_to(a.reshape(()), shape).copy()
+        elif a.size == int(xp.prod(shape)):
+            a = a.reshape(shape)
+        else:
+            raise ValueError(f"constant: cannot reshape a value of shape {a.shape} to {shape}")
+    t = Tensor.__new__(Tensor)
+    t._value = a
+    t._tid = 0
+    t._origin = _call_site()
+    return t
+
+
+def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None) -> Tensor:
+    """Return ``value`` as a Tensor: Tensors and Variables pass through unchanged.
+
+    Args:
+        value: a Tensor, Variable, scalar, nested list or ndarray.
+        dtype: required dtype; a Tensor of another dtype raises ValueError.
+        dtype_hint: dtype used for Python values when ``dtype`` is None.
+        name: ignored (TensorFlow compatibility).
+
+    Example:
+        >>> import wengert as wg
+        >>> t = wg.constant(1.0)
+        >>> wg.convert_to_tensor(t) is t
+        True
+        >>> wg.convert_to_tensor([1, 2], dtype_hint="float64").dtype
+        dtype('float64')
+    """
+    if isinstance(value, Tensor):
+        if dtype is not None and value._value.dtype != xp.dtype(dtype):
+            raise ValueError(
+                f"convert_to_tensor: requested dtype {xp.dtype(dtype)} for a Tensor of "
+                f"dtype {value.dtype}; use wg.cast to change a tensor's dtype"
+            )
+        return value
+    if dtype is None and dtype_hint is not None and not isinstance(value, xp.ndarray):
+        dtype = dtype_hint
+    t = Tensor.__new__(Tensor)
+    t._value = _to_array(value, dtype)
+    t._tid = 0
+    t._origin = _call_site()
+    return t
+
+
+def wrap(value, origin=None) -> Tensor:
+    """Wrap an ndarray that wengert owns (no copy, no checks): the ops' fast path."""
+    t = Tensor.__new__(Tensor)
+    t._value = value
+    t._tid = 0
+    t._origin = origin
+    return t

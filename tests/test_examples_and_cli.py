@@ -1,0 +1,48 @@
+"""The examples run and print what the chapter claims; the command answers --version."""
+
+from __future__ import annotations
+
+import pathlib
+import subprocess
+import sys
+
+import pytest
+
+import wengert
+from wengert.cli import main
+
+EXAMPLES = pathlib.Path(__file__).resolve().parent.parent / "examples"
+
+
+def _run(script):
+    out = subprocess.run(
+        [sys.executable, str(EXAMPLES / script)], capture_output=True, text=True, timeout=300
+    )
+    assert out.returncode == 0, out.stderr
+    return out.stdout
+
+
+def test_gradient_tape_example():
+    text = _run("gradient_tape.py")
+    assert "dz/dy = 8.0" in text
+    assert "dz/dx = 108.0" in text and "dy/dx = 6.0" in text
+    assert "v3 = multiply(v2, v2)" in text
+    assert "digraph tape" in text
+    assert "never watched" in text
+
+
+def test_version(capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(["--version"])
+    assert exc.value.code == 0
+    assert capsys.readouterr().out.strip() == f"wengert {wengert.__version__}"
+
+
+def test_console_command_module():
+    out = subprocess.run(
+        [sys.executable, "-m", "wengert.cli", "--version"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0 and wengert.__version__ in out.stdout
