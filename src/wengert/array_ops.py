@@ -8,7 +8,6 @@ from . import backend
 from .backend import xp
 from .core import (
     apply,
-    apply1,
     defjvp,
     defvjp,
     nondifferentiable,
@@ -87,16 +86,25 @@ def transpose(a, perm=None, conjugate=False, name=None) -> Tensor:
     """
     x = operand(a)
     n = x._value.ndim
-    perm = (
-        tuple(builtins.range(n - 1, -1, -1))
-        if perm is None
-        else tuple(int(p) % max(n, 1) for p in perm)
-    )
-    if sorted(perm) != list(builtins.range(n)):
-        raise ValueError(
-            f"transpose: perm {perm} is not a permutation of the {n} axes of {x.shape}"
-        )
+    if perm is None:
+        perm = tuple(builtins.range(n - 1, -1, -1))
+    else:
+        given = tuple(int(p) for p in perm)
+        perm = tuple(p % n if -n <= p < n else p for p in given)
+        if sorted(perm) != list(builtins.range(n)):
+            raise ValueError(
+                f"transpose: perm {list(given)} is not a permutation of the {n} axes of "
+                f"a tensor of shape {x.shape}"
+            )
     return apply(transpose_p, (x,), {"perm": perm})
+
+
+def _axis(op: str, axis, ndim: int) -> int:
+    """One axis in [-ndim, ndim), normalised to [0, ndim); anything else is a ValueError."""
+    axis = int(axis)
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for a tensor of rank {ndim}")
+    return axis % ndim
 
 
 def _broadcast_impl(x, shape):
@@ -159,7 +167,10 @@ def squeeze(input, axis=None, name=None) -> Tensor:
     if axis is None:
         axes = [i for i, s in enumerate(shape) if s == 1]
     else:
-        axes = [int(a) % len(shape) for a in (axis if isinstance(axis, (list, tuple)) else [axis])]
+        axes = [
+            _axis("squeeze", a, len(shape))
+            for a in (axis if isinstance(axis, (list, tuple)) else [axis])
+        ]
         for a in axes:
             if shape[a] != 1:
                 raise ValueError(f"squeeze: axis {a} of shape {shape} has size {shape[a]}, not 1")
@@ -304,7 +315,7 @@ def unstack(value, num=None, axis=0, name=None) -> list:
         [(3,), (3,)]
     """
     x = operand(value)
-    axis %= x.ndim
+    axis = _axis("unstack", axis, x.ndim)
     return [squeeze(p, axis) for p in split(x, x.shape[axis], axis)]
 
 
@@ -321,7 +332,7 @@ def _normalise_key(key):
         if isinstance(k, Tensor):
             k = k._value
         if isinstance(k, list):
-            k = xp.asarray(k)
+            k = xp.asarray(k) if k else xp.zeros(0, dtype=xp.intp)  # [] indexes nothing
         if isinstance(k, xp.ndarray):
             if k.dtype.kind not in "iub":
                 raise IndexError(f"getitem: index arrays must be integer or bool, got {k.dtype}")
@@ -403,10 +414,11 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name
     idx = indices._value if isinstance(indices, Tensor) else xp.asarray(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"gather: indices must be integers, got {idx.dtype}")
-    axis = batch_dims if axis is None else int(axis)
     n = x._value.ndim
-    axis %= n
-    b = batch_dims % (idx.ndim + 1) if batch_dims < 0 else batch_dims
+    b = batch_dims + idx.ndim if batch_dims < 0 else batch_dims  # TensorFlow's convention
+    if not 0 <= b <= idx.ndim:
+        raise ValueError(f"gather: batch_dims {batch_dims} out of range for indices {idx.shape}")
+    axis = _axis("gather", b if axis is None else axis, n)
     if b > axis:
         raise ValueError(f"gather: batch_dims ({b}) must be <= axis ({axis})")
     size = x.shape[axis]
@@ -593,7 +605,7 @@ def identity(input, name=None) -> Tensor:
         array([1.], dtype=float32)
     """
     x = operand(input)
-    return apply1(identity_p, x)
+    return apply(identity_p, (x,))
 
 
 stop_gradient_p = nondifferentiable(primitive("stop_gradient", _identity_impl))
@@ -611,7 +623,7 @@ def stop_gradient(input, name=None) -> Tensor:
         >>> float(tape.gradient(y, x))
         3.0
     """
-    return apply1(stop_gradient_p, operand(input))
+    return apply(stop_gradient_p, (operand(input),))
 
 
 # -- constructors (nothing to record: they depend on no tensor) --------------------------------
@@ -743,7 +755,9 @@ def linspace(start, stop, num, name=None, axis=0) -> Tensor:
     return wrap(a, "linspace")
 
 
-def one_hot(indices, depth, on_value=1.0, off_value=0.0, axis=-1, dtype=None, name=None) -> Tensor:
+def one_hot(
+    indices, depth, on_value=None, off_value=None, axis=-1, dtype=None, name=None
+) -> Tensor:
     """One-hot encode integer ``indices`` into a new axis of size ``depth``.
 
     Example:
@@ -755,7 +769,12 @@ def one_hot(indices, depth, on_value=1.0, off_value=0.0, axis=-1, dtype=None, na
     idx = indices._value if isinstance(indices, Tensor) else xp.asarray(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: indices must be integers, got {idx.dtype}")
-    dtype = _dtype(dtype)
+    if dtype is None:  # TensorFlow: the dtype of on_value/off_value, else float32
+        given = [v for v in (on_value, off_value) if v is not None]
+        dtype = constant(given[0]).dtype if given else backend.float32
+    dtype = xp.dtype(dtype)
+    on_value = 1 if on_value is None else on_value
+    off_value = 0 if off_value is None else off_value
     hot = idx[..., None] == xp.arange(int(depth))
     a = xp.where(hot, xp.asarray(on_value, dtype), xp.asarray(off_value, dtype)).astype(dtype)
     if axis != -1:

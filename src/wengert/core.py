@@ -163,33 +163,30 @@ def apply(prim: Primitive, args: tuple, params: dict = NO_PARAMS):
 
 
 _new = object.__new__
+# The two common float dtypes, compared by identity first on the hot path.
+_F32 = xp.dtype("float32")
+_F64 = xp.dtype("float64")
 
 
-def apply1(prim: Primitive, x: Tensor) -> Tensor:
-    """``apply`` for one Tensor argument and no parameters."""
-    try:
-        value = prim.impl(x._value)
-    except (ValueError, TypeError, ArithmeticError) as exc:
-        raise op_error(prim, (x,), exc) from exc
-    out = _new(Tensor)
-    out._value = value
-    out._tid = 0
-    out._origin = prim
-    if recorders:
-        for r in recorders:
-            r.record(prim, (x,), out, NO_PARAMS)
-    return out
+def unary_op(prim: Primitive, doc: str | None = None, float_only: bool = False):
+    """The public function of a one-argument primitive: the hot path, kept flat.
 
-
-def unary_op(prim: Primitive):
-    """The public function of a one-argument primitive: the hot path, kept flat."""
+    ``float_only`` ops (sqrt, exp, sigmoid, ...) refuse integer tensors, as
+    TensorFlow does, instead of letting NumPy promote them to float64.
+    """
     impl = prim.impl
 
     def op(x, name=None):
         if type(x) is not Tensor:
             x = operand(x)
+        xv = x._value
+        if float_only and (d := xv.dtype) is not _F32 and d is not _F64 and d.kind not in "fc":
+            raise TypeError(
+                f"{prim.name}: expected a floating-point tensor, got {xv.dtype}"
+                f"{list(xv.shape)}; cast it first, e.g. wg.cast(x, 'float32')"
+            )
         try:
-            value = impl(x._value)
+            value = impl(xv)
         except (ValueError, TypeError, ArithmeticError) as exc:
             raise op_error(prim, (x,), exc) from exc
         out = _new(Tensor)
@@ -201,11 +198,13 @@ def unary_op(prim: Primitive):
                 r.record(prim, (x,), out, NO_PARAMS)
         return out
 
+    op.__name__ = op.__qualname__ = prim.name
+    op.__doc__ = doc
     op.primitive = prim
     return op
 
 
-def binary_op(prim: Primitive):
+def binary_op(prim: Primitive, doc: str | None = None):
     """The public function of a broadcasting two-argument primitive: the hot path.
 
     Two tensors of one dtype, or a float tensor and a Python number, go straight
@@ -218,7 +217,7 @@ def binary_op(prim: Primitive):
         ty = type(y)
         if tx is Tensor and (ty is float or ty is int):
             xv = x._value
-            if ty is float and xv.dtype.kind not in "fc":
+            if ty is float and (d := xv.dtype) is not _F32 and d is not _F64 and d.kind not in "fc":
                 x, y, xv, yv = binary_operands(prim.name, x, y)
             else:
                 yv = y
@@ -242,6 +241,8 @@ def binary_op(prim: Primitive):
                 r.record(prim, (x, y), out, NO_PARAMS)
         return out
 
+    op.__name__ = op.__qualname__ = prim.name
+    op.__doc__ = doc
     op.primitive = prim
     return op
 

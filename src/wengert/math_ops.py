@@ -30,7 +30,8 @@ from .tensor import Tensor, Variable
 _TENSORS = (Tensor, Variable)
 
 
-def _unary(name: str, impl, vjp=None, jvp=None, doc: str = "", example: str = ""):
+def _unary(name: str, impl, vjp=None, jvp=None, doc: str = "", example: str = "",
+           float_only: bool = False):
     """Declare a one-argument primitive and return its public function."""
     prim = primitive(name, impl)
     if vjp is None:
@@ -39,11 +40,7 @@ def _unary(name: str, impl, vjp=None, jvp=None, doc: str = "", example: str = ""
         defvjp(prim, vjp)
         defjvp(prim, jvp)
 
-    op = unary_op(prim)
-    op.__name__ = op.__qualname__ = name
-    op.__doc__ = _docstring(doc, "x", example)
-    op.primitive = prim
-    return op
+    return unary_op(prim, _docstring(doc, "x", example), float_only)
 
 
 def _binary(name: str, impl, vjp=None, jvp=None, doc: str = "", example: str = ""):
@@ -192,6 +189,7 @@ sqrt = _unary(
     jvp=lambda dx, out, x: dx / (2 * out),
     doc="Elementwise square root.",
     example=">>> wg.sqrt([4.0]).numpy()\narray([2.], dtype=float32)",
+    float_only=True,
 )
 exp = _unary(
     "exp",
@@ -200,6 +198,7 @@ exp = _unary(
     jvp=lambda dx, out, x: dx * out,
     doc="Elementwise e ** x.",
     example=">>> wg.exp([0.0]).numpy()\narray([1.], dtype=float32)",
+    float_only=True,
 )
 log = _unary(
     "log",
@@ -208,6 +207,7 @@ log = _unary(
     jvp=lambda dx, out, x: dx / x,
     doc="Elementwise natural logarithm.",
     example=">>> wg.math.log([1.0]).numpy()\narray([0.], dtype=float32)",
+    float_only=True,
 )
 log1p = _unary(
     "log1p",
@@ -216,6 +216,7 @@ log1p = _unary(
     jvp=lambda dx, out, x: dx / (1 + x),
     doc="Elementwise log(1 + x), accurate for small x.",
     example=">>> wg.math.log1p([0.0]).numpy()\narray([0.], dtype=float32)",
+    float_only=True,
 )
 expm1 = _unary(
     "expm1",
@@ -224,6 +225,7 @@ expm1 = _unary(
     jvp=lambda dx, out, x: dx * (out + 1),
     doc="Elementwise e ** x - 1, accurate for small x.",
     example=">>> wg.math.expm1([0.0]).numpy()\narray([0.], dtype=float32)",
+    float_only=True,
 )
 sin = _unary(
     "sin",
@@ -232,6 +234,7 @@ sin = _unary(
     jvp=lambda dx, out, x: dx * cos(x),
     doc="Elementwise sine.",
     example=">>> wg.sin([0.0]).numpy()\narray([0.], dtype=float32)",
+    float_only=True,
 )
 cos = _unary(
     "cos",
@@ -240,6 +243,7 @@ cos = _unary(
     jvp=lambda dx, out, x: -dx * sin(x),
     doc="Elementwise cosine.",
     example=">>> wg.cos([0.0]).numpy()\narray([1.], dtype=float32)",
+    float_only=True,
 )
 tanh = _unary(
     "tanh",
@@ -248,6 +252,7 @@ tanh = _unary(
     jvp=lambda dx, out, x: dx * (1 - out * out),
     doc="Elementwise hyperbolic tangent.",
     example=">>> wg.tanh([0.0]).numpy()\narray([0.], dtype=float32)",
+    float_only=True,
 )
 abs = _unary(
     "abs",
@@ -450,9 +455,9 @@ def _axes(axis, ndim: int, op: str) -> tuple:
         axes = [int(axis)]
     out = []
     for a in axes:
-        if not -ndim <= a < builtins.max(ndim, 1) or (ndim == 0 and a not in (0, -1)):
+        if not -ndim <= a < ndim:
             raise ValueError(f"{op}: axis {a} is out of range for a tensor of rank {ndim}")
-        out.append(a % ndim if ndim else 0)
+        out.append(a % ndim)
     if len(set(out)) != len(out):
         raise ValueError(f"{op}: repeated axis in {axis!r}")
     return tuple(sorted(out))
@@ -472,7 +477,8 @@ def _expand(g, x, axis, keepdims):
 
 
 def _sum_impl(x, axis, keepdims):
-    return xp.sum(x, axis=axis, keepdims=keepdims)
+    # Integer sums keep the input's dtype, as in TensorFlow (NumPy would widen to int64).
+    return xp.sum(x, axis=axis, keepdims=keepdims, dtype=x.dtype if x.dtype.kind in "iu" else None)
 
 
 reduce_sum_p = primitive("reduce_sum", _sum_impl)
@@ -539,7 +545,9 @@ def _prod_of_others(x, axis):
 
 
 reduce_prod_p = primitive(
-    "reduce_prod", lambda x, axis, keepdims: xp.prod(x, axis, keepdims=keepdims)
+    "reduce_prod", lambda x, axis, keepdims: xp.prod(
+        x, axis, keepdims=keepdims, dtype=x.dtype if x.dtype.kind in "iu" else None
+    )
 )
 defvjp(
     reduce_prod_p,
@@ -555,7 +563,8 @@ def _logsumexp_impl(x, axis, keepdims):
     m = xp.max(x, axis=axis, keepdims=True)
     m = xp.where(xp.isfinite(m), m, 0)
     # all -inf (or inf) rows: no shift
-    s = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
+    with xp.errstate(divide="ignore"):  # log(0) = -inf is the right answer for all -inf
+        s = xp.log(xp.sum(xp.exp(x - m), axis=axis, keepdims=True)) + m
     return s if keepdims else xp.squeeze(s, axis=axis)
 
 
@@ -642,8 +651,11 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None) -> Tensor:
     for a in axes:
         count *= x._value.shape[a]
     total = apply(reduce_sum_p, (x,), {"axis": axes, "keepdims": bool(keepdims)})
-    if total._value.dtype.kind in "iu":  # integer mean stays integer, as in TensorFlow
-        return floordiv(total, count)
+    if total._value.dtype.kind in "iu":
+        # Integer mean stays integer and truncates toward zero, as in TensorFlow.
+        from .tensor import wrap
+
+        return wrap(xp.trunc(total._value / max(count, 1)).astype(total.dtype), "reduce_mean")
     return total / float(count) if count else total * float("nan")
 
 

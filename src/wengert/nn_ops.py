@@ -7,7 +7,7 @@ These are composites that get their own primitive for stability at large |x|
 from __future__ import annotations
 
 from .backend import xp
-from .core import apply, apply1, defjvp, defvjp, operand, primitive
+from .core import apply, defjvp, defvjp, operand, primitive, unary_op
 from .math_ops import _axes, exp, greater, reduce_sum, where
 from .tensor import Tensor
 
@@ -24,17 +24,17 @@ defvjp(sigmoid_p, lambda g, out, x: g * (out * (1 - out)))
 defjvp(sigmoid_p, lambda dx, out, x: dx * (out * (1 - out)))
 
 
-def sigmoid(x, name=None) -> Tensor:
-    """Logistic sigmoid 1 / (1 + e^-x), stable at large |x|.
+sigmoid = unary_op(
+    sigmoid_p,
+    float_only=True,
+    doc="""Logistic sigmoid 1 / (1 + e^-x), stable at large |x|.
 
     Example:
         >>> import wengert as wg
         >>> wg.sigmoid([0.0, 1e4, -1e4]).numpy()
         array([0.5, 1. , 0. ], dtype=float32)
-    """
-    if type(x) is not Tensor:
-        x = operand(x)
-    return apply1(sigmoid_p, x)
+    """,
+)
 
 
 def _relu_impl(x):
@@ -46,18 +46,7 @@ defvjp(relu_p, lambda g, out, x: where(greater(out, 0), g, 0))
 defjvp(relu_p, lambda dx, out, x: where(greater(out, 0), dx, 0))
 
 
-def relu(features, name=None) -> Tensor:
-    """Rectified linear unit max(x, 0); its gradient at 0 is 0.
-
-    Example:
-        >>> import wengert as wg
-        >>> wg.nn.relu([-1.0, 2.0]).numpy()
-        array([0., 2.], dtype=float32)
-    """
-    x = features
-    if type(x) is not Tensor:
-        x = operand(x)
-    return apply1(relu_p, x)
+_relu = unary_op(relu_p)  # wrapped by relu() for TensorFlow's argument name
 
 
 def _softplus_impl(x):
@@ -69,6 +58,20 @@ defvjp(softplus_p, lambda g, out, x: g * sigmoid(x))
 defjvp(softplus_p, lambda dx, out, x: dx * sigmoid(x))
 
 
+_softplus = unary_op(softplus_p, float_only=True)  # wrapped by softplus()
+
+
+def relu(features, name=None) -> Tensor:
+    """Rectified linear unit max(x, 0); its gradient at 0 is 0.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.nn.relu([-1.0, 2.0]).numpy()
+        array([0., 2.], dtype=float32)
+    """
+    return _relu(features)
+
+
 def softplus(features, name=None) -> Tensor:
     """log(1 + e^x), stable at large |x|.
 
@@ -77,7 +80,7 @@ def softplus(features, name=None) -> Tensor:
         >>> wg.nn.softplus([0.0, 1e4]).numpy()
         array([6.931472e-01, 1.000000e+04], dtype=float32)
     """
-    return apply1(softplus_p, operand(features))
+    return _softplus(features)
 
 
 def _softmax_impl(x, axis):
@@ -99,6 +102,13 @@ defvjp(log_softmax_p, lambda g, out, x, axis: g - exp(out) * reduce_sum(g, axis,
 defjvp(log_softmax_p, lambda dx, out, x, axis: dx - reduce_sum(exp(out) * dx, axis, keepdims=True))
 
 
+def _float_operand(x, op: str) -> Tensor:
+    x = operand(x)
+    if x._value.dtype.kind not in "fc":
+        raise TypeError(f"{op}: expected a floating-point tensor, got {x.dtype}{list(x.shape)}")
+    return x
+
+
 def softmax(logits, axis=-1, name=None) -> Tensor:
     """exp(x) / sum(exp(x)) along ``axis``, computed stably.
 
@@ -107,7 +117,7 @@ def softmax(logits, axis=-1, name=None) -> Tensor:
         >>> wg.nn.softmax([0.0, 0.0]).numpy()
         array([0.5, 0.5], dtype=float32)
     """
-    x = operand(logits)
+    x = _float_operand(logits, "softmax")
     (axis,) = _axes(axis, x._value.ndim, "softmax")
     return apply(softmax_p, (x,), {"axis": axis})
 
@@ -120,6 +130,6 @@ def log_softmax(logits, axis=-1, name=None) -> Tensor:
         >>> wg.nn.log_softmax([0.0, 1e4]).numpy()
         array([-10000.,      0.], dtype=float32)
     """
-    x = operand(logits)
+    x = _float_operand(logits, "log_softmax")
     (axis,) = _axes(axis, x._value.ndim, "log_softmax")
     return apply(log_softmax_p, (x,), {"axis": axis})

@@ -31,51 +31,168 @@ _UFUNCS = {
 }  # fmt: skip
 
 
-def _reduction(op):
+class _NotHandled(Exception):
+    """An adapter cannot reproduce NumPy exactly for these arguments."""
+
+
+def _require(condition: bool) -> None:
+    if not condition:
+        raise _NotHandled
+
+
+def _reduction(op, float_mean=False):
     def adapter(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
-        if dtype is not None or out is not None or kw:
-            raise TypeError(f"numpy.{op.__name__}: dtype=, out= and where= are not supported")
-        return op(a, axis=axis, keepdims=bool(keepdims))
+        _require(dtype is None and out is None and not kw)
+        t = A.operand(a)
+        if float_mean and t.dtype.kind in "iub":  # NumPy's mean of integers is float64
+            t = A.cast(t, "float64")
+        return op(t, axis=axis, keepdims=bool(keepdims))
 
     return adapter
 
 
-def _pad(array, pad_width, mode="constant", constant_values=0, **kw):
-    t = A.operand(array) if not isinstance(array, Tensor) else array
-    if isinstance(pad_width, int):
-        pad_width = [(pad_width, pad_width)] * t.ndim
-    mode = {"constant": "CONSTANT", "reflect": "REFLECT", "symmetric": "SYMMETRIC"}.get(mode)
-    if mode is None or kw:
-        raise TypeError("numpy.pad: only constant, reflect and symmetric modes are supported")
-    return A.pad(t, pad_width, mode, constant_values)
+def _spread(op):
+    def adapter(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
+        _require(dtype is None and out is None and ddof == 0 and not kw)
+        t = A.operand(a)
+        if t.dtype.kind in "iub":
+            t = A.cast(t, "float64")
+        return op(t, axis=axis, keepdims=bool(keepdims))
+
+    return adapter
+
+
+def _reshape(a, shape=None, order="C", *, newshape=None, copy=None):
+    _require(order == "C")
+    return A.reshape(a, shape if shape is not None else newshape)
+
+
+def _concatenate(arrays, axis=0, out=None, **kw):
+    _require(axis is not None and out is None and not kw)
+    return A.concat(list(arrays), axis)
+
+
+def _where(condition, *xy):
+    _require(len(xy) == 2)
+    return M.where(condition, *xy)
+
+
+def _ndim(x) -> int:
+    return x.ndim if isinstance(x, Tensor) else xp.ndim(x)
+
+
+def _dot(a, b, out=None):
+    _require(out is None)
+    if _ndim(a) == 0 or _ndim(b) == 0:
+        return M.multiply(a, b)
+    _require(_ndim(a) <= 2 and _ndim(b) <= 2)  # N-d dot is not matmul
+    return M.matmul(a, b)
+
+
+def _take(a, indices, axis=None, out=None, mode=None):
+    _require(out is None and mode is None)
+    t = A.operand(a)
+    if axis is None:
+        t = A.reshape(t, [-1])
+        axis = 0
+    return A.gather(t, indices, axis=axis)
+
+
+def _split(ary, indices_or_sections, axis=0):
+    t = A.operand(ary)
+    if isinstance(indices_or_sections, int):
+        return A.split(t, indices_or_sections, axis)
+    n = t.shape[axis]
+    cuts = [min(max(int(i) if i >= 0 else int(i) + n, 0), n) for i in indices_or_sections]
+    bounds = [0] + cuts + [n]
+    _require(all(b2 >= b1 for b1, b2 in zip(bounds, bounds[1:])))
+    return A.split(t, [b2 - b1 for b1, b2 in zip(bounds, bounds[1:])], axis)
+
+
+def _pad(array, pad_width, mode="constant", **kw):
+    t = A.operand(array)
+    modes = {"constant": "CONSTANT", "reflect": "REFLECT", "symmetric": "SYMMETRIC"}
+    _require(mode in modes and set(kw) <= {"constant_values"})
+    value = kw.get("constant_values", 0)
+    _require(xp.ndim(value) == 0)
+    widths = xp.broadcast_to(xp.asarray(pad_width, dtype=int), (t.ndim, 2)).tolist()
+    return A.pad(t, widths, modes[mode], value)
+
+
+def _tile(a, reps):
+    t = A.operand(a)
+    reps = [int(r) for r in (reps if isinstance(reps, (list, tuple)) else [reps])]
+    if len(reps) > t.ndim:  # NumPy promotes the array with leading axes of size 1
+        t = A.reshape(t, (1,) * (len(reps) - t.ndim) + t.shape)
+    reps = [1] * (t.ndim - len(reps)) + reps
+    return A.tile(t, reps)
+
+
+def _expand_dims(a, axis):
+    t = A.operand(a)
+    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
+    n = t.ndim + len(axes)
+    axes = sorted(int(x) % n for x in axes)
+    for ax in axes:
+        t = A.expand_dims(t, ax)
+    return t
+
+
+def _arg(op):
+    def adapter(a, axis=None, out=None, *, keepdims=False):
+        _require(out is None and not keepdims)
+        if axis is None:
+            return op(A.reshape(a, [-1]), axis=0)
+        return op(a, axis=axis)
+
+    return adapter
+
+
+_UNSET = object()
+
+
+def _clip(a, a_min=_UNSET, a_max=_UNSET, out=None, *, min=_UNSET, max=_UNSET, **kw):
+    _require(out is None and not kw)
+    low = a_min if a_min is not _UNSET else min
+    high = a_max if a_max is not _UNSET else max
+    low = None if low is _UNSET else low
+    high = None if high is _UNSET else high
+    _require(low is not None or high is not None)
+    t = A.operand(a)
+    if low is not None:
+        t = M.maximum(t, low)
+    if high is not None:
+        t = M.minimum(t, high)
+    return t
 
 
 _FUNCTIONS = {
-    xp.sum: _reduction(M.reduce_sum), xp.mean: _reduction(M.reduce_mean),
+    xp.sum: _reduction(M.reduce_sum), xp.mean: _reduction(M.reduce_mean, float_mean=True),
     xp.max: _reduction(M.reduce_max), xp.min: _reduction(M.reduce_min),
     xp.amax: _reduction(M.reduce_max), xp.amin: _reduction(M.reduce_min),
     xp.prod: _reduction(M.reduce_prod),
-    xp.var: _reduction(M.reduce_variance), xp.std: _reduction(M.reduce_std),
-    xp.reshape: lambda a, shape=None, order="C", newshape=None: A.reshape(
-        a, shape if shape is not None else newshape),
+    xp.var: _spread(M.reduce_variance), xp.std: _spread(M.reduce_std),
+    xp.reshape: _reshape,
     xp.transpose: lambda a, axes=None: A.transpose(a, axes),
-    xp.concatenate: lambda arrays, axis=0: A.concat(list(arrays), axis),
+    xp.concatenate: _concatenate,
     xp.stack: lambda arrays, axis=0: A.stack(list(arrays), axis),
     xp.squeeze: lambda a, axis=None: A.squeeze(a, axis),
-    xp.expand_dims: lambda a, axis: A.expand_dims(a, axis),
-    xp.where: lambda condition, x, y: M.where(condition, x, y),
-    xp.clip: lambda a, a_min, a_max: M.clip_by_value(a, a_min, a_max),
-    xp.dot: lambda a, b: M.matmul(a, b),
-    xp.tile: lambda a, reps: A.tile(a, reps if isinstance(reps, (list, tuple)) else [reps]),
-    xp.split: lambda a, indices_or_sections, axis=0: A.split(a, indices_or_sections, axis),
-    xp.take: lambda a, indices, axis=None: A.gather(a, indices, axis=axis),
-    xp.broadcast_to: lambda array, shape: A.broadcast_to(array, shape),
+    xp.expand_dims: _expand_dims,
+    xp.where: _where,
+    xp.clip: _clip,
+    xp.dot: _dot,
+    xp.tile: _tile,
+    xp.split: _split,
+    xp.take: _take,
+    xp.broadcast_to: lambda array, shape, subok=False: A.broadcast_to(array, shape),
     xp.pad: _pad,
     xp.tensordot: lambda a, b, axes=2: M.tensordot(a, b, axes),
-    xp.argmax: lambda a, axis=None: M.argmax(a if axis is not None else A.reshape(a, [-1]),
-                                             axis=axis or 0),
-    xp.argmin: lambda a, axis=None: M.argmin(a if axis is not None else A.reshape(a, [-1]),
-                                             axis=axis or 0),
+    xp.argmax: _arg(M.argmax),
+    xp.argmin: _arg(M.argmin),
+    # Metadata: no values leave the tape.
+    xp.ndim: lambda a: a.ndim,
+    xp.shape: lambda a: a.shape,
+    xp.size: lambda a, axis=None: a.size if axis is None else a.shape[axis],
 }  # fmt: skip
 _ = N
 
@@ -143,6 +260,9 @@ def array_function(func, args, kwargs):
     """Run a NumPy function on Tensors: wengert's op when there is one."""
     fn = _FUNCTIONS.get(func)
     if fn is not None:
-        return fn(*args, **kwargs)
+        try:
+            return fn(*args, **kwargs)
+        except _NotHandled:
+            pass  # NumPy semantics wengert's op does not reproduce: treat as unknown
     _refuse(func.__name__, list(args) + list(kwargs.values()))
     return func(*_unwrap(args), **_unwrap(kwargs))

@@ -108,6 +108,11 @@ class Tensor:
     def __array__(self, dtype=None, copy=None):
         v = xp.asarray(self._value)
         if dtype is not None and v.dtype != dtype:
+            if copy is False:
+                raise ValueError(
+                    f"np.asarray(Tensor of {v.dtype}, dtype={dtype}, copy=False): a dtype "
+                    "change needs a copy"
+                )
             return v.astype(dtype)
         if copy:
             return v.copy()
@@ -151,7 +156,11 @@ class Tensor:
 
     # -- DLPack -----------------------------------------------------------
     def __dlpack__(self, *args, **kwargs):
-        return xp.asarray(self._value).__dlpack__(*args, **kwargs)
+        # Export a read-only view: a consumer that honours DLPack's read-only flag
+        # (NumPy does) cannot write into the tensor's private memory.
+        view = xp.asarray(self._value).view()
+        view.flags.writeable = False
+        return view.__dlpack__(*args, **kwargs)
 
     def __dlpack_device__(self):
         return xp.asarray(self._value).__dlpack_device__()
@@ -205,7 +214,10 @@ class Variable(Tensor):
         self.name = "Variable" if name is None else str(name)
 
     def _new_value(self, value, what: str):
-        new = _to_array(value, self._value.dtype)
+        try:
+            new = _to_array(value, self._value.dtype)
+        except (TypeError, ValueError) as exc:
+            raise type(exc)(f"Variable {self.name!r}.{what}: {exc}") from None
         if new.shape != self._value.shape:
             raise ValueError(
                 f"Variable {self.name!r}.{what}: shape {new.shape} does not match "
@@ -264,6 +276,14 @@ def _to_array(value, dtype=None):
                 "use wg.cast to change a tensor's dtype"
             )
         return a
+    if dtype is not None and dtype.kind in "iub":
+        src = xp.asarray(value._value if isinstance(value, Tensor) else value)
+        if src.dtype.kind in "fc":
+            raise TypeError(
+                f"convert_to_tensor: cannot convert a {src.dtype} value to {dtype} without "
+                "losing data; "
+                "round it first or use wg.cast"
+            )
     if isinstance(value, xp.ndarray) or isinstance(value, xp.generic):
         return xp.array(value, dtype=dtype, copy=True)
     if hasattr(value, "__dlpack__") and not isinstance(value, (list, tuple)):
