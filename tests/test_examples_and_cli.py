@@ -31,6 +31,11 @@ def test_gradient_tape_example():
     assert "never watched" in text
 
 
+def test_custom_training_loop_example():
+    text = _run("custom_training_loop.py")
+    assert "epoch 30" in text and "training accuracy" in text
+
+
 def test_version(capsys):
     with pytest.raises(SystemExit) as exc:
         main(["--version"])

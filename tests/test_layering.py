@@ -19,10 +19,10 @@ TIERS = {
     # tier 2: layers and the chapter's classic units
     "classic": 2, "layers": 2, "initializers": 2, "activations": 2,
     # tier 3: training
-    "losses": 3, "optimizers": 3, "metrics": 3, "models": 3, "callbacks": 3,
-    "checkpoints": 3, "datasets": 3,
+    "losses": 3, "optimizers": 3, "schedules": 3, "metrics": 3, "models": 3, "callbacks": 3,
+    "checkpoints": 3, "datasets": 3, "training": 3,
     # tier 4: front ends
-    "cli": 4, "plotting": 4, "diagnostics": 4,
+    "cli": 4, "cli_train": 4, "plotting": 4, "diagnostics": 4,
 }  # fmt: skip
 
 

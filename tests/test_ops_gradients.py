@@ -63,6 +63,8 @@ UNARY = {
     "cast": (lambda x: wg.cast(x, "float64"), normal),
     "clip_by_value": (lambda x: wg.clip_by_value(x, -0.5, 0.7), away_from_zero),
     "log_sigmoid": (wg.math.log_sigmoid, normal),
+    "erf": (wg.nn.erf, normal),
+    "erfc": (wg.nn.erfc, normal),
 }
 
 
@@ -157,6 +159,19 @@ STRUCTURAL = {
     "softmax_axis0": (lambda x: wg.softmax(x, axis=0), [(3, 4)]),
     "log_softmax": (wg.nn.log_softmax, [(3, 4)]),
     "norm": (lambda x: wg.linalg.norm(x, axis=1), [(3, 4)]),
+    "relu_grad": (wg.nn_ops.relu_grad, [(3, 4), (3, 4)]),
+    "sigmoid_cross_entropy_with_logits": (
+        wg.nn.sigmoid_cross_entropy_with_logits,
+        [(3, 4), (3, 4)],
+    ),
+    "softmax_cross_entropy_with_logits": (
+        lambda z, x: wg.nn.softmax_cross_entropy_with_logits(z, x, axis=0),
+        [(3, 4), (3, 4)],
+    ),
+    "sparse_softmax_cross_entropy_with_logits": (
+        lambda x: wg.nn.sparse_softmax_cross_entropy_with_logits([[2, 0], [3, 1]], x),
+        [(2, 2, 4)],
+    ),
 }
 
 

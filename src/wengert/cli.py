@@ -15,7 +15,7 @@ import wengert
 
 # Modules that contribute subcommands; each defines register(subparsers) which
 # adds its parsers and sets ``func`` on them (func(args) -> exit code).
-_COMMAND_MODULES = ("wengert.classic.cli",)
+_COMMAND_MODULES = ("wengert.classic.cli", "wengert.cli_train")
 
 
 def build_parser() -> argparse.ArgumentParser:

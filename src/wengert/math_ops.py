@@ -30,8 +30,9 @@ from .tensor import Tensor, Variable
 _TENSORS = (Tensor, Variable)
 
 
-def _unary(name: str, impl, vjp=None, jvp=None, doc: str = "", example: str = "",
-           float_only: bool = False):
+def _unary(
+    name: str, impl, vjp=None, jvp=None, doc: str = "", example: str = "", float_only: bool = False
+):
     """Declare a one-argument primitive and return its public function."""
     prim = primitive(name, impl)
     if vjp is None:
@@ -545,9 +546,10 @@ def _prod_of_others(x, axis):
 
 
 reduce_prod_p = primitive(
-    "reduce_prod", lambda x, axis, keepdims: xp.prod(
+    "reduce_prod",
+    lambda x, axis, keepdims: xp.prod(
         x, axis, keepdims=keepdims, dtype=x.dtype if x.dtype.kind in "iu" else None
-    )
+    ),
 )
 defvjp(
     reduce_prod_p,

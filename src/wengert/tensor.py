@@ -240,6 +240,31 @@ class Variable(Tensor):
         self._value = self._value - self._new_value(delta, "assign_sub")
         return self if read_value else None
 
+    def _replace(self, array) -> None:
+        """Take ``array`` (a fresh ndarray of the variable's shape and dtype) as the value.
+
+        The library's own fast path (optimizers): no copy, so the caller must own
+        the array and never write to it afterwards.
+        """
+        old = self._value
+        if array.shape != old.shape or array.dtype != old.dtype:
+            raise ValueError(
+                f"Variable {self.name!r}: new value {array.dtype}{list(array.shape)} does not "
+                f"match {old.dtype}{list(old.shape)}"
+            )
+        self._value = array
+
+    def _exclusive(self, held: int = 0) -> bool:
+        """True when nothing but this variable references its array (no tape, no view).
+
+        Then an optimizer may update it in place; otherwise it must replace it
+        (copy-on-write), so that values a tape saved stay as they were.  The
+        count is CPython's reference count: the variable's slot, the local ``v``,
+        getrefcount's own argument, and ``held`` references the caller declares.
+        """
+        v = self._value
+        return type(v) is xp.ndarray and v.flags.writeable and sys.getrefcount(v) <= 3 + held
+
     def value(self) -> Tensor:
         """A Tensor holding the current value (recorded as a read when a tape watches it)."""
         from .array_ops import identity

@@ -1,0 +1,428 @@
+"""Callbacks for ``Model.fit``: History, EarlyStopping, ModelCheckpoint, LearningRateScheduler,
+CSVLogger, TensorBoard, and the progress display.
+"""
+
+from __future__ import annotations
+
+import csv
+import math
+import os
+import sys
+
+from .backend import xp
+
+__all__ = [
+    "Callback",
+    "CallbackList",
+    "History",
+    "EarlyStopping",
+    "ModelCheckpoint",
+    "LearningRateScheduler",
+    "CSVLogger",
+    "TensorBoard",
+    "TerminateOnNaN",
+    "ProgressLogger",
+]
+
+
+class Callback:
+    """Base class: override the hooks you need; ``self.model`` is set by ``fit``.
+
+    Example:
+        >>> class Count(Callback):
+        ...     def on_epoch_end(self, epoch, logs=None):
+        ...         print("epoch", epoch, "done")
+        >>> Count().on_epoch_end(0)
+        epoch 0 done
+    """
+
+    model = None
+    params: dict = {}
+
+    def set_model(self, model) -> None:
+        self.model = model
+
+    def set_params(self, params: dict) -> None:
+        self.params = params
+
+    def on_train_begin(self, logs=None): ...
+    def on_train_end(self, logs=None): ...
+    def on_epoch_begin(self, epoch, logs=None): ...
+    def on_epoch_end(self, epoch, logs=None): ...
+    def on_train_batch_begin(self, batch, logs=None): ...
+    def on_train_batch_end(self, batch, logs=None): ...
+    def on_test_begin(self, logs=None): ...
+    def on_test_end(self, logs=None): ...
+
+
+class CallbackList(Callback):
+    """Calls each hook of a list of callbacks in order.
+
+    Example:
+        >>> CallbackList([]).on_epoch_end(0, {})
+    """
+
+    def __init__(self, callbacks=(), model=None, params=None):
+        self.callbacks = list(callbacks)
+        for cb in self.callbacks:
+            if model is not None:
+                cb.set_model(model)
+            if params is not None:
+                cb.set_params(params)
+
+    def _each(name):
+        def hook(self, *args, **kwargs):
+            for cb in self.callbacks:
+                getattr(cb, name)(*args, **kwargs)
+
+        hook.__name__ = name
+        return hook
+
+    on_train_begin = _each("on_train_begin")
+    on_train_end = _each("on_train_end")
+    on_epoch_begin = _each("on_epoch_begin")
+    on_epoch_end = _each("on_epoch_end")
+    on_train_batch_begin = _each("on_train_batch_begin")
+    on_train_batch_end = _each("on_train_batch_end")
+    on_test_begin = _each("on_test_begin")
+    on_test_end = _each("on_test_end")
+    del _each
+
+
+class History(Callback):
+    """Records each epoch's logs: ``history.history["loss"]`` is the loss per epoch.
+
+    Example:
+        >>> h = History()
+        >>> h.on_train_begin(); h.on_epoch_end(0, {"loss": 1.0}); h.history
+        {'loss': [1.0]}
+    """
+
+    def __init__(self):
+        self.history: dict = {}
+        self.epoch: list = []
+
+    def on_train_begin(self, logs=None):
+        # Keep earlier epochs when fit is called again (resumed training extends history).
+        if not hasattr(self, "history"):
+            self.history = {}
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for k, v in (logs or {}).items():
+            self.history.setdefault(k, []).append(v)
+
+
+def _better(mode: str, monitor: str):
+    if mode == "auto":
+        mode = "max" if ("acc" in monitor or monitor.startswith("fmeasure")) else "min"
+    if mode not in ("min", "max"):
+        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+    return mode
+
+
+class EarlyStopping(Callback):
+    """Stop training when a monitored quantity has stopped improving.
+
+    Args:
+        monitor: the log to watch (default "val_loss").
+        min_delta: the smallest change that counts as an improvement.
+        patience: epochs without improvement before stopping.
+        mode: "min", "max" or "auto" (max for accuracies).
+        restore_best_weights: at the end, restore the weights of the best epoch.
+        start_from_epoch: epochs to wait before monitoring.
+
+    Example:
+        >>> EarlyStopping(monitor="loss", patience=2).patience
+        2
+    """
+
+    def __init__(
+        self,
+        monitor="val_loss",
+        min_delta=0.0,
+        patience=0,
+        verbose=0,
+        mode="auto",
+        baseline=None,
+        restore_best_weights=False,
+        start_from_epoch=0,
+    ):
+        self.monitor = monitor
+        self.min_delta = abs(float(min_delta))
+        self.patience = int(patience)
+        self.verbose = verbose
+        self.mode = _better(mode, monitor)
+        self.baseline = baseline
+        self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = int(start_from_epoch)
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = math.inf if self.mode == "min" else -math.inf
+        if self.baseline is not None:
+            self.best = self.baseline
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def _improved(self, value) -> bool:
+        if self.mode == "min":
+            return value < self.best - self.min_delta
+        return value > self.best + self.min_delta
+
+    def on_epoch_end(self, epoch, logs=None):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            raise KeyError(
+                f"EarlyStopping: monitored log {self.monitor!r} not found; available: "
+                f"{sorted(logs or {})}"
+            )
+        if epoch < self.start_from_epoch:
+            return
+        if self._improved(value):
+            self.best = value
+            self.best_epoch = epoch
+            self.wait = 0
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            return
+        self.wait += 1
+        if self.wait > self.patience:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+
+    def on_train_end(self, logs=None):
+        if self.restore_best_weights and self.best_weights is not None:
+            self.model.set_weights(self.best_weights)
+        if self.stopped_epoch and self.verbose:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+
+
+class ModelCheckpoint(Callback):
+    """Save the model (weights, or the whole training state) at the end of each epoch.
+
+    Args:
+        filepath: the file; may contain ``{epoch}`` and log names, e.g. "ckpt-{epoch:02d}.npz".
+        monitor: the log that decides "best".
+        save_best_only: only save when the monitored value improves.
+        save_weights_only: save only the weights (True) or the full training state (False).
+        mode: "min", "max" or "auto".
+
+    Example:
+        >>> ModelCheckpoint("model.npz").save_best_only
+        False
+    """
+
+    def __init__(
+        self,
+        filepath,
+        monitor="val_loss",
+        verbose=0,
+        save_best_only=False,
+        save_weights_only=True,
+        mode="auto",
+    ):
+        self.filepath = os.fspath(filepath)
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self.save_weights_only = save_weights_only
+        self.mode = _better(mode, monitor)
+        self.best = math.inf if self.mode == "min" else -math.inf
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        path = self.filepath.format(epoch=epoch + 1, **logs)
+        if self.save_best_only:
+            value = logs.get(self.monitor)
+            if value is None:
+                raise KeyError(f"ModelCheckpoint: monitored log {self.monitor!r} not found")
+            better = value < self.best if self.mode == "min" else value > self.best
+            if not better:
+                return
+            self.best = value
+        if self.save_weights_only:
+            self.model.save_weights(path)
+        else:
+            self.model.save_checkpoint(path)
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: saved {path}")
+
+
+class LearningRateScheduler(Callback):
+    """Set the optimizer's learning rate at each epoch's start: ``lr = schedule(epoch, lr)``.
+
+    Example:
+        >>> LearningRateScheduler(lambda epoch, lr: lr * 0.5).schedule(0, 1.0)
+        0.5
+    """
+
+    def __init__(self, schedule, verbose=0):
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        opt = self.model.optimizer
+        lr = float(self.schedule(epoch, float(opt.learning_rate)))
+        if not math.isfinite(lr):
+            raise ValueError(f"LearningRateScheduler: schedule returned {lr} at epoch {epoch}")
+        opt.learning_rate = lr
+        if self.verbose:
+            print(f"Epoch {epoch + 1}: learning rate {lr:.6g}")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class TerminateOnNaN(Callback):
+    """Stop training when a batch's loss is NaN or infinite (without raising).
+
+    Example:
+        >>> TerminateOnNaN().__class__.__name__
+        'TerminateOnNaN'
+    """
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            self.model.stop_training = True
+
+
+class CSVLogger(Callback):
+    """Append each epoch's logs as a row of a CSV file.
+
+    Example:
+        >>> CSVLogger("log.csv").separator
+        ','
+    """
+
+    def __init__(self, filename, separator=",", append=False):
+        self.filename = os.fspath(filename)
+        self.separator = separator
+        self.append = append
+        self.keys = None
+
+    def on_train_begin(self, logs=None):
+        exists = self.append and os.path.exists(self.filename)
+        self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
+        self._writer = None
+        self._header_written = exists
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+        if self._writer is None:
+            self._writer = csv.DictWriter(
+                self._file,
+                fieldnames=["epoch"] + self.keys,
+                delimiter=self.separator,
+                extrasaction="ignore",
+            )
+            if not self._header_written:
+                self._writer.writeheader()
+        self._writer.writerow({"epoch": epoch, **{k: logs.get(k, "NA") for k in self.keys}})
+        self._file.flush()
+
+    def on_train_end(self, logs=None):
+        self._file.close()
+
+
+class TensorBoard(Callback):
+    """Write scalar logs as TensorBoard event files through tensorboardX (an optional extra).
+
+    Example:
+        >>> TensorBoard(log_dir="runs").log_dir
+        'runs'
+    """
+
+    def __init__(self, log_dir="logs", update_freq="epoch"):
+        self.log_dir = os.fspath(log_dir)
+        self.update_freq = update_freq
+        self._writer = None
+        self._step = 0
+
+    def on_train_begin(self, logs=None):
+        try:
+            from tensorboardX import SummaryWriter
+        except ImportError:
+            raise ImportError(
+                'TensorBoard needs tensorboardX: pip install "wengert[tensorboard]"'
+            ) from None
+        self._writer = SummaryWriter(self.log_dir)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self._step += 1
+        if self.update_freq == "batch" and logs:
+            for k, v in logs.items():
+                self._writer.add_scalar(f"batch/{k}", v, self._step)
+
+    def on_epoch_end(self, epoch, logs=None):
+        for k, v in (logs or {}).items():
+            self._writer.add_scalar(f"epoch/{k}", v, epoch)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+
+
+class ProgressLogger(Callback):
+    """Progress display: a tqdm bar on a terminal (verbose=1), else one line per epoch.
+
+    Example:
+        >>> ProgressLogger(verbose=0).verbose
+        0
+    """
+
+    def __init__(self, verbose=1, stream=None):
+        self.verbose = verbose
+        self.stream = stream if stream is not None else sys.stdout
+        self._bar = None
+
+    def _tty(self) -> bool:
+        return hasattr(self.stream, "isatty") and self.stream.isatty()
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+        if self.verbose == 1 and self._tty():
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                tqdm = None
+            if tqdm is not None:
+                self._bar = tqdm(
+                    total=self.params.get("steps"),
+                    file=self.stream,
+                    desc=f"Epoch {epoch + 1}/{self.params.get('epochs')}",
+                    leave=True,
+                    unit="batch",
+                )
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._bar is not None:
+            self._bar.update(1)
+            if logs and "loss" in logs:
+                self._bar.set_postfix(loss=f"{logs['loss']:.4f}", refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        text = " - ".join(f"{k}: {_fmt(v)}" for k, v in (logs or {}).items())
+        if self._bar is not None:
+            self._bar.set_postfix_str(text)
+            self._bar.close()
+            self._bar = None
+        elif self.verbose:
+            print(
+                f"Epoch {epoch + 1}/{self.params.get('epochs')} - {text}",
+                file=self.stream,
+                flush=True,
+            )
+
+
+def _fmt(v):
+    return f"{v:.4f}" if isinstance(v, float) else str(v)
+
+
+_ = xp

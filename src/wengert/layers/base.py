@@ -1,0 +1,327 @@
+"""``Layer``: configuration in ``__init__``, weights in ``build``, the math in ``call``.
+
+Weights and sublayers are found by walking a layer's attributes (in the order
+they were set), so a user's layer needs no registration calls: assign a
+``Variable`` or a ``Layer`` to ``self.something`` and it is tracked.
+"""
+
+from __future__ import annotations
+
+import contextvars
+import inspect
+import re
+from collections import defaultdict
+
+from ..backend import xp
+from ..core import operand
+from ..tensor import Tensor, Variable
+
+__all__ = ["Layer", "InputSpec", "Input", "InputLayer"]
+
+# The training flag of the outermost call, inherited by nested layers that are
+# called without an explicit ``training=`` (Keras's call context).
+_training = contextvars.ContextVar("wengert_training", default=None)
+_name_counts: dict = defaultdict(int)
+
+
+def _snake(name: str) -> str:
+    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
+    return re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", s).lower()
+
+
+def unique_name(base: str) -> str:
+    """Keras-style automatic names: dense, dense_1, dense_2, ..."""
+    n = _name_counts[base]
+    _name_counts[base] += 1
+    return base if n == 0 else f"{base}_{n}"
+
+
+class InputSpec:
+    """What a built layer accepts: rank bounds and fixed sizes of some axes.
+
+    Example:
+        >>> spec = InputSpec(min_ndim=2, axes={-1: 3})
+        >>> spec.check("dense", (5, 3))
+    """
+
+    def __init__(self, ndim=None, min_ndim=None, axes=None):
+        self.ndim = ndim
+        self.min_ndim = min_ndim
+        self.axes = dict(axes or {})
+
+    def check(self, layer_name: str, shape: tuple) -> None:
+        """Raise ValueError naming the layer and the shapes if ``shape`` does not fit."""
+        where = f"Input 0 of layer '{layer_name}' is incompatible with the layer"
+        if self.ndim is not None and len(shape) != self.ndim:
+            raise ValueError(
+                f"{where}: expected ndim={self.ndim}, found ndim={len(shape)}. "
+                f"Full shape received: {shape}"
+            )
+        if self.min_ndim is not None and len(shape) < self.min_ndim:
+            raise ValueError(
+                f"{where}: expected min_ndim={self.min_ndim}, found "
+                f"ndim={len(shape)}. Full shape received: {shape}"
+            )
+        for axis, size in self.axes.items():
+            if size is not None and -len(shape) <= axis < len(shape) and shape[axis] != size:
+                raise ValueError(
+                    f"{where}: expected axis {axis} of input shape to have value "
+                    f"{size}, but received input with shape {shape}"
+                )
+
+
+class Layer:
+    """Base class of layers: ``__init__`` keeps config, ``build`` makes weights, ``call`` computes.
+
+    Args:
+        trainable: whether the layer's weights are updated by training.
+        name: the layer's name (unique automatic names by default).
+        dtype: the dtype of weights and computation (float32 by default).
+        input_shape: optional shape of one sample, for the first layer of a Sequential.
+
+    Example:
+        >>> import wengert as wg
+        >>> class Scale(wg.layers.Layer):
+        ...     def build(self, input_shape):
+        ...         self.scale = self.add_weight(shape=(input_shape[-1],), initializer="ones")
+        ...     def call(self, inputs):
+        ...         return inputs * self.scale
+        >>> layer = Scale()
+        >>> layer(wg.ones((2, 3))).shape, len(layer.trainable_weights)
+        ((2, 3), 1)
+    """
+
+    def __init__(
+        self,
+        trainable: bool = True,
+        name: str | None = None,
+        dtype=None,
+        input_shape=None,
+        **kwargs,
+    ):
+        if kwargs:
+            raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
+        self.name = name or unique_name(_snake(type(self).__name__))
+        self.trainable = bool(trainable)
+        self.dtype = xp.dtype("float32" if dtype is None else dtype)
+        self.built = False
+        self.input_spec = None
+        self._input_shape_arg = None if input_shape is None else tuple(input_shape)
+        self._call_takes_training = "training" in inspect.signature(self.call).parameters
+
+    # -- weights ---------------------------------------------------------------------
+    def add_weight(
+        self, shape, initializer="glorot_uniform", dtype=None, trainable=True, name=None
+    ) -> Variable:
+        """Create a weight Variable, initialised by ``initializer`` (a name or an object)."""
+        from .. import initializers
+
+        dtype = self.dtype if dtype is None else xp.dtype(dtype)
+        shape = tuple(int(s) for s in shape)
+        value = initializers.get(initializer)(shape, dtype=dtype)
+        value = value._value if isinstance(value, Tensor) else xp.asarray(value)
+        return Variable(
+            value.astype(dtype, copy=False),
+            trainable=trainable,
+            name=f"{self.name}/{name or 'weight'}",
+        )
+
+    def _walk(self, prefix: str = ""):
+        """Yield (path, object) for tracked Variables and Layers, in attribute order."""
+        for attr, value in vars(self).items():
+            if attr.startswith("_"):
+                continue
+            yield from _walk_value(f"{prefix}{attr}", value)
+
+    def _variables(self, seen=None):
+        """(path, variable, trainable) for every weight, each once, in creation order."""
+        seen = set() if seen is None else seen
+        out = []
+        for path, obj in self._walk():
+            if isinstance(obj, Variable):
+                if id(obj) not in seen:
+                    seen.add(id(obj))
+                    out.append((path, obj, obj.trainable and self.trainable))
+            elif isinstance(obj, Layer) and id(obj) not in seen:
+                seen.add(id(obj))
+                for sub_path, var, trainable in obj._variables(seen):
+                    out.append((f"{path}.{sub_path}", var, trainable and self.trainable))
+        return out
+
+    @property
+    def weights(self) -> list:
+        """All weights, trainable first (as Keras orders them)."""
+        items = self._variables()
+        return [v for _, v, t in items if t] + [v for _, v, t in items if not t]
+
+    @property
+    def trainable_weights(self) -> list:
+        """The weights training updates."""
+        return [v for _, v, t in self._variables() if t]
+
+    @property
+    def non_trainable_weights(self) -> list:
+        """The weights training leaves alone (frozen layers, running statistics)."""
+        return [v for _, v, t in self._variables() if not t]
+
+    trainable_variables = trainable_weights
+    variables = weights
+
+    @property
+    def layers(self) -> list:
+        """The sublayers this layer holds directly (in attributes, lists or dicts)."""
+        out = []
+        for attr, value in vars(self).items():
+            if attr.startswith("_"):
+                continue
+            if isinstance(value, dict):
+                value = list(value.values())
+            items = value if isinstance(value, (list, tuple)) else [value]
+            out += [item for item in items if isinstance(item, Layer)]
+        return out
+
+    def count_params(self) -> int:
+        """The number of scalars in all weights."""
+        return int(sum(v.size for v in self.weights))
+
+    def get_weights(self) -> list:
+        """The weights' values as a list of ndarrays (copies), in ``weights`` order."""
+        return [v.numpy() if v.ndim else xp.asarray(v.numpy()) for v in self.weights]
+
+    def set_weights(self, weights) -> None:
+        """Set the weights from a list of arrays in ``weights`` order (shapes must match)."""
+        mine = self.weights
+        weights = list(weights)
+        if len(weights) != len(mine):
+            raise ValueError(
+                f"Layer '{self.name}'.set_weights: expected {len(mine)} arrays "
+                f"{[v.shape for v in mine]}, got {len(weights)}"
+            )
+        for v, w in zip(mine, weights):
+            w = xp.asarray(w._value if isinstance(w, Tensor) else w)
+            if w.shape != v.shape:
+                raise ValueError(
+                    f"Layer '{self.name}'.set_weights: weight {v.name!r} has shape {v.shape}, "
+                    f"got an array of shape {w.shape}"
+                )
+            v.assign(w.astype(v.dtype))
+
+    # -- calling -------------------------------------------------------------------------
+    def build(self, input_shape) -> None:
+        """Create the layer's weights for inputs of ``input_shape`` (batch axis included)."""
+        self.built = True
+
+    def call(self, inputs, training=None):
+        """The layer's computation; subclasses override it."""
+        return inputs
+
+    def _build_on_first_call(self, input_shape) -> None:
+        self.build(input_shape)
+
+    def __call__(self, inputs, training=None, **kwargs):
+        inputs = self._convert_inputs(inputs)
+        shape = _shape_of(inputs)
+        if not self.built:
+            self._build_on_first_call(shape)
+            self.built = True
+        if self.input_spec is not None and shape is not None:
+            self.input_spec.check(self.name, shape)
+        outer = _training.get()
+        if training is None:
+            training = outer
+        token = _training.set(training)
+        try:
+            if self._call_takes_training:
+                out = self.call(inputs, training=training, **kwargs)
+            else:
+                out = self.call(inputs, **kwargs)
+        finally:
+            _training.reset(token)
+        self._output_shape = getattr(out, "shape", None)  # for summary()
+        return out
+
+    def _convert_inputs(self, inputs):
+        if isinstance(inputs, (list, tuple)):
+            return type(inputs)(self._convert_inputs(x) for x in inputs)
+        if isinstance(inputs, dict) or inputs is None:
+            return inputs
+        t = operand(inputs)
+        # Floating inputs are computed in the layer's dtype, as Keras casts them.
+        if t.dtype.kind == "f" and t.dtype != self.dtype:
+            from ..array_ops import cast
+
+            t = cast(t, self.dtype)
+        return t
+
+    def compute_output_shape(self, input_shape):
+        """The output shape for ``input_shape``, found by calling the layer on zeros."""
+        shape = tuple(1 if s is None else s for s in input_shape)
+        out = self(xp.zeros(shape, dtype=self.dtype), training=False)
+        return (None,) + tuple(out.shape[1:])
+
+    # -- configuration ---------------------------------------------------------------------
+    def get_config(self) -> dict:
+        """The constructor arguments that recreate this layer (without its weights)."""
+        return {"name": self.name, "trainable": self.trainable, "dtype": str(self.dtype)}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """Create a layer from ``get_config()``'s output."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+def _walk_value(path, value):
+    if isinstance(value, (Variable, Layer)):
+        yield path, value
+    elif isinstance(value, (list, tuple)):
+        for i, item in enumerate(value):
+            yield from _walk_value(f"{path}.{i}", item)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            yield from _walk_value(f"{path}.{key}", item)
+
+
+def _shape_of(inputs):
+    if isinstance(inputs, Tensor):
+        return inputs.shape
+    if isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], Tensor):
+        return inputs[0].shape
+    return None
+
+
+class InputLayer(Layer):
+    """Declares the shape of one sample for a Sequential model (``wg.layers.Input``).
+
+    Example:
+        >>> import wengert as wg
+        >>> model = wg.Sequential([wg.layers.Input(shape=(4,)), wg.layers.Dense(2)])
+        >>> model.built
+        True
+    """
+
+    def __init__(self, shape=None, dtype=None, name=None, batch_size=None):
+        super().__init__(name=name, dtype=dtype)
+        self.shape = tuple(shape)
+        self.batch_size = batch_size
+
+    def get_config(self) -> dict:
+        return {
+            "shape": self.shape,
+            "name": self.name,
+            "dtype": str(self.dtype),
+            "batch_size": self.batch_size,
+        }
+
+
+def Input(shape, batch_size=None, dtype=None, name=None) -> InputLayer:  # noqa: N802 (Keras name)
+    """The input of a Sequential model: the shape of one sample (no batch axis).
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.layers.Input(shape=(28, 28)).shape
+        (28, 28)
+    """
+    return InputLayer(shape=shape, dtype=dtype, name=name, batch_size=batch_size)

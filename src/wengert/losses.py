@@ -1,0 +1,782 @@
+"""``wg.losses``: Keras's losses, as per-sample functions and as reducing objects.
+
+A per-sample function such as ``mean_squared_error(y_true, y_pred)`` returns
+one value per sample (the mean over the last axis where Keras takes it).  A
+loss object such as ``MeanSquaredError()`` applies that function, weights it by
+``sample_weight`` and reduces it: by default to the mean over samples
+("sum_over_batch_size"), else "sum" or "none".
+
+Logits go through the fused, stable primitives of ``wg.nn``; probabilities are
+clipped to [EPSILON, 1 - EPSILON] (EPSILON = 1e-7) before their log, as Keras
+does, so a confident wrong prediction costs about 16, never infinity.  The
+loss is computed in y_pred's floating dtype; y_true is cast to it.
+"""
+
+from __future__ import annotations
+
+from .array_ops import broadcast_to, cast, expand_dims, one_hot, squeeze
+from .backend import xp
+from .core import operand
+from .math_ops import abs as tensor_abs
+from .math_ops import clip_by_value, less_equal, log, reduce_mean, reduce_sum, square, where
+from .nn_ops import (
+    sigmoid_cross_entropy_with_logits,
+    softmax_cross_entropy_with_logits,
+    sparse_softmax_cross_entropy_with_logits,
+)
+from .tensor import Tensor, wrap
+
+__all__ = [
+    "EPSILON",
+    "Loss",
+    "LossFunctionWrapper",
+    "MeanSquaredError",
+    "MeanAbsoluteError",
+    "BinaryCrossentropy",
+    "CategoricalCrossentropy",
+    "SparseCategoricalCrossentropy",
+    "Huber",
+    "mean_squared_error",
+    "mean_absolute_error",
+    "binary_crossentropy",
+    "categorical_crossentropy",
+    "sparse_categorical_crossentropy",
+    "huber",
+    "get",
+    "serialize",
+    "deserialize",
+]
+
+EPSILON = 1e-7  # Keras's backend.epsilon(): the clip for probabilities
+REDUCTIONS = ("sum_over_batch_size", "sum", "none", "mean", "mean_with_sample_weight")
+
+
+# -- shapes and dtypes ---------------------------------------------------------------
+
+
+def _shape_str(t) -> str:
+    return f"{t.dtype}{list(t.shape)}"
+
+
+def _predictions(y_pred, name: str) -> Tensor:
+    y_pred = operand(y_pred)
+    if y_pred._value.dtype.kind != "f":
+        if y_pred._value.dtype.kind not in "iub":
+            raise TypeError(f"{name}: y_pred must be numeric, got {_shape_str(y_pred)}")
+        y_pred = cast(y_pred, "float32")  # Keras computes losses in floats
+    return y_pred
+
+
+def _targets(y_true, y_pred: Tensor) -> Tensor:
+    """y_true in y_pred's dtype (converted directly, so float64 targets keep their digits)."""
+    if isinstance(y_true, Tensor):
+        return y_true if y_true.dtype == y_pred.dtype else cast(y_true, y_pred.dtype)
+    return operand(xp.asarray(y_true), y_pred.dtype)
+
+
+def squeeze_or_expand_to_same_rank(x1: Tensor, x2: Tensor, expand_rank_1: bool = True):
+    """Keras's rank fix-up: drop (or, for rank 1, add) a trailing axis of size 1.
+
+    Args:
+        x1: a Tensor.
+        x2: a Tensor.
+        expand_rank_1: give a rank-1 tensor a trailing axis instead of
+            squeezing its partner's.
+
+    Returns:
+        (x1, x2), one of them reshaped when their ranks differ by one and the
+        longer one ends in 1.
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.losses import squeeze_or_expand_to_same_rank
+        >>> a, b = squeeze_or_expand_to_same_rank(wg.zeros((4,)), wg.zeros((4, 1)))
+        >>> a.shape, b.shape
+        ((4, 1), (4, 1))
+    """
+    r1, r2 = len(x1.shape), len(x2.shape)
+    if r1 == r2 + 1 and x1.shape[-1] == 1:
+        if r2 == 1 and expand_rank_1:
+            x2 = expand_dims(x2, -1)
+        else:
+            x1 = squeeze(x1, -1)
+    elif r2 == r1 + 1 and x2.shape[-1] == 1:
+        if r1 == 1 and expand_rank_1:
+            x1 = expand_dims(x1, -1)
+        else:
+            x2 = squeeze(x2, -1)
+    return x1, x2
+
+
+def _pair(y_true, y_pred, name: str):
+    """Float y_true and y_pred of one shape, or a ValueError naming the loss and both shapes."""
+    y_pred = _predictions(y_pred, name)
+    y_true = _targets(y_true, y_pred)
+    y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
+    if y_true.shape != y_pred.shape:
+        raise ValueError(
+            f"{name}: y_true shape {list(y_true.shape)} and y_pred shape "
+            f"{list(y_pred.shape)} do not match"
+        )
+    return y_true, y_pred
+
+
+def _mean_last(values: Tensor, axis=-1) -> Tensor:
+    return values if values.ndim == 0 else reduce_mean(values, axis=axis)
+
+
+# -- per-sample functions ---------------------------------------------------------------
+
+
+def mean_squared_error(y_true, y_pred) -> Tensor:
+    """Mean of (y_true - y_pred)^2 over the last axis: one value per sample.
+
+    Args:
+        y_true: targets, the shape of y_pred.
+        y_pred: predictions (batch, ..., d).
+
+    Returns:
+        A Tensor of shape y_pred.shape[:-1].
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.mean_squared_error([[0.0, 1.0]], [[1.0, 1.0]]).numpy()
+        array([0.5], dtype=float32)
+    """
+    y_true, y_pred = _pair(y_true, y_pred, "mean_squared_error")
+    return _mean_last(square(y_pred - y_true))
+
+
+def mean_absolute_error(y_true, y_pred) -> Tensor:
+    """Mean of |y_true - y_pred| over the last axis: one value per sample.
+
+    Args:
+        y_true: targets, the shape of y_pred.
+        y_pred: predictions (batch, ..., d).
+
+    Returns:
+        A Tensor of shape y_pred.shape[:-1].
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.mean_absolute_error([[0.0, 1.0]], [[2.0, 1.0]]).numpy()
+        array([1.], dtype=float32)
+    """
+    y_true, y_pred = _pair(y_true, y_pred, "mean_absolute_error")
+    return _mean_last(tensor_abs(y_pred - y_true))
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1) -> Tensor:
+    """Binary cross-entropy, averaged over ``axis``: one value per sample.
+
+    -(y log p + (1 - y) log(1 - p)) with p = y_pred clipped to [1e-7, 1 - 1e-7],
+    or, with ``from_logits``, the stable form on logits (no clipping).
+
+    Args:
+        y_true: targets in [0, 1] (0/1 labels), the shape of y_pred.
+        y_pred: probabilities, or logits when ``from_logits``.
+        from_logits: y_pred holds logits.
+        label_smoothing: squeeze targets toward 0.5: y (1 - s) + s / 2.
+        axis: the axis averaged over.
+
+    Returns:
+        A Tensor of y_pred's shape without ``axis``.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.binary_crossentropy([[1.0, 0.0]], [[0.5, 0.5]]).numpy()
+        array([0.6931472], dtype=float32)
+    """
+    y_true, y_pred = _pair(y_true, y_pred, "binary_crossentropy")
+    if label_smoothing:
+        y_true = y_true * (1.0 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        values = sigmoid_cross_entropy_with_logits(y_true, y_pred)
+    else:
+        p = clip_by_value(y_pred, EPSILON, 1.0 - EPSILON)
+        values = -(y_true * log(p) + (1.0 - y_true) * log(1.0 - p))
+    return _mean_last(values, axis)
+
+
+def categorical_crossentropy(
+    y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1
+) -> Tensor:
+    """Categorical cross-entropy -sum(y_true log p) over the class ``axis``.
+
+    Probabilities are first renormalised to sum to 1 along ``axis`` and
+    clipped to [1e-7, 1 - 1e-7], as Keras does; logits go through the fused
+    ``softmax_cross_entropy_with_logits``.
+
+    Args:
+        y_true: one-hot (or soft) targets, the shape of y_pred.
+        y_pred: class probabilities, or logits when ``from_logits``.
+        from_logits: y_pred holds logits.
+        label_smoothing: mix targets with the uniform distribution:
+            y (1 - s) + s / classes.
+        axis: the class axis.
+
+    Returns:
+        A Tensor of y_pred's shape without ``axis``.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.categorical_crossentropy([[0.0, 1.0]], [[0.5, 0.5]]).numpy()
+        array([0.6931472], dtype=float32)
+    """
+    name = "categorical_crossentropy"
+    y_true, y_pred = _pair(y_true, y_pred, name)
+    if y_pred.ndim == 0:
+        raise ValueError(f"{name}: y_pred needs a class axis, got a scalar")
+    if label_smoothing:
+        classes = y_pred.shape[axis]
+        y_true = y_true * (1.0 - label_smoothing) + label_smoothing / classes
+    if from_logits:
+        return softmax_cross_entropy_with_logits(y_true, y_pred, axis=axis)
+    p = y_pred / reduce_sum(y_pred, axis=axis, keepdims=True)
+    p = clip_by_value(p, EPSILON, 1.0 - EPSILON)
+    return -reduce_sum(y_true * log(p), axis=axis)
+
+
+def _sparse_labels(y_true, y_pred: Tensor, name: str):
+    """Integer labels of shape y_pred.shape[:-1], checked against the class count."""
+    labels = y_true._value if isinstance(y_true, Tensor) else xp.asarray(y_true)
+    if labels.dtype.kind == "f":
+        rounded = xp.round(labels)
+        if not bool(xp.all(rounded == labels)):
+            bad = labels[rounded != labels].flat[0]
+            raise ValueError(f"{name}: labels must be class indices, got label {float(bad)!r}")
+        labels = rounded.astype("int64")
+    elif labels.dtype.kind not in "iu":
+        raise TypeError(f"{name}: labels must be integers, got {labels.dtype}")
+    if labels.ndim == y_pred.ndim and labels.ndim > 0 and labels.shape[-1] == 1:
+        labels = labels.reshape(labels.shape[:-1])
+    if y_pred.ndim == 0 or labels.shape != y_pred.shape[:-1]:
+        raise ValueError(
+            f"{name}: y_true shape {list(labels.shape)} and y_pred shape {list(y_pred.shape)} "
+            "do not match (expected y_true of y_pred's shape without the class axis)"
+        )
+    classes = y_pred.shape[-1]
+    bad = (labels < 0) | (labels >= classes)
+    if bad.any():
+        raise ValueError(
+            f"{name}: label {int(labels[bad].flat[0])} is out of range [0, {classes}) "
+            f"for y_pred with {classes} classes"
+        )
+    return wrap(labels, name)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1) -> Tensor:
+    """Cross-entropy of integer class labels: -log p[label] per sample.
+
+    Args:
+        y_true: class indices, of y_pred's shape without the class axis (a
+            trailing axis of size 1 is dropped); integral floats are accepted.
+        y_pred: class probabilities (..., classes), or logits when ``from_logits``.
+        from_logits: y_pred holds logits.
+        axis: the class axis; only -1 (the last) is supported.
+
+    Returns:
+        A Tensor of y_true's shape.
+
+    Raises:
+        ValueError: a label outside [0, classes), or mismatched shapes.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.sparse_categorical_crossentropy([1], [[0.5, 0.5]]).numpy()
+        array([0.6931472], dtype=float32)
+    """
+    name = "sparse_categorical_crossentropy"
+    y_pred = _predictions(y_pred, name)
+    if axis not in (-1, y_pred.ndim - 1):
+        raise ValueError(f"{name}: only axis=-1 is supported, got axis={axis}")
+    labels = _sparse_labels(y_true, y_pred, name)
+    if from_logits:
+        return sparse_softmax_cross_entropy_with_logits(labels, y_pred)
+    p = y_pred / reduce_sum(y_pred, axis=-1, keepdims=True)
+    p = clip_by_value(p, EPSILON, 1.0 - EPSILON)
+    return -reduce_sum(one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype) * log(p), axis=-1)
+
+
+def huber(y_true, y_pred, delta=1.0) -> Tensor:
+    """Huber loss, averaged over the last axis: quadratic near 0, linear beyond ``delta``.
+
+    With e = y_pred - y_true: 0.5 e^2 where |e| <= delta, else
+    delta (|e| - 0.5 delta).
+
+    Args:
+        y_true: targets, the shape of y_pred.
+        y_pred: predictions (batch, ..., d).
+        delta: where the quadratic turns linear.
+
+    Returns:
+        A Tensor of shape y_pred.shape[:-1].
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.huber([[0.0, 0.0]], [[0.5, 3.0]]).numpy()
+        array([1.3125], dtype=float32)
+    """
+    y_true, y_pred = _pair(y_true, y_pred, "huber")
+    error = y_pred - y_true
+    abs_error = tensor_abs(error)
+    quadratic = 0.5 * square(error)
+    linear = abs_error * float(delta) - 0.5 * float(delta) ** 2
+    return _mean_last(where(less_equal(abs_error, float(delta)), quadratic, linear))
+
+
+# -- reduction -------------------------------------------------------------------------------
+
+
+def _check_reduction(reduction, name: str):
+    if reduction is None:
+        return "none"
+    if reduction not in REDUCTIONS:
+        raise ValueError(
+            f"{name}: unknown reduction {reduction!r}; expected one of {', '.join(REDUCTIONS)}"
+        )
+    return reduction
+
+
+def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch_size", name=""):
+    """Weight per-sample losses by ``sample_weight`` and reduce them as Keras does.
+
+    Args:
+        values: per-sample losses.
+        sample_weight: None, a scalar, or weights whose shape is a prefix of
+            the values' shape (per sample, per time step, ...); a trailing
+            axis of size 1 is dropped, as Keras does.
+        reduction: "sum_over_batch_size" (alias "mean"): sum / number of
+            values; "sum"; "none" (or None): the weighted values;
+            "mean_with_sample_weight": sum / sum of the weights.
+        name: the loss's name, for error messages.
+
+    Returns:
+        A scalar Tensor, or the weighted values for "none".
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.losses import reduce_weighted_values
+        >>> float(reduce_weighted_values(wg.constant([1.0, 3.0]), [1.0, 0.0]))
+        0.5
+    """
+    reduction = _check_reduction(reduction, name or "reduce_weighted_values")
+    values = operand(values)
+    weights = None
+    if sample_weight is not None:
+        weights = _targets(sample_weight, values)
+        values, weights = squeeze_or_expand_to_same_rank(values, weights)
+        # Per-sample weights (batch,) on losses with more axes (batch, time) weight
+        # each sample's row, not the trailing axis that plain broadcasting would pick.
+        while 0 < weights.ndim < values.ndim:
+            weights = expand_dims(weights, -1)
+        try:
+            shape = xp.broadcast_shapes(values.shape, weights.shape)
+        except ValueError:
+            shape = None
+        if shape is None or shape != values.shape:
+            raise ValueError(
+                f"{name}: sample_weight shape {list(weights.shape)} does not broadcast to the "
+                f"per-sample losses' shape {list(values.shape)}"
+            )
+        values = values * weights
+    if reduction == "none":
+        return values
+    total = reduce_sum(values)
+    if reduction == "sum":
+        return total
+    if reduction == "mean_with_sample_weight" and weights is not None:
+        divisor = reduce_sum(broadcast_to(weights, values.shape))
+        return total / divisor
+    count = values._value.size
+    return total / float(count) if count else total  # an empty batch costs 0
+
+
+# -- loss objects ------------------------------------------------------------------------------
+
+
+class Loss:
+    """Base class: ``loss(y_true, y_pred, sample_weight=None)`` -> a reduced Tensor.
+
+    Subclasses implement ``call(y_true, y_pred)``, returning per-sample losses.
+
+    Args:
+        name: the loss's name.
+        reduction: "sum_over_batch_size" (the mean over samples), "sum",
+            "none" (per-sample values), "mean" or "mean_with_sample_weight".
+
+    Example:
+        >>> import wengert as wg
+        >>> class Squared(wg.losses.Loss):
+        ...     def call(self, y_true, y_pred):
+        ...         return wg.square(y_pred - y_true)
+        >>> float(Squared()(wg.constant([0.0, 0.0]), wg.constant([1.0, 3.0])))
+        5.0
+    """
+
+    def __init__(self, name=None, reduction="sum_over_batch_size"):
+        self.name = name or _snake(type(self).__name__)
+        self.reduction = _check_reduction(reduction, self.name)
+
+    def call(self, y_true, y_pred) -> Tensor:
+        """Per-sample losses (subclasses implement this)."""
+        raise NotImplementedError(f"{type(self).__name__} must implement call")
+
+    def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
+        """The reduced loss: a scalar Tensor (per-sample values for reduction "none")."""
+        return reduce_weighted_values(
+            self.call(y_true, y_pred), sample_weight, self.reduction, self.name
+        )
+
+    def get_config(self) -> dict:
+        """The constructor arguments, as a JSON-serialisable dict."""
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """A loss built from ``get_config()``'s dict."""
+        return cls(**config)
+
+    def __repr__(self) -> str:
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, c in enumerate(name):
+        if c.isupper() and i:
+            out.append("_")
+        out.append(c.lower())
+    return "".join(out)
+
+
+class LossFunctionWrapper(Loss):
+    """A loss object around a per-sample function ``fn(y_true, y_pred, **kwargs)``.
+
+    Args:
+        fn: the per-sample function.
+        reduction: see ``Loss``.
+        name: defaults to the function's name.
+        **kwargs: passed to ``fn`` on every call.
+
+    Example:
+        >>> import wengert as wg
+        >>> loss = wg.losses.LossFunctionWrapper(wg.losses.mean_absolute_error)
+        >>> float(loss([[0.0], [0.0]], [[1.0], [3.0]]))
+        2.0
+    """
+
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, **kwargs):
+        super().__init__(name or getattr(fn, "__name__", "loss"), reduction)
+        self.fn = fn
+        self._fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred) -> Tensor:
+        """``fn(y_true, y_pred, **kwargs)``."""
+        return self.fn(y_true, y_pred, **self._fn_kwargs)
+
+    def get_config(self) -> dict:
+        """{"name", "reduction"} and the function's keyword arguments."""
+        config = {**super().get_config(), **self._fn_kwargs}
+        if type(self) is LossFunctionWrapper:
+            config["fn"] = getattr(self.fn, "__name__", repr(self.fn))
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """A wrapper rebuilt from its config (``fn`` by name: built-in functions only)."""
+        config = dict(config)
+        if cls is LossFunctionWrapper:
+            fn = config.pop("fn")
+            fn = _FUNCTIONS.get(fn) if isinstance(fn, str) else fn
+            if fn is None:
+                raise ValueError(f"LossFunctionWrapper.from_config: unknown function in {config}")
+            return cls(fn, **config)
+        return cls(**config)
+
+
+class MeanSquaredError(LossFunctionWrapper):
+    """Mean of squared errors: ``mean_squared_error`` reduced over the batch.
+
+    Args:
+        reduction: see ``Loss``.
+        name: the loss's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> float(wg.losses.MeanSquaredError()([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [1.0, 0.0]]))
+        0.5
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error"):
+        super().__init__(mean_squared_error, reduction=reduction, name=name)
+
+
+class MeanAbsoluteError(LossFunctionWrapper):
+    """Mean of absolute errors: ``mean_absolute_error`` reduced over the batch.
+
+    Args:
+        reduction: see ``Loss``.
+        name: the loss's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> float(wg.losses.MeanAbsoluteError()([[0.0], [0.0]], [[1.0], [-3.0]]))
+        2.0
+    """
+
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error"):
+        super().__init__(mean_absolute_error, reduction=reduction, name=name)
+
+
+class BinaryCrossentropy(LossFunctionWrapper):
+    """Binary cross-entropy between 0/1 (or soft) targets and probabilities or logits.
+
+    Args:
+        from_logits: y_pred holds logits (computed stably; preferred).
+        label_smoothing: squeeze targets toward 0.5 by this much.
+        axis: the axis averaged over per sample.
+        reduction: see ``Loss``.
+        name: the loss's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> bce = wg.losses.BinaryCrossentropy(from_logits=True)
+        >>> float(bce([[1.0], [0.0]], [[0.0], [0.0]]))
+        0.6931471824645996
+    """
+
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="binary_crossentropy",
+    ):
+        super().__init__(
+            binary_crossentropy,
+            reduction=reduction,
+            name=name,
+            from_logits=bool(from_logits),
+            label_smoothing=float(label_smoothing),
+            axis=axis,
+        )
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = float(label_smoothing)
+        self.axis = axis
+
+
+class CategoricalCrossentropy(LossFunctionWrapper):
+    """Cross-entropy between one-hot (or soft) targets and class probabilities or logits.
+
+    Args:
+        from_logits: y_pred holds logits (computed stably; preferred).
+        label_smoothing: mix targets with the uniform distribution by this much.
+        axis: the class axis.
+        reduction: see ``Loss``.
+        name: the loss's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> cce = wg.losses.CategoricalCrossentropy()
+        >>> round(float(cce([[0.0, 1.0, 0.0]], [[0.05, 0.95, 0.0]])), 6)
+        0.051293
+    """
+
+    def __init__(
+        self,
+        from_logits=False,
+        label_smoothing=0.0,
+        axis=-1,
+        reduction="sum_over_batch_size",
+        name="categorical_crossentropy",
+    ):
+        super().__init__(
+            categorical_crossentropy,
+            reduction=reduction,
+            name=name,
+            from_logits=bool(from_logits),
+            label_smoothing=float(label_smoothing),
+            axis=axis,
+        )
+        self.from_logits = bool(from_logits)
+        self.label_smoothing = float(label_smoothing)
+        self.axis = axis
+
+
+class SparseCategoricalCrossentropy(LossFunctionWrapper):
+    """Cross-entropy between integer class labels and class probabilities or logits.
+
+    Args:
+        from_logits: y_pred holds logits (computed stably; preferred).
+        reduction: see ``Loss``.
+        name: the loss's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> scce = wg.losses.SparseCategoricalCrossentropy(from_logits=True)
+        >>> float(scce([0, 1], [[0.0, 0.0], [0.0, 0.0]]))
+        0.6931471824645996
+    """
+
+    def __init__(
+        self,
+        from_logits=False,
+        reduction="sum_over_batch_size",
+        name="sparse_categorical_crossentropy",
+    ):
+        super().__init__(
+            sparse_categorical_crossentropy,
+            reduction=reduction,
+            name=name,
+            from_logits=bool(from_logits),
+        )
+        self.from_logits = bool(from_logits)
+
+
+class Huber(LossFunctionWrapper):
+    """Huber loss: squared error for |error| <= delta, linear beyond.
+
+    Args:
+        delta: where the quadratic turns linear.
+        reduction: see ``Loss``.
+        name: the loss's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> float(wg.losses.Huber(delta=1.0)([[0.0], [0.0]], [[0.5], [3.0]]))
+        1.3125
+    """
+
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss"):
+        super().__init__(huber, reduction=reduction, name=name, delta=float(delta))
+        self.delta = float(delta)
+
+
+# -- lookup ----------------------------------------------------------------------------------
+
+_FUNCTIONS = {
+    "mean_squared_error": mean_squared_error,
+    "mean_absolute_error": mean_absolute_error,
+    "binary_crossentropy": binary_crossentropy,
+    "categorical_crossentropy": categorical_crossentropy,
+    "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
+    "huber": huber,
+}
+_CLASSES = {
+    cls.__name__: cls
+    for cls in (
+        MeanSquaredError,
+        MeanAbsoluteError,
+        BinaryCrossentropy,
+        CategoricalCrossentropy,
+        SparseCategoricalCrossentropy,
+        Huber,
+        LossFunctionWrapper,
+    )
+}
+_NAMES = {
+    "mean_squared_error": MeanSquaredError,
+    "mse": MeanSquaredError,
+    "MSE": MeanSquaredError,
+    "mean_absolute_error": MeanAbsoluteError,
+    "mae": MeanAbsoluteError,
+    "MAE": MeanAbsoluteError,
+    "binary_crossentropy": BinaryCrossentropy,
+    "categorical_crossentropy": CategoricalCrossentropy,
+    "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
+    "huber": Huber,
+    "huber_loss": Huber,
+}
+
+
+def _valid() -> str:
+    return ", ".join(list(_NAMES) + [c for c in _CLASSES if c != "LossFunctionWrapper"])
+
+
+def get(identifier):
+    """A loss object from a name, a config dict, a class, an object or a function.
+
+    Every answer reduces to a scalar, so a model can call it directly: a name
+    ("mse", "binary_crossentropy", "SparseCategoricalCrossentropy", ...) gives
+    a new loss object with default arguments; a function of (y_true, y_pred)
+    returning per-sample values is wrapped in a ``LossFunctionWrapper`` (a
+    function that already returns a scalar is left unchanged by the reduction).
+
+    Args:
+        identifier: a name, {"class_name": ..., "config": {...}}, a Loss
+            class or object (objects are returned as is), or a callable.
+
+    Returns:
+        A ``Loss``.
+
+    Raises:
+        ValueError: an unknown name (the message lists the valid ones).
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.get("mse")
+        MeanSquaredError(name='mean_squared_error', reduction='sum_over_batch_size')
+    """
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    if isinstance(identifier, str):
+        cls = _NAMES.get(identifier) or _CLASSES.get(identifier)
+        if cls is None or cls is LossFunctionWrapper:
+            raise ValueError(f"losses.get: unknown loss {identifier!r}; valid names: {_valid()}")
+        return cls()
+    if isinstance(identifier, type) and issubclass(identifier, Loss):
+        return identifier()
+    if callable(identifier):
+        return LossFunctionWrapper(identifier)
+    raise ValueError(
+        f"losses.get: cannot interpret {identifier!r} (a {type(identifier).__name__}) as a "
+        f"loss; valid names: {_valid()}"
+    )
+
+
+def serialize(loss) -> dict:
+    """``{"class_name": ..., "config": {...}}`` for a loss object.
+
+    Args:
+        loss: a ``Loss``.
+
+    Returns:
+        A JSON-serialisable dict that ``get``/``deserialize`` turn back into one.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.serialize(wg.losses.Huber(delta=2.0))["config"]["delta"]
+        2.0
+    """
+    if not isinstance(loss, Loss):
+        raise ValueError(f"losses.serialize: {loss!r} is not a Loss")
+    return {"class_name": type(loss).__name__, "config": loss.get_config()}
+
+
+def deserialize(config: dict):
+    """A loss object from ``serialize``'s dict.
+
+    Args:
+        config: {"class_name": name, "config": constructor arguments}.
+
+    Returns:
+        A new ``Loss``.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.deserialize({"class_name": "MeanAbsoluteError", "config": {}}).name
+        'mean_absolute_error'
+    """
+    if not isinstance(config, dict) or "class_name" not in config:
+        raise ValueError(f"losses.deserialize: expected {{'class_name', 'config'}}, got {config!r}")
+    cls = _CLASSES.get(config["class_name"]) or _NAMES.get(config["class_name"])
+    if cls is None:
+        raise ValueError(
+            f"losses.deserialize: unknown loss {config['class_name']!r}; valid names: {_valid()}"
+        )
+    return cls.from_config(dict(config.get("config") or {}))

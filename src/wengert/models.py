@@ -1,0 +1,554 @@
+"""Models: ``Model`` (subclass it) and ``Sequential``; ``fit`` = tape + loss + optimizer.
+
+A training step is the custom loop a user would write::
+
+    with GradientTape() as tape:
+        loss = loss_fn(y, model(x, training=True))
+    optimizer.apply_gradients(zip(tape.gradient(loss, vars), vars))
+
+``fit`` adds batching, metrics, callbacks and checkpoints around it.  Its
+position (epoch, batch) and every random stream it uses are saved in a
+training checkpoint, so a resumed run produces the same bits as one that was
+never interrupted.
+"""
+
+from __future__ import annotations
+
+import math
+
+from . import callbacks as callbacks_module
+from . import checkpoints, losses, metrics, optimizers
+from .backend import xp
+from .layers.base import InputLayer, Layer
+from .random import Generator, get_global_generator
+from .tape import GradientTape
+from .tensor import Tensor, wrap
+
+__all__ = ["Model", "Sequential"]
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; the message names epoch and batch."""
+
+
+def _array(x):
+    if x is None:
+        return None
+    if isinstance(x, Tensor):
+        return x._value
+    return xp.asarray(x)
+
+
+def _batch_size_of(data) -> int:
+    return len(data)
+
+
+class Model(Layer):
+    """A layer with training: ``compile``, ``fit``, ``evaluate``, ``predict``, checkpoints.
+
+    Subclass it and define ``call``; layers assigned to attributes are tracked.
+
+    Example:
+        >>> import wengert as wg
+        >>> class TwoLayer(wg.Model):
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.hidden = wg.layers.Dense(8, activation="relu")
+        ...         self.out = wg.layers.Dense(1)
+        ...     def call(self, x):
+        ...         return self.out(self.hidden(x))
+        >>> model = TwoLayer()
+        >>> model(wg.ones((2, 3))).shape
+        (2, 1)
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.optimizer = None
+        self.compiled_loss = None
+        self.compiled_metrics = []
+        self.stop_training = False
+        self.history = None
+        self._position = (0, 0)  # next (epoch, batch) that fit will run
+        self._shuffle = None  # fit's shuffling stream
+        self._epoch_start_state = None  # its state when the current epoch began
+        self._epoch_totals = None  # running loss and metric state of an unfinished epoch
+
+    # -- compile ------------------------------------------------------------------------
+    def compile(
+        self, optimizer="rmsprop", loss=None, metrics=None, run_eagerly=None, jit_compile=None
+    ):
+        """Choose the optimizer, the loss and the metrics that ``fit``/``evaluate`` use.
+
+        Args:
+            optimizer: an optimizer object or name ("sgd", "adam", ...).
+            loss: a loss object, function or name ("sparse_categorical_crossentropy", ...).
+            metrics: a list of metric objects or names ("accuracy", ...).
+            run_eagerly: ignored (wengert always runs eagerly).
+            jit_compile: ignored.
+        """
+        self.optimizer = optimizers.get(optimizer)
+        self.compiled_loss = losses.get(loss) if loss is not None else None
+        self.compiled_metrics = [self._metric(m) for m in (metrics or [])]
+
+    def _metric(self, m):
+        if isinstance(m, str) and m.lower() in ("accuracy", "acc"):
+            return metrics.resolve_accuracy(self.compiled_loss)
+        return metrics.get(m)
+
+    # -- steps --------------------------------------------------------------------------
+    def train_step(self, x, y, sample_weight=None):
+        """One optimizer step on a batch; returns the batch loss and the predictions."""
+        variables = self.trainable_weights
+        with GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self._loss(y, y_pred, sample_weight)
+        grads = tape.gradient(loss, variables)
+        self.optimizer.apply_gradients(zip(grads, variables))
+        return loss, y_pred
+
+    def _loss(self, y, y_pred, sample_weight=None):
+        if self.compiled_loss is None:
+            raise ValueError(f"Model '{self.name}': call compile(loss=...) before training")
+        if sample_weight is None:
+            return self.compiled_loss(y, y_pred)
+        return self.compiled_loss(y, y_pred, sample_weight=sample_weight)
+
+    # -- fit ------------------------------------------------------------------------------
+    def fit(
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        epochs=1,
+        verbose="auto",
+        callbacks=None,
+        validation_split=0.0,
+        validation_data=None,
+        shuffle=True,
+        initial_epoch=None,
+        seed=None,
+        raise_on_nan=True,
+    ):
+        """Train for ``epochs`` epochs on ``(x, y)`` in batches; returns a ``History``.
+
+        Args:
+            x: inputs (array or Tensor), first axis = samples.
+            y: targets, first axis = samples.
+            batch_size: samples per step (default 32).
+            epochs: the epoch to stop after (counting from 0, as Keras).
+            verbose: 0 silent, 1 progress bar on a terminal, 2 one line per epoch; "auto" = 1.
+            callbacks: a list of ``wg.callbacks.Callback``.
+            validation_split: fraction of the data (the last samples) held out for validation.
+            validation_data: ``(x_val, y_val)`` to evaluate after each epoch.
+            shuffle: reshuffle the training samples each epoch.
+            initial_epoch: the epoch to start from (default: where a loaded checkpoint stopped).
+            seed: seed of the shuffling stream (default: drawn from ``wg.random``).
+            raise_on_nan: stop with ``NonFiniteLossError`` naming epoch and batch when the
+                loss is not finite (False: continue; see also ``TerminateOnNaN``).
+
+        Returns:
+            The ``History`` callback, whose ``history`` dict lists each epoch's logs.
+        """
+        if self.optimizer is None or self.compiled_loss is None:
+            raise ValueError(f"Model '{self.name}': call compile(optimizer, loss) before fit")
+        x = _array(x)
+        y = _array(y)
+        if x is None or y is None:
+            raise ValueError("fit: x and y are required")
+        if len(x) != len(y):
+            raise ValueError(f"fit: x has {len(x)} samples but y has {len(y)}")
+        if validation_data is None and validation_split:
+            if not 0 < validation_split < 1:
+                raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
+            split = int(math.floor(len(x) * (1 - validation_split)))
+            x, y, validation_data = x[:split], y[:split], (x[split:], y[split:])
+        batch_size = 32 if batch_size is None else int(batch_size)
+        n = len(x)
+        steps = max(1, math.ceil(n / batch_size))
+        verbose = 1 if verbose == "auto" else int(verbose)
+
+        if self._shuffle is None:
+            self._shuffle = Generator(
+                seed
+                if seed is not None
+                else int(get_global_generator().uniform((), 0, 2**62, "int64"))
+            )
+        start_epoch, start_batch = self._position
+        if initial_epoch is not None:
+            start_epoch, start_batch = int(initial_epoch), 0
+
+        history = (
+            self.history
+            if isinstance(self.history, callbacks_module.History)
+            else callbacks_module.History()
+        )
+        # History last, as in Keras: it records what the other callbacks add to the logs.
+        cbs = list(callbacks or [])
+        if verbose:
+            cbs.append(callbacks_module.ProgressLogger(verbose))
+        cbs.append(history)
+        cb = callbacks_module.CallbackList(
+            cbs,
+            model=self,
+            params={"epochs": epochs, "steps": steps, "verbose": verbose, "batch_size": batch_size},
+        )
+        self.history = history
+        self.stop_training = False
+        cb.on_train_begin()
+        epoch = start_epoch
+        for epoch in range(start_epoch, epochs):
+            if start_batch == 0 or self._epoch_start_state is None:
+                self._epoch_start_state = self._shuffle.get_state()
+            else:  # resuming mid-epoch: replay the same permutation
+                self._shuffle.set_state(self._epoch_start_state)
+            order = self._shuffle.permutation(n) if shuffle else xp.arange(n)
+            for m in self.compiled_metrics:
+                m.reset_state()
+            loss_sum = 0.0
+            seen = 0
+            if start_batch and self._epoch_totals is not None:  # resume the epoch's logs too
+                loss_sum, seen = self._epoch_totals["loss_sum"], self._epoch_totals["seen"]
+                for m, state in zip(self.compiled_metrics, self._epoch_totals["metrics"]):
+                    vars(m).update(state)
+            cb.on_epoch_begin(epoch)
+            for batch in range(start_batch, steps):
+                cb.on_train_batch_begin(batch)
+                idx = order[batch * batch_size : (batch + 1) * batch_size]
+                xb = wrap(x[idx], "batch")
+                yb = wrap(y[idx], "batch")
+                loss, y_pred = self.train_step(xb, yb)
+                loss_value = float(loss._value)
+                if not math.isfinite(loss_value) and raise_on_nan:
+                    raise NonFiniteLossError(
+                        f"Model '{self.name}': the loss became {loss_value} at epoch {epoch + 1}, "
+                        f"batch {batch + 1} (pass raise_on_nan=False to continue)"
+                    )
+                loss_sum += loss_value * len(idx)
+                seen += len(idx)
+                for m in self.compiled_metrics:
+                    m.update_state(yb, y_pred)
+                self._position = (epoch, batch + 1)
+                self._epoch_totals = {
+                    "loss_sum": loss_sum,
+                    "seen": seen,
+                    "metrics": [_numeric_state(m) for m in self.compiled_metrics],
+                }
+                cb.on_train_batch_end(batch, {"loss": loss_sum / seen})
+                if self.stop_training:
+                    break
+            if self.stop_training and self._position[1] < steps:
+                break  # stopped mid-epoch: the epoch is not complete
+            start_batch = 0
+            self._position = (epoch + 1, 0)
+            self._epoch_totals = None
+            logs = {"loss": loss_sum / max(seen, 1)}
+            for m in self.compiled_metrics:
+                logs[m.name] = float(m.result())
+            if validation_data is not None:
+                val = self.evaluate(
+                    *validation_data[:2], batch_size=batch_size, verbose=0, return_dict=True
+                )
+                logs.update({f"val_{k}": v for k, v in val.items()})
+            cb.on_epoch_end(epoch, logs)
+            if self.stop_training:
+                break
+        cb.on_train_end()
+        return history
+
+    # -- evaluate / predict ----------------------------------------------------------------
+    def evaluate(
+        self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, sample_weight=None
+    ):
+        """Loss and metrics on ``(x, y)``: ``[loss, *metrics]`` (or just the loss) as Keras.
+
+        With ``return_dict=True``, a dict ``{"loss": ..., metric name: ...}``.
+        """
+        x = _array(x)
+        y = _array(y)
+        if len(x) != len(y):
+            raise ValueError(f"evaluate: x has {len(x)} samples but y has {len(y)}")
+        batch_size = 32 if batch_size is None else int(batch_size)
+        fresh = [self._metric_copy(m) for m in self.compiled_metrics]
+        total = 0.0
+        for start in range(0, len(x), batch_size):
+            xb = wrap(x[start : start + batch_size], "batch")
+            yb = wrap(y[start : start + batch_size], "batch")
+            y_pred = self(xb, training=False)
+            total += float(self._loss(yb, y_pred)._value) * len(xb)
+            for m in fresh:
+                m.update_state(yb, y_pred)
+        result = {"loss": total / max(len(x), 1)}
+        for m in fresh:
+            result[m.name] = float(m.result())
+        if return_dict:
+            return result
+        values = list(result.values())
+        return values[0] if len(values) == 1 else values
+
+    def _metric_copy(self, m):
+        copy = type(m).from_config(m.get_config()) if hasattr(m, "get_config") else m
+        copy.reset_state()
+        return copy
+
+    def predict(self, x, batch_size=None, verbose=0):
+        """The model's outputs for ``x`` (inference mode), as an ndarray."""
+        x = _array(x)
+        batch_size = 32 if batch_size is None else int(batch_size)
+        outs = [
+            self(wrap(x[s : s + batch_size], "batch"), training=False)._value
+            for s in range(0, len(x), batch_size)
+        ]
+        return xp.concatenate(outs) if outs else xp.zeros((0,))
+
+    # -- building and summary ----------------------------------------------------------------
+    def _build_on_first_call(self, input_shape) -> None:
+        pass  # a model's sublayers build themselves during this very call
+
+    def build(self, input_shape) -> None:
+        """Create the weights by calling the model once on zeros of ``input_shape``."""
+        if not self.built:
+            shape = tuple(1 if s is None else s for s in input_shape)
+            self(xp.zeros(shape, dtype=self.dtype), training=False)
+        self.built = True
+
+    def summary(self, print_fn=print) -> None:
+        """Print the layers, their output shapes and parameter counts."""
+        rows = [("Layer (type)", "Output Shape", "Param #")]
+        for layer in self._summary_layers():
+            shape = getattr(layer, "_output_shape", None)
+            rows.append(
+                (
+                    f"{layer.name} ({type(layer).__name__})",
+                    "?" if shape is None else str((None,) + tuple(shape[1:])),
+                    f"{layer.count_params():,}",
+                )
+            )
+        widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
+        line = "-" * sum(widths)
+        out = [f'Model: "{self.name}"', line]
+        out.append("".join(c.ljust(w) for c, w in zip(rows[0], widths)))
+        out.append("=" * sum(widths))
+        for r in rows[1:]:
+            out.append("".join(c.ljust(w) for c, w in zip(r, widths)))
+        out.append("=" * sum(widths))
+        trainable = sum(v.size for v in self.trainable_weights)
+        frozen = sum(v.size for v in self.non_trainable_weights)
+        out.append(f"Total params: {trainable + frozen:,}")
+        out.append(f"Trainable params: {trainable:,}")
+        out.append(f"Non-trainable params: {frozen:,}")
+        print_fn("\n".join(out))
+
+    def _summary_layers(self):
+        return self.layers
+
+    # -- weights and checkpoints -----------------------------------------------------------
+    def _named_weights(self) -> dict:
+        """{structural path: variable}: stable names that do not depend on global counters."""
+        return {path: var for path, var, _ in self._variables()}
+
+    def save_weights(self, filepath, overwrite=True) -> None:
+        """Save the weights to one file (.npz, or .safetensors), atomically."""
+        self._require_built("save_weights")
+        arrays = {
+            k: v.numpy() if v.ndim else xp.asarray(v.numpy())
+            for k, v in self._named_weights().items()
+        }
+        checkpoints.save(filepath, arrays, {"kind": "weights", "model": type(self).__name__})
+
+    def load_weights(self, filepath) -> None:
+        """Load weights saved by ``save_weights`` (names, shapes and dtypes are checked)."""
+        self._require_built("load_weights")
+        arrays, _ = checkpoints.load(filepath)
+        self._restore(arrays, "")
+
+    def _restore(self, arrays: dict, prefix: str) -> None:
+        named = self._named_weights()
+        mine = {f"{prefix}{k}": v for k, v in named.items()}
+        wanted = {k: (v.shape, v.dtype) for k, v in mine.items()}
+        subset = {k: a for k, a in arrays.items() if k.startswith(prefix)}
+        checkpoints.check(subset, wanted, what=f"model '{self.name}'")
+        for k, v in mine.items():
+            v.assign(subset[k])
+
+    def _require_built(self, what):
+        if not self.built or not self.weights:
+            raise ValueError(
+                f"Model '{self.name}'.{what}: the model has no weights yet; call it "
+                "on data or build(input_shape) first"
+            )
+
+    def _generators(self) -> dict:
+        """Every random stream training uses, by a stable name."""
+        gens = {}
+        for path, obj in self._walk():
+            if isinstance(obj, Layer):
+                for sub_path, sub in [(path, obj)] + [(f"{path}.{p}", o) for p, o in obj._walk()]:
+                    g = getattr(sub, "generator", None)
+                    if isinstance(g, Generator):
+                        gens[f"layer:{sub_path}"] = g
+        if self._shuffle is not None:
+            gens["fit:shuffle"] = self._shuffle
+        gens["wengert.random"] = get_global_generator()
+        return gens
+
+    def save_checkpoint(self, filepath) -> None:
+        """Save the whole training state: weights, optimizer slots, position and random streams.
+
+        Loading it with ``load_checkpoint`` and calling ``fit`` again continues exactly where
+        this run stands: the weights come out bit-identical to an uninterrupted run.
+        """
+        self._require_built("save_checkpoint")
+        arrays = {
+            f"model/{k}": (v.numpy() if v.ndim else xp.asarray(v.numpy()))
+            for k, v in self._named_weights().items()
+        }
+        if self.optimizer is not None and getattr(self.optimizer, "built", True):
+            for k, a in self.optimizer.get_state().items():
+                arrays[f"optimizer/{k}"] = xp.asarray(a)
+        meta = {
+            "kind": "training_state",
+            "model": type(self).__name__,
+            "position": list(self._position),
+            "epoch_start_state": self._epoch_start_state,
+            "epoch_totals": self._epoch_totals,
+            "generators": {k: g.get_state() for k, g in self._generators().items()},
+            "history": None if self.history is None else self.history.history,
+        }
+        checkpoints.save(filepath, arrays, meta)
+
+    def load_checkpoint(self, filepath) -> dict:
+        """Restore a training state saved by ``save_checkpoint``; returns its metadata."""
+        self._require_built("load_checkpoint")
+        arrays, meta = checkpoints.load(filepath)
+        if meta.get("kind") != "training_state":
+            raise checkpoints.CheckpointError(
+                f"{filepath}: not a training checkpoint (kind={meta.get('kind')!r})"
+            )
+        self._restore(arrays, "model/")
+        opt_state = {
+            k[len("optimizer/") :]: a for k, a in arrays.items() if k.startswith("optimizer/")
+        }
+        if opt_state:
+            if self.optimizer is None:
+                raise checkpoints.CheckpointError(
+                    f"{filepath}: has optimizer state but the model is not compiled"
+                )
+            if not getattr(self.optimizer, "built", True):
+                self.optimizer.build(self.trainable_weights)
+            try:
+                self.optimizer.set_state(opt_state)
+            except ValueError as exc:
+                raise checkpoints.CheckpointError(f"{filepath}: {exc}") from exc
+        self._position = tuple(meta["position"])
+        self._epoch_start_state = meta.get("epoch_start_state")
+        self._epoch_totals = meta.get("epoch_totals")
+        states = meta.get("generators", {})
+        if "fit:shuffle" in states and self._shuffle is None:
+            self._shuffle = Generator(0)
+        for name, g in self._generators().items():
+            if name in states:
+                g.set_state(states[name])
+        if meta.get("history"):
+            self.history = callbacks_module.History()
+            self.history.history = {k: list(v) for k, v in meta["history"].items()}
+        return meta
+
+
+def _numeric_state(metric) -> dict:
+    """A metric's running totals (its numeric attributes), to resume an epoch's logs."""
+    return {
+        k: v
+        for k, v in vars(metric).items()
+        if isinstance(v, (int, float)) and not isinstance(v, bool)
+    }
+
+
+class Sequential(Model):
+    """A linear stack of layers.
+
+    Args:
+        layers: the layers, in order (an ``Input`` first fixes the input shape and builds).
+        name: the model's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> model = wg.Sequential([wg.layers.Input((4,)), wg.layers.Dense(8, activation="relu"),
+        ...                        wg.layers.Dense(2)])
+        >>> model.count_params()
+        58
+    """
+
+    def __init__(self, layers=None, name=None, trainable=True):
+        super().__init__(name=name, trainable=trainable)
+        self._layers = []
+        self._input_shape = None
+        for layer in layers or []:
+            self.add(layer)
+
+    def add(self, layer) -> None:
+        """Append a layer (an ``Input`` sets the input shape)."""
+        if isinstance(layer, InputLayer):
+            if self._layers:
+                raise ValueError("Sequential: an Input can only come first")
+            self._input_shape = (None,) + layer.shape
+            self._build_now()
+            return
+        if not isinstance(layer, Layer):
+            raise TypeError(f"Sequential.add: expected a Layer, got {type(layer).__name__}")
+        self._layers.append(layer)
+        if (
+            self._input_shape is None
+            and layer._input_shape_arg is not None
+            and len(self._layers) == 1
+        ):
+            self._input_shape = (None,) + layer._input_shape_arg
+        if self._input_shape is not None:
+            self.built = False
+            self._build_now()
+
+    def _build_now(self):
+        if self._layers and self._input_shape is not None:
+            self.build(self._input_shape)
+
+    def pop(self) -> Layer:
+        """Remove and return the last layer."""
+        if not self._layers:
+            raise IndexError("Sequential.pop: no layers")
+        return self._layers.pop()
+
+    @property
+    def layers(self) -> list:
+        return list(self._layers)
+
+    def _walk(self, prefix: str = ""):
+        for i, layer in enumerate(self._layers):
+            yield f"{prefix}layers.{i}", layer
+
+    def call(self, inputs, training=None):
+        x = inputs
+        for layer in self._layers:
+            x = layer(x, training=training)
+        return x
+
+    def get_config(self) -> dict:
+        return {
+            "name": self.name,
+            "layers": [
+                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                for layer in self._layers
+            ],
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        from . import layers as layers_module
+
+        built = []
+        for spec in config["layers"]:
+            layer_cls = getattr(layers_module, spec["class_name"])
+            built.append(layer_cls.from_config(spec["config"]))
+        return cls(built, name=config.get("name"))
+
+
+_ = _batch_size_of
