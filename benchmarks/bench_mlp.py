@@ -37,17 +37,30 @@ def _time(fn, repeat):
 # -- (a) digits MLP epoch ----------------------------------------------------------------
 def digits_wengert(x, y):
     wg.random.set_seed(0)
-    model = wg.Sequential([layers.Input((64,)), layers.Dense(128, activation="relu"),
-                           layers.Dense(64, activation="relu"), layers.Dense(10)])
-    model.compile(optimizer=wg.optimizers.Adam(1e-3),
-                  loss=wg.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model = wg.Sequential(
+        [
+            layers.Input((64,)),
+            layers.Dense(128, activation="relu"),
+            layers.Dense(64, activation="relu"),
+            layers.Dense(10),
+        ]
+    )
+    model.compile(
+        optimizer=wg.optimizers.Adam(1e-3),
+        loss=wg.losses.SparseCategoricalCrossentropy(from_logits=True),
+    )
     return lambda: model.fit(x, y, batch_size=64, epochs=1, verbose=0, initial_epoch=0)
 
 
 def digits_torch(torch, x, y):
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(64, 128), torch.nn.ReLU(), torch.nn.Linear(128, 64),
-                              torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(64, 128),
+        torch.nn.ReLU(),
+        torch.nn.Linear(128, 64),
+        torch.nn.ReLU(),
+        torch.nn.Linear(64, 10),
+    )
     opt = torch.optim.Adam(net.parameters(), lr=1e-3)
     xt = torch.from_numpy(x)
     yt = torch.from_numpy(y)
@@ -56,7 +69,7 @@ def digits_torch(torch, x, y):
     def epoch():
         order = torch.randperm(len(xt), generator=gen)
         for i in range(0, len(xt), 64):
-            idx = order[i:i + 64]
+            idx = order[i : i + 64]
             opt.zero_grad()
             loss = torch.nn.functional.cross_entropy(net(xt[idx]), yt[idx])
             loss.backward()
@@ -73,8 +86,14 @@ FLOPS = 3 * 2 * BATCH * sum(a * b for a, b in zip(SIZES, SIZES[1:]))  # fwd + 2x
 
 def big_wengert(x, y):
     wg.random.set_seed(0)
-    model = wg.Sequential([layers.Input((784,)), layers.Dense(1024, activation="relu"),
-                           layers.Dense(1024, activation="relu"), layers.Dense(10)])
+    model = wg.Sequential(
+        [
+            layers.Input((784,)),
+            layers.Dense(1024, activation="relu"),
+            layers.Dense(1024, activation="relu"),
+            layers.Dense(10),
+        ]
+    )
     loss_fn = wg.losses.SparseCategoricalCrossentropy(from_logits=True)
     opt = wg.optimizers.SGD(0.01)
     xb = wg.constant(x)
@@ -91,9 +110,13 @@ def big_wengert(x, y):
 
 def big_torch(torch, x, y):
     torch.manual_seed(0)
-    net = torch.nn.Sequential(torch.nn.Linear(784, 1024), torch.nn.ReLU(),
-                              torch.nn.Linear(1024, 1024), torch.nn.ReLU(),
-                              torch.nn.Linear(1024, 10))
+    net = torch.nn.Sequential(
+        torch.nn.Linear(784, 1024),
+        torch.nn.ReLU(),
+        torch.nn.Linear(1024, 1024),
+        torch.nn.ReLU(),
+        torch.nn.Linear(1024, 10),
+    )
     opt = torch.optim.SGD(net.parameters(), lr=0.01)
     xt = torch.from_numpy(x)
     yt = torch.from_numpy(y)
@@ -122,9 +145,11 @@ def main(argv=None):
         from threadpoolctl import threadpool_info
 
         for info in threadpool_info():
-            print(f"  {info.get('internal_api')} {info.get('version')} "
-                  f"{info.get('architecture')} threads={info.get('num_threads')} "
-                  f"({os.path.basename(info.get('filepath', ''))})")
+            print(
+                f"  {info.get('internal_api')} {info.get('version')} "
+                f"{info.get('architecture')} threads={info.get('num_threads')} "
+                f"({os.path.basename(info.get('filepath', ''))})"
+            )
     except ImportError:
         pass
 
@@ -135,12 +160,16 @@ def main(argv=None):
     xb = rng.standard_normal((BATCH, 784)).astype(np.float32)
     yb = rng.integers(0, 10, BATCH)
 
-    cases = {"digits epoch": (digits_wengert(xd, yd), 5), "784-1024-1024-10 step":
-             (big_wengert(xb, yb), 5)}
+    cases = {
+        "digits epoch": (digits_wengert(xd, yd), 5),
+        "784-1024-1024-10 step": (big_wengert(xb, yb), 5),
+    }
     peers = {}
     if torch is not None:
-        peers = {"digits epoch": digits_torch(torch, xd, yd),
-                 "784-1024-1024-10 step": big_torch(torch, xb, yb)}
+        peers = {
+            "digits epoch": digits_torch(torch, xd, yd),
+            "784-1024-1024-10 step": big_torch(torch, xb, yb),
+        }
     print(f"median of {args.rounds} rounds")
     for name, (fn, repeat) in cases.items():
         w = statistics.median(_time(fn, repeat) for _ in range(args.rounds))

@@ -12,12 +12,14 @@ from wengert import layers
 wg.random.set_seed(0)
 x, y = wg.datasets.two_moons(n_samples=400, noise=0.15, seed=0)
 
-model = wg.Sequential([
-    layers.Input((2,)),
-    layers.Dense(32, activation="relu"),
-    layers.Dense(32, activation="relu"),
-    layers.Dense(2),
-])
+model = wg.Sequential(
+    [
+        layers.Input((2,)),
+        layers.Dense(32, activation="relu"),
+        layers.Dense(32, activation="relu"),
+        layers.Dense(2),
+    ]
+)
 loss_fn = wg.losses.SparseCategoricalCrossentropy(from_logits=True)
 optimizer = wg.optimizers.Adam(learning_rate=0.01)
 accuracy = wg.metrics.SparseCategoricalAccuracy()

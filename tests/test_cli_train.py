@@ -46,12 +46,18 @@ def _final_weights(folder):
 def test_signal_writes_checkpoint_and_resume_is_exact(tmp_path, sig):
     straight = tmp_path / "straight"
     cmd = [sys.executable, "-m", "wengert.cli", "train", "--epochs", "30", "--verbose", "2"]
-    done = subprocess.run(cmd + ["--out", str(straight)], env=_env(), capture_output=True,
-                          text=True, timeout=300)
+    done = subprocess.run(
+        cmd + ["--out", str(straight)], env=_env(), capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     broken = tmp_path / "broken"
-    proc = subprocess.Popen(cmd + ["--out", str(broken)], env=_env(), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True)
+    proc = subprocess.Popen(
+        cmd + ["--out", str(broken)],
+        env=_env(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     for line in proc.stdout:
         if line.startswith("Epoch 5/"):
             proc.send_signal(sig)
@@ -61,9 +67,13 @@ def test_signal_writes_checkpoint_and_resume_is_exact(tmp_path, sig):
     assert "checkpoint written" in err and "--resume" in err
     _, meta = wg.checkpoints.load(str(broken / "checkpoint.npz"))
     assert meta["position"] != [30, 0]  # really interrupted
-    resumed = subprocess.run([sys.executable, "-m", "wengert.cli", "train", "--resume",
-                              str(broken), "--verbose", "0"], env=_env(), capture_output=True,
-                             text=True, timeout=300)
+    resumed = subprocess.run(
+        [sys.executable, "-m", "wengert.cli", "train", "--resume", str(broken), "--verbose", "0"],
+        env=_env(),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert resumed.returncode == 0, resumed.stderr
     a = _final_weights(straight)
     b = _final_weights(broken)

@@ -93,7 +93,13 @@ def register(subparsers) -> None:
         help="train a model (default: an MLP on the 8x8 digits)",
         description=__doc__.split("\n\n")[0],
     )
-    p.add_argument("--model", default="mlp", choices=sorted(MODELS))
+    p.add_argument("--model", default="mlp", choices=sorted(MODELS) + ["char-lstm"])
+    p.add_argument(
+        "--text",
+        default=None,
+        metavar="FILE",
+        help="training text for --model char-lstm (default: Python's own sources)",
+    )
     p.add_argument("--dataset", default="digits", choices=DATASETS)
     p.add_argument("--epochs", type=int, default=None, help="epochs to train (default 60)")
     p.add_argument("--batch-size", type=int, default=32)
@@ -136,6 +142,10 @@ class _Interrupt(callbacks_module.Callback):
 
 def run(args) -> int:
     """Run ``wengert train`` with parsed ``args``; returns the exit status."""
+    if args.model == "char-lstm" or (args.resume and _saved_model(args.resume) == "char-lstm"):
+        from .cli_text import train_char_lstm  # a language model: its own data and metrics
+
+        return train_char_lstm(args)
     if args.resume:
         out = args.resume
         try:
@@ -225,6 +235,14 @@ def run(args) -> int:
     )
     _plot(model.history.history, os.path.join(out, CURVES))
     return 0
+
+
+def _saved_model(folder):
+    try:
+        with open(os.path.join(folder, CONFIG)) as f:
+            return json.load(f).get("model")
+    except (OSError, ValueError):
+        return None
 
 
 def _logits_loss():
