@@ -248,3 +248,30 @@ def test_checkpoint_metadata_is_json(tmp_path):
     _, meta = wg.checkpoints.load(path)
     assert meta["kind"] == "training_state" and meta["position"] == [1, 0]
     json.dumps(meta)
+
+
+class _Terminal:
+    """A stream that says it is a terminal, to see the progress bar."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, s):
+        self.text += s
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal():
+    pytest.importorskip("tqdm")
+    x, y = _blobs(64)
+    model = _compiled()
+    terminal = _Terminal()
+    bar = callbacks.ProgressLogger(verbose=1, stream=terminal)
+    model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[bar])
+    assert "Epoch 1/2" in terminal.text and "Epoch 2/2" in terminal.text
+    assert "4/4" in terminal.text  # four batches per epoch

@@ -105,6 +105,7 @@ from . import activations, initializers, layers  # noqa: E402
 from . import losses, metrics, optimizers, schedules, callbacks, checkpoints, datasets  # noqa: E402
 from .checkpoints import CheckpointError  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
+from . import debugging, diagnostics  # noqa: E402
 
 
 def from_dlpack(capsule) -> Tensor:

@@ -15,7 +15,12 @@ import wengert
 
 # Modules that contribute subcommands; each defines register(subparsers) which
 # adds its parsers and sets ``func`` on them (func(args) -> exit code).
-_COMMAND_MODULES = ("wengert.classic.cli", "wengert.cli_train")
+_COMMAND_MODULES = (
+    "wengert.classic.cli",
+    "wengert.cli_train",
+    "wengert.cli_diagnose",
+    "wengert.cli_text",
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,5 +1,19 @@
 """``wg.nn``: TensorFlow's ``tf.nn`` names."""
 
+from .conv_ops import (  # noqa: F401
+    avg_pool1d,
+    avg_pool2d,
+    batch_normalization,
+    bias_add,
+    conv1d,
+    conv1d_transpose,
+    conv2d,
+    conv2d_transpose,
+    depthwise_conv2d,
+    max_pool1d,
+    max_pool2d,
+    moments,
+)
 from .math_ops import tanh  # noqa: F401
 from .nn_ops import (  # noqa: F401
     elu,

@@ -420,6 +420,7 @@ class GradientTape:
         return reach
 
     def _backward(self, pending: dict, source_tids: set, free: bool) -> dict:
+        from . import debugging
         from .math_ops import add, zeros_like_op
 
         records = self._records
@@ -430,56 +431,69 @@ class GradientTape:
         else:
             reach = self._reachable(source_tids)
         results = {}
-        for idx in range(len(records) - 1, -1, -1):
-            rec = records[idx]
-            if rec is None:
-                continue
-            prim, args, out, params, in_tids, out_tid = rec
-            if free:
-                records[idx] = (prim, None, None, None, in_tids, out_tid)
-            if type(out_tid) is tuple:
-                gs = [pending.pop(t, None) for t in out_tid]
-                if all(g is None for g in gs):
+        # Anomaly mode (wg.debugging.enable_check_numerics): its flag is read once per pass.
+        # When on, ops the rules run are named after the record they differentiate, and each
+        # rule's result is checked; the outer pass's record is restored however we leave.
+        check = debugging._enabled
+        outer = debugging._backward_record
+        try:
+            for idx in range(len(records) - 1, -1, -1):
+                rec = records[idx]
+                if rec is None:
                     continue
-                for t, g in zip(out_tid, gs):
-                    if g is not None and t in source_tids:
-                        results[t] = g
-                g = tuple(zeros_like_op(o) if g is None else g for o, g in zip(out, gs))
-            else:
-                g = pending.pop(out_tid, None)
-                if g is None:
-                    continue
-                if out_tid in source_tids:
-                    results[out_tid] = g
-            if not prim.differentiable:
-                continue
-            vjps = prim.vjps
-            if vjps is None:
-                raise LookupError(
-                    f"No gradient defined for operation '{prim.name}' (record {idx + 1} of "
-                    f"the tape); declare one with wengert.core.defvjp or wrap the function "
-                    "in wg.custom_gradient"
-                )
-            joint = type(vjps) is not tuple
-            for i, tid in enumerate(in_tids):
-                if not tid or (reach is not None and tid not in reach):
-                    continue
-                # Integer inputs need no check here: the only ops that turn integers
-                # into floats (cast, where's condition) give them no gradient.
-                if joint:
-                    gi = vjps(i, g, out, *args, **params)
-                else:
-                    rule = vjps[i]
-                    if rule is None:
+                prim, args, out, params, in_tids, out_tid = rec
+                if free:
+                    records[idx] = (prim, None, None, None, in_tids, out_tid)
+                if type(out_tid) is tuple:
+                    gs = [pending.pop(t, None) for t in out_tid]
+                    if all(g is None for g in gs):
                         continue
-                    gi = rule(g, out, *args, **params)
-                if gi is None:
+                    for t, g in zip(out_tid, gs):
+                        if g is not None and t in source_tids:
+                            results[t] = g
+                    g = tuple(zeros_like_op(o) if g is None else g for o, g in zip(out, gs))
+                else:
+                    g = pending.pop(out_tid, None)
+                    if g is None:
+                        continue
+                    if out_tid in source_tids:
+                        results[out_tid] = g
+                if not prim.differentiable:
                     continue
-                shape = args[i]._value.shape
-                if gi._value.shape != shape:
-                    gi = _sum_to_shape(gi, shape)
-                prev = pending.get(tid)
-                pending[tid] = gi if prev is None else add(prev, gi)
+                vjps = prim.vjps
+                if vjps is None:
+                    raise LookupError(
+                        f"No gradient defined for operation '{prim.name}' (record {idx + 1} of "
+                        f"the tape); declare one with wengert.core.defvjp or wrap the function "
+                        "in wg.custom_gradient"
+                    )
+                joint = type(vjps) is not tuple
+                if check:  # anomaly mode: name the forward op whose rules run next
+                    debugging._backward_record = (prim, idx, args)
+                for i, tid in enumerate(in_tids):
+                    if not tid or (reach is not None and tid not in reach):
+                        continue
+                    # Integer inputs need no check here: the only ops that turn integers
+                    # into floats (cast, where's condition) give them no gradient.
+                    if joint:
+                        gi = vjps(i, g, out, *args, **params)
+                    else:
+                        rule = vjps[i]
+                        if rule is None:
+                            continue
+                        gi = rule(g, out, *args, **params)
+                    if gi is None:
+                        continue
+                    if check:  # anomaly mode: a rule may return a NaN array no op made
+                        debugging._check_vjp(gi, prim, idx, i, args)
+                    shape = args[i]._value.shape
+                    if gi._value.shape != shape:
+                        gi = _sum_to_shape(gi, shape)
+                    prev = pending.get(tid)
+                    pending[tid] = gi if prev is None else add(prev, gi)
+        finally:
+            if check:
+                debugging._backward_record = outer
         for t in source_tids:
             if t not in results and t in pending:
                 results[t] = pending[t]

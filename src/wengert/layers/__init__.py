@@ -1,7 +1,19 @@
 """``wg.layers``: Keras-style layers built on wengert's ops."""
 
 from .base import Input, InputLayer, InputSpec, Layer
+from .conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, UpSampling2D, ZeroPadding2D
 from .core import Activation, Dense, Dropout, Flatten, Lambda, Normalization, Reshape
+from .normalization import BatchNormalization
+from .pooling import (
+    AveragePooling1D,
+    AveragePooling2D,
+    GlobalAveragePooling1D,
+    GlobalAveragePooling2D,
+    GlobalMaxPooling1D,
+    GlobalMaxPooling2D,
+    MaxPooling1D,
+    MaxPooling2D,
+)
 
 __all__ = [
     "Layer",
@@ -15,4 +27,19 @@ __all__ = [
     "Reshape",
     "Lambda",
     "Normalization",
+    "Conv1D",
+    "Conv2D",
+    "Conv2DTranspose",
+    "DepthwiseConv2D",
+    "ZeroPadding2D",
+    "UpSampling2D",
+    "MaxPooling1D",
+    "MaxPooling2D",
+    "AveragePooling1D",
+    "AveragePooling2D",
+    "GlobalAveragePooling1D",
+    "GlobalAveragePooling2D",
+    "GlobalMaxPooling1D",
+    "GlobalMaxPooling2D",
+    "BatchNormalization",
 ]

@@ -1,0 +1,1381 @@
+"""Convolution, pooling and batch-normalisation ops (``wg.nn.conv2d``, ``wg.nn.max_pool2d``, ...).
+
+Every op works on NHWC arrays at its core; NCHW and the 1-D forms are
+transposes and reshapes around it.  The primitives get their own rules for
+speed (DESIGN.md): a convolution is im2col through a strided view plus one
+GEMM, not a composite of thousands of small ops.
+
+Three convolution primitives are closed under differentiation, because a
+convolution is bilinear in its input and its filters:
+
+* ``conv2d(x, w)``: the forward convolution (cross-correlation, as in TensorFlow);
+* ``conv2d_input_grad(g, w)``: its transpose in ``x``, i.e. the transposed
+  convolution: a GEMM followed by col2im as kh*kw strided slice-adds;
+* ``conv2d_filter_grad(x, g)``: its transpose in ``w``: im2col and a GEMM.
+
+Each one's VJPs and JVPs are the other two (or itself), so higher-order
+derivatives need no extra code.  Pooling has the same shape: ``max_pool2d``
+with ``max_pool2d_grad`` (the cotangent sent to each window's first maximum,
+as TensorFlow does) and ``max_pool2d_select`` (its transpose: pick the value
+at each window's maximum); ``avg_pool2d`` with ``avg_pool2d_grad``.
+
+Parameters the primitives share: ``strides`` (sh, sw), ``dilations`` (dh, dw),
+``padding`` ((top, bottom), (left, right)) and ``groups``.  Filters are laid
+out (height, width, in_channels / groups, out_channels), TensorFlow's layout.
+
+Large im2col buffers are formed one block of output rows at a time
+(``_BLOCK_BYTES``), so the column buffer stays in cache and its memory stays
+bounded; every block is still one large GEMM.
+"""
+
+from __future__ import annotations
+
+import threading
+
+from .array_ops import expand_dims, reshape, squeeze, transpose
+from .backend import xp
+from .core import apply, defjvp, defvjp, operand, primitive
+from .math_ops import reduce_mean, sqrt, square
+from .tensor import Tensor
+
+__all__ = [
+    "conv1d",
+    "conv2d",
+    "conv1d_transpose",
+    "conv2d_transpose",
+    "depthwise_conv2d",
+    "max_pool1d",
+    "max_pool2d",
+    "avg_pool1d",
+    "avg_pool2d",
+    "moments",
+    "batch_normalization",
+    "bias_add",
+    "conv_output_length",
+    "same_padding",
+]
+
+_as_strided = xp.lib.stride_tricks.as_strided
+
+# im2col blocks of about this many bytes: big enough for an efficient GEMM,
+# small enough to stay in the L2/L3 cache between the copy and the GEMM.
+_BLOCK_BYTES = 4 << 20
+# Below this many bytes per pixel the column layout puts kernel offsets first:
+# copies with inner runs of only C elements are slow, those of a whole row are not.
+_NARROW_BYTES = 64
+# With few channels, transposed convolutions of images at most this many kernel widths
+# wide are one GEMM with a banded (Toeplitz) matrix, see _input_grad_by_rows.
+_TOEPLITZ_WIDTHS = 4
+
+_local = threading.local()
+
+
+def _workspace(shape, dtype, slot=0):
+    """A scratch array reused between calls (thread-local): no page faults per step.
+
+    Only ever used inside one impl and never returned or saved.
+    """
+    size = 1
+    for s in shape:
+        size *= s
+    nbytes = size * xp.dtype(dtype).itemsize
+    key = f"buf{slot}"
+    buf = getattr(_local, key, None)
+    if buf is None or buf.nbytes < nbytes:
+        buf = xp.empty(max(nbytes, 1 << 16), dtype=xp.uint8)
+        setattr(_local, key, buf)
+    return buf[:nbytes].view(dtype).reshape(shape)
+
+
+# -- shapes and parameters ------------------------------------------------------------------
+
+
+def conv_output_length(size: int, kernel: int, stride: int, dilation: int, pad: tuple) -> int:
+    """The output length of a convolution or pooling window along one axis.
+
+    Args:
+        size: the input length.
+        kernel: the window length.
+        stride: the step between windows.
+        dilation: the spacing of the window's taps.
+        pad: (before, after) zeros added to the input.
+
+    Returns:
+        ``(size + before + after - dilation * (kernel - 1) - 1) // stride + 1``
+        (0 or less when the window does not fit).
+
+    Example:
+        >>> from wengert.conv_ops import conv_output_length
+        >>> conv_output_length(28, 5, 1, 1, (2, 2)), conv_output_length(7, 2, 2, 1, (0, 0))
+        (28, 3)
+    """
+    span = size + pad[0] + pad[1] - dilation * (kernel - 1) - 1
+    return span // stride + 1 if span >= 0 else 0
+
+
+def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple:
+    """TensorFlow's "SAME" padding along one axis: (before, after), the extra one after.
+
+    The output has ``ceil(size / stride)`` positions.
+
+    Example:
+        >>> from wengert.conv_ops import same_padding
+        >>> same_padding(28, 5, 1), same_padding(6, 2, 2), same_padding(5, 4, 1)
+        ((2, 2), (0, 0), (1, 2))
+    """
+    out = -(-size // stride)
+    total = max((out - 1) * stride + dilation * (kernel - 1) + 1 - size, 0)
+    return (total // 2, total - total // 2)
+
+
+def _ints(value, n: int, what: str, op: str, data_format=None) -> tuple:
+    """strides/dilations/ksize in TensorFlow's forms: an int, n ints, or n + 2 ints."""
+    if isinstance(value, Tensor):
+        value = value._value.tolist()
+    if isinstance(value, (int,)) or (hasattr(value, "__index__") and not hasattr(value, "__len__")):
+        vals = (int(value),) * n
+    else:
+        vals = tuple(int(v) for v in value)
+        if len(vals) == 1:
+            vals = vals * n
+        elif len(vals) == n + 2:
+            channels_first = data_format is not None and data_format.startswith("NC")
+            outer = (vals[0], vals[1]) if channels_first else (vals[0], vals[-1])
+            if outer != (1, 1):
+                raise ValueError(
+                    f"{op}: {what} {list(vals)} must be 1 in the batch and channel "
+                    f"dimensions ({data_format})"
+                )
+            vals = vals[2:] if channels_first else vals[1:-1]
+        elif len(vals) != n:
+            raise ValueError(f"{op}: {what} must be an int or a list of 1, {n} or {n + 2} ints")
+    if any(v <= 0 for v in vals):
+        raise ValueError(f"{op}: {what} must be positive, got {list(vals)}")
+    return vals
+
+
+def _padding(padding, sizes, kernels, strides, dilations, op, data_format) -> tuple:
+    """Padding "SAME", "VALID" or explicit pairs -> ((before, after), ...) for the spatial axes."""
+    n = len(sizes)
+    if isinstance(padding, str):
+        mode = padding.upper()
+        if mode == "VALID":
+            return ((0, 0),) * n
+        if mode == "SAME":
+            return tuple(
+                same_padding(s, k, st, d) for s, k, st, d in zip(sizes, kernels, strides, dilations)
+            )
+        raise ValueError(
+            f"{op}: padding must be 'SAME', 'VALID' or explicit pairs, got {padding!r}"
+        )
+    try:
+        pairs = tuple((int(a), int(b)) for a, b in padding)
+    except (TypeError, ValueError):
+        raise ValueError(
+            f"{op}: explicit padding must be a list of [before, after] pairs, got {padding!r}"
+        ) from None
+    if len(pairs) == n + 2:
+        channels_first = data_format is not None and data_format.startswith("NC")
+        outer = (pairs[0], pairs[1]) if channels_first else (pairs[0], pairs[-1])
+        if outer != ((0, 0), (0, 0)):
+            raise ValueError(
+                f"{op}: explicit padding {[list(p) for p in pairs]} must be [0, 0] in the "
+                f"batch and channel dimensions ({data_format})"
+            )
+        pairs = pairs[2:] if channels_first else pairs[1:-1]
+    if len(pairs) != n or any(a < 0 or b < 0 for a, b in pairs):
+        raise ValueError(
+            f"{op}: explicit padding needs {n} (or {n + 2}) non-negative [before, after] pairs, "
+            f"got {padding!r}"
+        )
+    return pairs
+
+
+def _float_pair(op, x, w, xname="input", wname="filters"):
+    x = operand(x)
+    w = operand(w, x._value.dtype if isinstance(w, (list, tuple, float, int)) else None)
+    if x._value.dtype.kind != "f" or w._value.dtype.kind != "f":
+        raise TypeError(
+            f"{op}: {xname} and {wname} must be floating point, got {x.dtype}{list(x.shape)} "
+            f"and {w.dtype}{list(w.shape)}"
+        )
+    if x._value.dtype != w._value.dtype:
+        raise TypeError(
+            f"{op}: {xname} and {wname} dtypes differ: {x.dtype}{list(x.shape)} and "
+            f"{w.dtype}{list(w.shape)}; cast one with wg.cast"
+        )
+    return x, w
+
+
+def _check_format(op, data_format, options):
+    if data_format not in options:
+        raise ValueError(f"{op}: data_format must be one of {options}, got {data_format!r}")
+    return data_format
+
+
+# -- im2col machinery --------------------------------------------------------------------------
+
+
+def _blocks(n: int, rows: int, row_bytes: int):
+    """(batch slice, output-row slice) blocks of about _BLOCK_BYTES of columns each.
+
+    A block is either several whole images or a band of rows of one image, so
+    that the matching block of an NHWC output is contiguous.
+    """
+    per_image = rows * row_bytes
+    if per_image <= _BLOCK_BYTES:
+        step = max(1, _BLOCK_BYTES // max(per_image, 1))
+        for n0 in range(0, n, step):
+            yield slice(n0, min(n, n0 + step)), slice(0, rows)
+    else:
+        step = max(1, _BLOCK_BYTES // row_bytes)
+        for i in range(n):
+            for h0 in range(0, rows, step):
+                yield slice(i, i + 1), slice(h0, min(rows, h0 + step))
+
+
+def _pad_nhwc(x, padding, value=0):
+    (pt, pb), (pl, pr) = padding
+    if not (pt or pb or pl or pr):
+        return x
+    n, h, w, c = x.shape
+    out = xp.empty((n, h + pt + pb, w + pl + pr, c), dtype=x.dtype)
+    # Only the border is filled: writing zeros everywhere first would touch every byte twice.
+    out[:, :pt] = value
+    out[:, pt + h :] = value
+    out[:, pt : pt + h, :pl] = value
+    out[:, pt : pt + h, pl + w :] = value
+    out[:, pt : pt + h, pl : pl + w] = x
+    return out
+
+
+def _windows(a, kh, kw, ho, wo, strides, dilations):
+    """The (N, Ho, Wo, kh, kw, C) view of every window of a padded NHWC array: no copy."""
+    sn, sh_, sw_, sc = a.strides
+    (sh, sw), (dh, dw) = strides, dilations
+    return _as_strided(
+        a,
+        (a.shape[0], ho, wo, kh, kw, a.shape[3]),
+        (sn, sh_ * sh, sw_ * sw, sh_ * dh, sw_ * dw, sc),
+        writeable=False,
+    )
+
+
+def _out_size(op, shape, kernel, strides, dilations, padding):
+    ho = conv_output_length(shape[1], kernel[0], strides[0], dilations[0], padding[0])
+    wo = conv_output_length(shape[2], kernel[1], strides[1], dilations[1], padding[1])
+    if ho <= 0 or wo <= 0:
+        eff = tuple(d * (k - 1) + 1 for k, d in zip(kernel, dilations))
+        padded = (shape[1] + sum(padding[0]), shape[2] + sum(padding[1]))
+        raise ValueError(
+            f"{op}: the window {tuple(kernel)} (dilated to {eff}) is larger than the padded "
+            f"input {padded} (input shape {tuple(shape)}, padding {padding})"
+        )
+    return ho, wo
+
+
+def _offset_major(c, kw, dw, itemsize):
+    """Whether to lay columns out offsets-first: when the window's rows are short runs."""
+    return c * (kw if dw == 1 else 1) * itemsize < _NARROW_BYTES
+
+
+def _grouped_filters(w, groups):
+    """(kh, kw, Cg, G*Og) -> (G, kh*kw*Cg, Og)."""
+    kh, kw, cg, o = w.shape
+    og = o // groups
+    return w.reshape(kh, kw, cg, groups, og).transpose(3, 0, 1, 2, 4).reshape(groups, -1, og)
+
+
+def _window_blocks(x, kernel, strides, dilations, padding, ho, wo, row_bytes):
+    """Yield (batch slice, output-row slice, windows) for each block of output rows.
+
+    ``windows`` is the (images, rows, wo, kh, kw, C) view of the block's input band,
+    zero-padded in a scratch buffer only where the band reaches into the padding:
+    the padded input is never formed whole.
+    """
+    n, h, w, c = x.shape
+    kh, kw = kernel
+    (sh, sw), (dh, dw) = strides, dilations
+    (pt, _), (pl, _) = padding
+    c1 = (wo - 1) * sw + dw * (kw - 1) + 1 - pl  # one past the last input column read
+    for bn, bh in _blocks(n, ho, row_bytes):
+        r0 = bh.start * sh - pt  # first input row the block reads (< 0 in the padding)
+        r1 = (bh.stop - 1) * sh + dh * (kh - 1) + 1 - pt  # one past the last
+        if r0 >= 0 and r1 <= h and pl == 0 and c1 <= w:
+            band = x[bn, r0:r1]
+        else:
+            band = _workspace((bn.stop - bn.start, r1 - r0, c1 + pl, c), x.dtype, slot=2)
+            lo, hi = max(r0, 0), min(r1, h)  # the real input rows in the band
+            cols = max(0, min(w, c1))  # and columns
+            if hi <= lo or cols == 0:
+                band[...] = 0
+            else:
+                # Zero only the border, then copy the interior: each byte written once.
+                top = lo - r0
+                rows = slice(top, top + hi - lo)
+                band[:, :top] = 0
+                band[:, top + hi - lo :] = 0
+                band[:, rows, :pl] = 0
+                band[:, rows, pl + cols :] = 0
+                band[:, rows, pl : pl + cols] = x[bn, lo:hi, :cols]
+        yield bn, bh, _windows(band, kh, kw, bh.stop - bh.start, wo, strides, dilations)
+
+
+def _conv2d_impl(x, w, strides, dilations, padding, groups):
+    n, h, wd, c = x.shape
+    kh, kw, cg, o = w.shape
+    ho, wo = _out_size("conv2d", x.shape, (kh, kw), strides, dilations, padding)
+    dtype = xp.result_type(x.dtype, w.dtype)
+    if groups == 1 and kh == kw == 1 and strides == (1, 1) and padding == ((0, 0), (0, 0)):
+        return xp.matmul(x.reshape(-1, c), w.reshape(c, o)).reshape(n, ho, wo, o)
+    out = xp.empty((n, ho, wo, o), dtype=dtype)
+    if out.size == 0:
+        return out
+    item = x.itemsize
+    k = kh * kw * cg
+    row_bytes = wo * k * groups * item
+    blocks = _window_blocks(x, (kh, kw), strides, dilations, padding, ho, wo, row_bytes)
+    if groups == 1:
+        w2 = w.reshape(k, o)
+        narrow = _offset_major(c, kw, dilations[1], item)
+        for bn, bh, v in blocks:
+            rows = v.shape[0] * v.shape[1] * wo
+            dst = out[bn, bh].reshape(rows, o)
+            if narrow:
+                # columns transposed, (kh, kw, C, rows): each copy runs along a whole image row
+                cols = _workspace((kh, kw, c) + v.shape[:3], dtype)
+                xp.copyto(cols, v.transpose(3, 4, 5, 0, 1, 2))
+                xp.matmul(cols.reshape(k, rows).T, w2, out=dst)
+            else:
+                cols = _workspace(v.shape, dtype)
+                xp.copyto(cols, v)
+                xp.matmul(cols.reshape(rows, k), w2, out=dst)
+        return out
+    og = o // groups
+    wg_ = _grouped_filters(w, groups)
+    for bn, bh, v in blocks:
+        v = v.reshape(v.shape[:5] + (groups, cg))
+        rows = v.shape[0] * v.shape[1] * wo
+        cols = _workspace((groups,) + v.shape[:5] + (cg,), dtype)
+        xp.copyto(cols, v.transpose(5, 0, 1, 2, 3, 4, 6))
+        res = _workspace((groups, rows, og), dtype, slot=1)
+        xp.matmul(cols.reshape(groups, rows, k), wg_, out=res)
+        out[bn, bh].reshape(rows, groups, og)[...] = res.transpose(1, 0, 2)
+    return out
+
+
+def _conv2d_filter_grad_impl(x, g, kernel_size, strides, dilations, padding, groups):
+    n, h, wd, c = x.shape
+    kh, kw = kernel_size
+    _, ho, wo, o = g.shape
+    cg = c // groups
+    k = kh * kw * cg
+    dtype = xp.result_type(x.dtype, g.dtype)
+    if groups == 1 and kh == kw == 1 and strides == (1, 1) and padding == ((0, 0), (0, 0)):
+        return xp.matmul(x.reshape(-1, c).T, g.reshape(-1, o)).reshape(1, 1, c, o)
+    item = x.itemsize
+    row_bytes = wo * k * groups * item
+    blocks = _window_blocks(x, (kh, kw), strides, dilations, padding, ho, wo, row_bytes)
+    if groups == 1:
+        dw = xp.zeros((k, o), dtype=dtype)
+        part = xp.empty((k, o), dtype=dtype)
+        narrow = _offset_major(c, kw, dilations[1], item)
+        for bn, bh, v in blocks:
+            rows = v.shape[0] * v.shape[1] * wo
+            gb = g[bn, bh].reshape(rows, o)
+            if narrow:
+                cols = _workspace((kh, kw, c) + v.shape[:3], dtype)
+                xp.copyto(cols, v.transpose(3, 4, 5, 0, 1, 2))
+                xp.matmul(cols.reshape(k, rows), gb, out=part)
+            else:
+                cols = _workspace(v.shape, dtype)
+                xp.copyto(cols, v)
+                xp.matmul(cols.reshape(rows, k).T, gb, out=part)
+            dw += part
+        return dw.reshape(kh, kw, c, o)
+    og = o // groups
+    dw = xp.zeros((groups, k, og), dtype=dtype)
+    part = xp.empty((groups, k, og), dtype=dtype)
+    for bn, bh, v in blocks:
+        v = v.reshape(v.shape[:5] + (groups, cg))
+        rows = v.shape[0] * v.shape[1] * wo
+        cols = _workspace((groups,) + v.shape[:5] + (cg,), dtype)
+        xp.copyto(cols, v.transpose(5, 0, 1, 2, 3, 4, 6))
+        gb = g[bn, bh].reshape(rows, groups, og).transpose(1, 0, 2)
+        xp.matmul(cols.reshape(groups, rows, k).transpose(0, 2, 1), gb, out=part)
+        dw += part
+    return dw.reshape(groups, kh, kw, cg, og).transpose(1, 2, 3, 0, 4).reshape(kh, kw, cg, o)
+
+
+def _span(size, pad, stride, dilation, offset, out_len, lo, hi):
+    """Output positions [a, b) within [lo, hi) whose tap ``offset`` lands inside the input,
+    and the input position of the first: col2im without a padded buffer."""
+    shift = offset * dilation - pad  # output position p reads input p * stride + shift
+    first = -(shift // stride) if shift < 0 else 0  # ceil(-shift / stride)
+    last = (size - 1 - shift) // stride + 1 if size - 1 - shift >= 0 else 0
+    a = max(lo, first)
+    return a, min(hi, out_len, last), a * stride + shift
+
+
+def _col2im_add(dx, tap_block, bn, bh, wo, kernel, strides, dilations, padding):
+    """dx[bn] += the columns of output rows bh: one strided slice-add per kernel offset.
+
+    ``tap_block(i, j)`` is the (images, rows of bh, wo, C) block of columns that
+    kernel offset (i, j) contributes; taps that land in the padding are skipped.
+    """
+    _, h, w, _ = dx.shape
+    (sh, sw), (dh, dw), ((pt, _), (pl, _)) = strides, dilations, padding
+    for i in range(kernel[0]):
+        a, b, r0 = _span(h, pt, sh, dh, i, bh.stop, bh.start, bh.stop)
+        if a >= b:
+            continue
+        for j in range(kernel[1]):
+            a2, b2, c0 = _span(w, pl, sw, dw, j, wo, 0, wo)
+            if a2 >= b2:
+                continue
+            dst = dx[bn, r0 : r0 + (b - a - 1) * sh + 1 : sh, c0 : c0 + (b2 - a2 - 1) * sw + 1 : sw]
+            dst += tap_block(i, j)[:, a - bh.start : b - bh.start, a2:b2]
+
+
+def _input_grad_by_rows(g, w, input_size, strides, dilations, padding):
+    """The transposed convolution as one GEMM per batch of rows, for few channels and
+    narrow images.
+
+    Along the width the transposed convolution is a matrix: ``T[(wo, o), (i, x, c)] =
+    w[i, j, c, o]`` where input column x = wo * sw + j * dw - pl.  One GEMM of the
+    cotangent's rows with T gives each output row's contribution to kh input rows,
+    which kh slice-adds place (each a run of W*C contiguous values, where col2im's
+    kh*kw adds would run over only C or Wo values).  T has W/kw times more
+    multiply-adds than the columns, so this is used only for narrow images.
+    """
+    n, ho, wo, o = g.shape
+    kh, kw, c, _ = w.shape
+    h, wd = input_size
+    (sh, sw), (dh, dw) = strides, dilations
+    (pt, _), (pl, _) = padding
+    dtype = xp.result_type(g.dtype, w.dtype)
+    t = xp.zeros((wo, o, kh, wd, c), dtype=dtype)
+    for j in range(kw):
+        a, b, x0 = _span(wd, pl, sw, dw, j, wo, 0, wo)
+        if a < b:
+            t[xp.arange(a, b), :, :, xp.arange(x0, x0 + (b - a) * sw, sw)] = w[:, j].transpose(
+                2, 0, 1
+            )
+    rows = g.reshape(n * ho, wo * o) @ t.reshape(wo * o, kh * wd * c)
+    rows = rows.reshape(n, ho, kh, wd, c)
+    dx = xp.zeros((n, h, wd, c), dtype=dtype)
+    for i in range(kh):
+        a, b, r0 = _span(h, pt, sh, dh, i, ho, 0, ho)
+        if a < b:
+            dx[:, r0 : r0 + (b - a - 1) * sh + 1 : sh] += rows[:, a:b, i]
+    return dx
+
+
+def _conv2d_input_grad_impl(g, w, input_size, strides, dilations, padding, groups):
+    n, ho, wo, o = g.shape
+    kh, kw, cg, _ = w.shape
+    h, wd = input_size
+    c = cg * groups
+    dtype = xp.result_type(g.dtype, w.dtype)
+    if groups == 1 and kh == kw == 1 and strides == (1, 1) and padding == ((0, 0), (0, 0)):
+        return xp.matmul(g.reshape(-1, o), w.reshape(c, o).T).reshape(n, h, wd, c)
+    item = xp.dtype(dtype).itemsize
+    k = kh * kw * cg
+    args = ((kh, kw), strides, dilations, padding)
+    if groups == 1 and c * item < _NARROW_BYTES and wd <= _TOEPLITZ_WIDTHS * kw:
+        return _input_grad_by_rows(g, w, input_size, strides, dilations, padding)
+    if groups == 1 and c * item < _NARROW_BYTES:
+        # Few channels: accumulate channels-first, (C, N, H, W), so that every slice-add
+        # runs along whole image rows, then transpose once at the end.
+        dxt = xp.zeros((c, n, h, wd), dtype=dtype)
+        dx = dxt.transpose(1, 2, 3, 0)
+        w2 = w.reshape(k, o)
+        for bn, bh in _blocks(n, ho, wo * k * item):
+            gb = g[bn, bh]
+            nb, hb = gb.shape[:2]
+            cols = _workspace((kh, kw, c, nb, hb, wo), dtype)
+            xp.matmul(w2, gb.reshape(-1, o).T, out=cols.reshape(k, -1))
+            taps = lambda i, j, cols=cols: cols[i, j].transpose(1, 2, 3, 0)  # noqa: E731
+            _col2im_add(dx, taps, bn, bh, wo, *args)
+        return xp.ascontiguousarray(dx)
+    (pt, pb), (pl, pr) = padding
+    span_h, span_w = dilations[0] * (kh - 1), dilations[1] * (kw - 1)
+    if groups == 1 and strides == (1, 1) and max(pt, pb) <= span_h and max(pl, pr) <= span_w:
+        # Stride 1 with many channels: the transposed convolution is a convolution of the
+        # cotangent with the flipped, transposed filters -- the same im2col + GEMM as the
+        # forward pass, without col2im's kh*kw passes over dx.
+        flipped = xp.ascontiguousarray(w[::-1, ::-1].transpose(0, 1, 3, 2))
+        full = ((span_h - pt, span_h - pb), (span_w - pl, span_w - pr))
+        return _conv2d_impl(g, flipped, (1, 1), dilations, full, 1)
+    dx = xp.zeros((n, h, wd, c), dtype=dtype)
+    if g.size == 0:
+        return dx
+    if groups == 1:
+        wt = w.reshape(k, o).T
+        for bn, bh in _blocks(n, ho, wo * k * item):
+            gb = g[bn, bh]
+            nb, hb = gb.shape[:2]
+            cols = _workspace((nb, hb, wo, kh, kw, c), dtype)
+            xp.matmul(gb.reshape(-1, o), wt, out=cols.reshape(-1, k))
+            _col2im_add(dx, lambda i, j, cols=cols: cols[:, :, :, i, j], bn, bh, wo, *args)
+        return dx
+    og = o // groups
+    wg_ = _grouped_filters(w, groups).transpose(0, 2, 1)  # (G, Og, K)
+    for bn, bh in _blocks(n, ho, wo * k * groups * item):
+        gb = g[bn, bh]
+        nb, hb = gb.shape[:2]
+        rows = nb * hb * wo
+        res = _workspace((groups, rows, k), dtype)
+        xp.matmul(gb.reshape(rows, groups, og).transpose(1, 0, 2), wg_, out=res)
+        cols = res.reshape(groups, nb, hb, wo, kh, kw, cg)
+
+        def taps(i, j, cols=cols, shape=(nb, hb, wo, c)):
+            # (G, ..., Cg) -> (..., G*Cg) for offset (i, j): channel g*Cg + cg
+            return cols[:, :, :, :, i, j].transpose(1, 2, 3, 0, 4).reshape(shape)
+
+        _col2im_add(dx, taps, bn, bh, wo, *args)
+    return dx
+
+
+conv2d_p = primitive("conv2d", _conv2d_impl)
+conv2d_input_grad_p = primitive("conv2d_input_grad", _conv2d_input_grad_impl)
+conv2d_filter_grad_p = primitive("conv2d_filter_grad", _conv2d_filter_grad_impl)
+
+_CONV_KEYS = ("strides", "dilations", "padding", "groups")
+
+
+def _conv_params(p):
+    return {key: p[key] for key in _CONV_KEYS}
+
+
+def _conv(x, w, p) -> Tensor:
+    return apply(conv2d_p, (x, w), _conv_params(p))
+
+
+def _input_grad(g, w, input_size, p) -> Tensor:
+    return apply(conv2d_input_grad_p, (g, w), {**_conv_params(p), "input_size": input_size})
+
+
+def _filter_grad(x, g, kernel_size, p) -> Tensor:
+    return apply(conv2d_filter_grad_p, (x, g), {**_conv_params(p), "kernel_size": kernel_size})
+
+
+# conv2d is bilinear: y = C(x, w).  Its VJPs are the transposes in x and in w; its JVPs
+# are C itself applied to one tangent.
+defvjp(
+    conv2d_p,
+    lambda g, out, x, w, **p: _input_grad(g, w, x.shape[1:3], p),
+    lambda g, out, x, w, **p: _filter_grad(x, g, w.shape[:2], p),
+)
+defjvp(
+    conv2d_p,
+    lambda dx, out, x, w, **p: _conv(dx, w, p),
+    lambda dw, out, x, w, **p: _conv(x, dw, p),
+)
+# conv2d_input_grad(g, w) = C_x^T(g): <C_x^T(g), c> = <g, C(c, w)> = <F(c, g), w>.
+defvjp(
+    conv2d_input_grad_p,
+    lambda c, out, g, w, **p: _conv(c, w, p),
+    lambda c, out, g, w, **p: _filter_grad(c, g, w.shape[:2], p),
+)
+defjvp(
+    conv2d_input_grad_p,
+    lambda dg, out, g, w, **p: _input_grad(dg, w, p["input_size"], p),
+    lambda dw, out, g, w, **p: _input_grad(g, dw, p["input_size"], p),
+)
+# conv2d_filter_grad(x, g) = C_w^T(g) at x: <F(x, g), c> = <C(x, c), g> = <x, C_x^T(g) with c>.
+defvjp(
+    conv2d_filter_grad_p,
+    lambda c, out, x, g, **p: _input_grad(g, c, x.shape[1:3], p),
+    lambda c, out, x, g, **p: _conv(x, c, p),
+)
+defjvp(
+    conv2d_filter_grad_p,
+    lambda dx, out, x, g, **p: _filter_grad(dx, g, p["kernel_size"], p),
+    lambda dg, out, x, g, **p: _filter_grad(x, dg, p["kernel_size"], p),
+)
+
+
+# -- public convolutions ---------------------------------------------------------------------
+
+
+def _to_nhwc(x, data_format):
+    return transpose(x, (0, 2, 3, 1)) if data_format == "NCHW" else x
+
+
+def _from_nhwc(y, data_format):
+    return transpose(y, (0, 3, 1, 2)) if data_format == "NCHW" else y
+
+
+def _conv2d_nhwc(op, x, w, strides, padding, dilations, data_format):
+    """Check shapes, resolve padding and groups, and apply the conv2d primitive to NHWC x."""
+    if x._value.ndim != 4 or w._value.ndim != 4:
+        raise ValueError(
+            f"{op}: expected a 4-D input and 4-D filters (height, width, in, out), got "
+            f"input {list(x.shape)} and filters {list(w.shape)}"
+        )
+    kh, kw, cg, o = w.shape
+    c = x.shape[3]
+    if cg <= 0 or c % cg or o % (c // cg):
+        raise ValueError(
+            f"{op}: the filters' input depth {cg} must divide the input's {c} channels, and "
+            f"the number of groups {c // cg if cg and c % cg == 0 else '?'} must divide the "
+            f"{o} output channels (input {list(x.shape)} {data_format}, filters {list(w.shape)})"
+        )
+    groups = c // cg
+    pads = _padding(padding, x.shape[1:3], (kh, kw), strides, dilations, op, data_format)
+    _out_size(op, x.shape, (kh, kw), strides, dilations, pads)
+    params = {"strides": strides, "dilations": dilations, "padding": pads, "groups": groups}
+    return apply(conv2d_p, (x, w), params)
+
+
+def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None, name=None):
+    """2-D convolution (cross-correlation) of a batch of images, as ``tf.nn.conv2d``.
+
+    ``output[b, i, j, o] = sum_{di, dj, c} input[b, s_h i + d_h di, s_w j + d_w dj, c]
+    * filters[di, dj, c, o]`` over the padded input.  When the filters' input
+    depth is a divisor of the input's channels, the channels form that many
+    groups convolved separately (grouped and depthwise convolutions).
+
+    Args:
+        input: a 4-D float Tensor, (batch, height, width, channels) for "NHWC"
+            or (batch, channels, height, width) for "NCHW".
+        filters: (height, width, in_channels / groups, out_channels).
+        strides: an int, or 2 (or 4, with ones for batch and channels) ints.
+        padding: "SAME" (output size ceil(input / stride); the odd extra row or
+            column of zeros goes at the end), "VALID" (no padding), or explicit
+            [before, after] pairs for the two spatial (or all four) dimensions.
+        data_format: "NHWC" (default) or "NCHW".
+        dilations: spacing between the filter taps (an int or 2 or 4 ints; default 1).
+        name: ignored (TensorFlow compatibility).
+
+    Returns:
+        A 4-D Tensor in ``data_format`` with out_channels channels.
+
+    Raises:
+        ValueError: bad ranks, channel counts, strides or a window larger than
+            the padded input.
+
+    Example:
+        >>> import wengert as wg
+        >>> x = wg.reshape(wg.range(16.0), (1, 4, 4, 1))
+        >>> wg.nn.conv2d(x, wg.ones((2, 2, 1, 1)), strides=2, padding="VALID")[0, :, :, 0].numpy()
+        array([[10., 18.],
+               [42., 50.]], dtype=float32)
+    """
+    op = "conv2d"
+    _check_format(op, data_format, ("NHWC", "NCHW"))
+    x, w = _float_pair(op, input, filters)
+    strides = _ints(strides, 2, "strides", op, data_format)
+    dilations = _ints(1 if dilations is None else dilations, 2, "dilations", op, data_format)
+    if x._value.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D input, got shape {list(x.shape)}")
+    y = _conv2d_nhwc(op, _to_nhwc(x, data_format), w, strides, padding, dilations, data_format)
+    return _from_nhwc(y, data_format)
+
+
+def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None, name=None):
+    """1-D convolution of a batch of sequences, as ``tf.nn.conv1d``.
+
+    Computed as a 2-D convolution over a height-1 image.
+
+    Args:
+        input: a 3-D float Tensor, (batch, width, channels) for "NWC" or
+            (batch, channels, width) for "NCW".
+        filters: (width, in_channels / groups, out_channels).
+        stride: an int or 1 (or 3) ints.
+        padding: "SAME", "VALID" or explicit [before, after] pairs.
+        data_format: "NWC" (default) or "NCW".
+        dilations: spacing between the filter taps (default 1).
+        name: ignored.
+
+    Returns:
+        A 3-D Tensor in ``data_format``.
+
+    Example:
+        >>> import wengert as wg
+        >>> x = wg.reshape(wg.range(5.0), (1, 5, 1))
+        >>> wg.nn.conv1d(x, [[[1.0]], [[-1.0]]], stride=1, padding="VALID")[0, :, 0].numpy()
+        array([-1., -1., -1., -1.], dtype=float32)
+    """
+    op = "conv1d"
+    _check_format(op, data_format, ("NWC", "NCW"))
+    x, w = _float_pair(op, input, filters)
+    if x._value.ndim != 3 or w._value.ndim != 3:
+        raise ValueError(
+            f"{op}: expected a 3-D input and 3-D filters (width, in, out), got input "
+            f"{list(x.shape)} and filters {list(w.shape)}"
+        )
+    (stride,) = _ints(stride, 1, "stride", op, data_format)
+    (dilation,) = _ints(1 if dilations is None else dilations, 1, "dilations", op, data_format)
+    if data_format == "NCW":
+        x = transpose(x, (0, 2, 1))
+    pads = _padding(padding, x.shape[1:2], w.shape[:1], (stride,), (dilation,), op, "NWC")
+    y = _conv2d_nhwc(
+        op,
+        expand_dims(x, 1),
+        expand_dims(w, 0),
+        (1, stride),
+        ((0, 0),) + pads,
+        (1, dilation),
+        "NWC",
+    )
+    y = squeeze(y, 1)
+    return transpose(y, (0, 2, 1)) if data_format == "NCW" else y
+
+
+def _transpose_conv(op, x, w, out_spatial, strides, padding, dilations, data_format):
+    """The transposed convolution of NHWC x with filters (kh, kw, out, in)."""
+    kh, kw, c_out, c_in = w.shape
+    if x.shape[3] != c_in:
+        raise ValueError(
+            f"{op}: the input has {x.shape[3]} channels but the filters {list(w.shape)} expect "
+            f"{c_in} (filters are (height, width, output_channels, input_channels))"
+        )
+    pads = _padding(padding, out_spatial, (kh, kw), strides, dilations, op, data_format)
+    expected = tuple(
+        conv_output_length(s, k, st, d, p)
+        for s, k, st, d, p in zip(out_spatial, (kh, kw), strides, dilations, pads)
+    )
+    if expected != tuple(x.shape[1:3]):
+        raise ValueError(
+            f"{op}: output_shape {list(out_spatial)} is inconsistent with the input's spatial "
+            f"shape {list(x.shape[1:3])}: a convolution of the output with these filters, "
+            f"strides {list(strides)} and padding {pads} would give {list(expected)}"
+        )
+    params = {"strides": strides, "dilations": dilations, "padding": pads, "groups": 1}
+    return _input_grad(x, w, tuple(out_spatial), params)
+
+
+def _spatial_output_shape(op, output_shape, n, data_format):
+    if isinstance(output_shape, Tensor):
+        output_shape = output_shape._value.tolist()
+    shape = tuple(int(s) for s in output_shape)
+    if len(shape) == n + 2:
+        shape = shape[2:] if data_format.startswith("NC") else shape[1:-1]
+    if len(shape) != n or any(s <= 0 for s in shape):
+        raise ValueError(
+            f"{op}: output_shape must give {n + 2} (or {n} spatial) positive sizes, "
+            f"got {list(output_shape)}"
+        )
+    return shape
+
+
+def conv2d_transpose(
+    input,
+    filters,
+    output_shape,
+    strides,
+    padding="SAME",
+    data_format="NHWC",
+    dilations=None,
+    name=None,
+):
+    """The transposed 2-D convolution (the gradient of conv2d), as ``tf.nn.conv2d_transpose``.
+
+    Args:
+        input: a 4-D float Tensor in ``data_format``.
+        filters: (height, width, output_channels, input_channels).
+        output_shape: the output's shape (4 ints, or its 2 spatial sizes).
+        strides: an int or 2 (or 4) ints.
+        padding: "SAME", "VALID" or explicit pairs: the padding of the
+            convolution this op is the transpose of.
+        data_format: "NHWC" (default) or "NCHW".
+        dilations: spacing between the filter taps (default 1).
+        name: ignored.
+
+    Returns:
+        A 4-D Tensor with the spatial size of ``output_shape``.
+
+    Example:
+        >>> import wengert as wg
+        >>> y = wg.nn.conv2d_transpose(wg.ones((1, 2, 2, 1)), wg.ones((2, 2, 1, 1)),
+        ...                            output_shape=(1, 4, 4, 1), strides=2, padding="VALID")
+        >>> y.shape, float(wg.reduce_sum(y))
+        ((1, 4, 4, 1), 16.0)
+    """
+    op = "conv2d_transpose"
+    _check_format(op, data_format, ("NHWC", "NCHW"))
+    x, w = _float_pair(op, input, filters)
+    if x._value.ndim != 4 or w._value.ndim != 4:
+        raise ValueError(
+            f"{op}: expected a 4-D input and 4-D filters, got {list(x.shape)} and {list(w.shape)}"
+        )
+    strides = _ints(strides, 2, "strides", op, data_format)
+    dilations = _ints(1 if dilations is None else dilations, 2, "dilations", op, data_format)
+    out_spatial = _spatial_output_shape(op, output_shape, 2, data_format)
+    x = _to_nhwc(x, data_format)
+    y = _transpose_conv(op, x, w, out_spatial, strides, padding, dilations, data_format)
+    return _from_nhwc(y, data_format)
+
+
+def conv1d_transpose(
+    input,
+    filters,
+    output_shape,
+    strides,
+    padding="SAME",
+    data_format="NWC",
+    dilations=None,
+    name=None,
+):
+    """The transposed 1-D convolution, as ``tf.nn.conv1d_transpose``.
+
+    Args:
+        input: a 3-D float Tensor in ``data_format`` ("NWC" or "NCW").
+        filters: (width, output_channels, input_channels).
+        output_shape: the output's shape (3 ints, or its width).
+        strides: an int or 1 (or 3) ints.
+        padding: "SAME", "VALID" or explicit pairs.
+        data_format: "NWC" (default) or "NCW".
+        dilations: spacing between the filter taps (default 1).
+        name: ignored.
+
+    Returns:
+        A 3-D Tensor.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.nn.conv1d_transpose(wg.ones((1, 2, 1)), wg.ones((2, 1, 1)), (1, 4, 1), 2,
+        ...                        "VALID")[0, :, 0].numpy()
+        array([1., 1., 1., 1.], dtype=float32)
+    """
+    op = "conv1d_transpose"
+    _check_format(op, data_format, ("NWC", "NCW"))
+    x, w = _float_pair(op, input, filters)
+    if x._value.ndim != 3 or w._value.ndim != 3:
+        raise ValueError(
+            f"{op}: expected a 3-D input and 3-D filters, got {list(x.shape)} and {list(w.shape)}"
+        )
+    (stride,) = _ints(strides, 1, "strides", op, data_format)
+    (dilation,) = _ints(1 if dilations is None else dilations, 1, "dilations", op, data_format)
+    (width,) = _spatial_output_shape(op, output_shape, 1, data_format)
+    if data_format == "NCW":
+        x = transpose(x, (0, 2, 1))
+    pads = _padding(padding, (width,), w.shape[:1], (stride,), (dilation,), op, "NWC")
+    y = _transpose_conv(
+        op,
+        expand_dims(x, 1),
+        expand_dims(w, 0),
+        (1, width),
+        (1, stride),
+        ((0, 0),) + pads,
+        (1, dilation),
+        "NWC",
+    )
+    y = squeeze(y, 1)
+    return transpose(y, (0, 2, 1)) if data_format == "NCW" else y
+
+
+def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilations=None, name=None):
+    """Depthwise 2-D convolution, as ``tf.nn.depthwise_conv2d``: each channel on its own.
+
+    Input channel c with multiplier m gives output channel ``c * multiplier + m``.
+
+    Args:
+        input: a 4-D float Tensor in ``data_format``.
+        filter: (height, width, in_channels, channel_multiplier).
+        strides: an int or 2 (or 4) ints.
+        padding: "SAME", "VALID" or explicit pairs.
+        data_format: "NHWC" (default) or "NCHW".
+        dilations: spacing between the filter taps (default 1).
+        name: ignored.
+
+    Returns:
+        A 4-D Tensor with in_channels * channel_multiplier channels.
+
+    Example:
+        >>> import wengert as wg
+        >>> x = wg.ones((1, 3, 3, 2))
+        >>> y = wg.nn.depthwise_conv2d(x, wg.ones((3, 3, 2, 2)), strides=1, padding="VALID")
+        >>> y.shape
+        (1, 1, 1, 4)
+    """
+    op = "depthwise_conv2d"
+    data_format = data_format or "NHWC"
+    _check_format(op, data_format, ("NHWC", "NCHW"))
+    x, w = _float_pair(op, input, filter, wname="filter")
+    if w._value.ndim != 4:
+        raise ValueError(f"{op}: expected 4-D filter (h, w, in, multiplier), got {list(w.shape)}")
+    kh, kw, c, m = w.shape
+    channels = x.shape[1] if data_format == "NCHW" else x.shape[-1]
+    if x._value.ndim != 4 or channels != c:
+        raise ValueError(
+            f"{op}: input {list(x.shape)} ({data_format}) must be 4-D with {c} channels to "
+            f"match the filter {list(w.shape)}"
+        )
+    strides = _ints(strides, 2, "strides", op, data_format)
+    dilations = _ints(1 if dilations is None else dilations, 2, "dilations", op, data_format)
+    y = _conv2d_nhwc(
+        op,
+        _to_nhwc(x, data_format),
+        reshape(w, (kh, kw, 1, c * m)),
+        strides,
+        padding,
+        dilations,
+        data_format,
+    )
+    return _from_nhwc(y, data_format)
+
+
+# -- pooling -----------------------------------------------------------------------------------
+
+
+def _tap(a, i, j, ho, wo, strides):
+    """The (N, Ho, Wo, C) strided slice of padded ``a`` seen by window tap (i, j)."""
+    sh, sw = strides
+    return a[:, i : i + (ho - 1) * sh + 1 : sh, j : j + (wo - 1) * sw + 1 : sw]
+
+
+def _max_pool_impl(x, ksize, strides, padding):
+    ho, wo = _out_size("pool", x.shape, ksize, strides, (1, 1), padding)
+    low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
+    xpad = _pad_nhwc(x, padding, low)
+    kh, kw = ksize
+    out = xp.empty((x.shape[0], ho, wo, x.shape[3]), dtype=x.dtype)
+    # One elementwise maximum per tap: kh*kw vectorised ops, no window copy.
+    xp.copyto(out, _tap(xpad, 0, 0, ho, wo, strides))
+    for i in range(kh):
+        for j in range(kw):
+            if i or j:
+                xp.maximum(out, _tap(xpad, i, j, ho, wo, strides), out=out)
+    return out
+
+
+def _first_max_masks(x, out, ksize, strides, padding):
+    """Yield (i, j, mask) for each tap: True where the tap holds its window's first maximum."""
+    ho, wo = out.shape[1:3]
+    xpad = _pad_nhwc(x, padding, -xp.inf)
+    kh, kw = ksize
+    taken = None
+    last = kh * kw - 1
+    for t in range(kh * kw):
+        i, j = divmod(t, kw)
+        eq = _tap(xpad, i, j, ho, wo, strides) == out
+        if taken is None:
+            taken = eq  # read-only for the consumer, updated only after it is done with it
+        else:
+            xp.greater(eq, taken, out=eq)  # equal, and no earlier tap already took it
+            if t < last:
+                yield i, j, eq
+                taken |= eq
+                continue
+        yield i, j, eq
+
+
+def _max_pool_grad_impl(x, out, g, ksize, strides, padding):
+    n, h, w, c = x.shape
+    (pt, pb), (pl, pr) = padding
+    ho, wo = out.shape[1:3]
+    overlap = ksize[0] > strides[0] or ksize[1] > strides[1]
+    # Windows that tile the padded input exactly write every element once: no zero fill.
+    tiles = not overlap and (ho * strides[0], wo * strides[1]) == (h + pt + pb, w + pl + pr)
+    dxpad = (xp.empty if tiles else xp.zeros)((n, h + pt + pb, w + pl + pr, c), dtype=g.dtype)
+    for i, j, mask in _first_max_masks(x, out, ksize, strides, padding):
+        dst = _tap(dxpad, i, j, ho, wo, strides)
+        if overlap:
+            dst += g * mask
+        else:
+            xp.multiply(g, mask, out=dst)
+    if dxpad.shape == x.shape:
+        return dxpad
+    return xp.ascontiguousarray(dxpad[:, pt : pt + h, pl : pl + w])
+
+
+def _max_pool_select_impl(x, out, t, ksize, strides, padding):
+    n, h, w, c = x.shape
+    tpad = _pad_nhwc(t, padding)
+    ho, wo = out.shape[1:3]
+    res = xp.zeros(out.shape, dtype=t.dtype)
+    for i, j, mask in _first_max_masks(x, out, ksize, strides, padding):
+        res += _tap(tpad, i, j, ho, wo, strides) * mask
+    return res
+
+
+max_pool2d_p = primitive("max_pool2d", _max_pool_impl)
+max_pool2d_grad_p = primitive("max_pool2d_grad", _max_pool_grad_impl)
+max_pool2d_select_p = primitive("max_pool2d_select", _max_pool_select_impl)
+
+
+def _max_grad(x, out, g, p) -> Tensor:
+    return apply(max_pool2d_grad_p, (x, out, g), p)
+
+
+def _max_select(x, out, t, p) -> Tensor:
+    return apply(max_pool2d_select_p, (x, out, t), p)
+
+
+# Away from ties the max's window positions are locally constant, so max pooling is linear
+# in x with a fixed selection: its VJP scatters, its JVP selects, and they transpose each other.
+defvjp(max_pool2d_p, lambda g, out, x, **p: _max_grad(x, out, g, p))
+defjvp(max_pool2d_p, lambda dx, out, x, **p: _max_select(x, out, dx, p))
+defvjp(max_pool2d_grad_p, None, None, lambda c, res, x, out, g, **p: _max_select(x, out, c, p))
+defjvp(max_pool2d_grad_p, None, None, lambda dg, res, x, out, g, **p: _max_grad(x, out, dg, p))
+defvjp(max_pool2d_select_p, None, None, lambda c, res, x, out, t, **p: _max_grad(x, out, c, p))
+defjvp(max_pool2d_select_p, None, None, lambda dt, res, x, out, t, **p: _max_select(x, out, dt, p))
+
+
+def _window_counts(in_size, out_size, ksize, strides, padding, dtype):
+    """How many real (unpadded) inputs each window covers, as an (1, Ho, Wo, 1) array."""
+    counts = []
+    for size, k, s, (pb, _), o in zip(in_size, ksize, strides, padding, out_size):
+        start = xp.arange(o) * s - pb
+        counts.append(xp.minimum(start + k, size) - xp.maximum(start, 0))
+    return (counts[0][:, None] * counts[1][None, :]).astype(dtype)[None, :, :, None]
+
+
+def _avg_pool_impl(x, ksize, strides, padding):
+    ho, wo = _out_size("pool", x.shape, ksize, strides, (1, 1), padding)
+    xpad = _pad_nhwc(x, padding)
+    kh, kw = ksize
+    out = xp.empty((x.shape[0], ho, wo, x.shape[3]), dtype=x.dtype)
+    xp.copyto(out, _tap(xpad, 0, 0, ho, wo, strides))
+    for i in range(kh):
+        for j in range(kw):
+            if i or j:
+                out += _tap(xpad, i, j, ho, wo, strides)
+    if padding == ((0, 0), (0, 0)):
+        out *= 1.0 / (kh * kw)
+    else:  # TensorFlow's average excludes the padding
+        out /= _window_counts(x.shape[1:3], (ho, wo), ksize, strides, padding, x.dtype)
+    return out
+
+
+def _avg_pool_grad_impl(g, input_size, ksize, strides, padding):
+    n, ho, wo, c = g.shape
+    h, w = input_size
+    (pt, pb), (pl, pr) = padding
+    kh, kw = ksize
+    if padding == ((0, 0), (0, 0)):
+        share = g * (1.0 / (kh * kw))
+    else:
+        share = g / _window_counts((h, w), (ho, wo), ksize, strides, padding, g.dtype)
+    dxpad = xp.zeros((n, h + pt + pb, w + pl + pr, c), dtype=g.dtype)
+    overlap = kh > strides[0] or kw > strides[1]
+    for i in range(kh):
+        for j in range(kw):
+            dst = _tap(dxpad, i, j, ho, wo, strides)
+            if overlap:
+                dst += share
+            else:
+                xp.copyto(dst, share)
+    if dxpad.shape[1:3] == (h, w):
+        return dxpad
+    return xp.ascontiguousarray(dxpad[:, pt : pt + h, pl : pl + w])
+
+
+avg_pool2d_p = primitive("avg_pool2d", _avg_pool_impl)
+avg_pool2d_grad_p = primitive("avg_pool2d_grad", _avg_pool_grad_impl)
+
+
+def _avg(x, p) -> Tensor:
+    return apply(avg_pool2d_p, (x,), p)
+
+
+def _avg_grad(g, input_size, p) -> Tensor:
+    return apply(avg_pool2d_grad_p, (g,), {**p, "input_size": input_size})
+
+
+def _pool_params(p):
+    return {"ksize": p["ksize"], "strides": p["strides"], "padding": p["padding"]}
+
+
+# Average pooling is linear: its VJP is its transpose (spread each average back over its
+# window) and the transpose's VJP is the pooling again.
+defvjp(avg_pool2d_p, lambda g, out, x, **p: _avg_grad(g, x.shape[1:3], p))
+defjvp(avg_pool2d_p, lambda dx, out, x, **p: _avg(dx, p))
+defvjp(avg_pool2d_grad_p, lambda c, out, g, **p: _avg(c, _pool_params(p)))
+defjvp(avg_pool2d_grad_p, lambda dg, out, g, **p: _avg_grad(dg, p["input_size"], _pool_params(p)))
+
+
+def _pool2d(op, prim, input, ksize, strides, padding, data_format):
+    _check_format(op, data_format, ("NHWC", "NCHW"))
+    x = operand(input)
+    if x._value.ndim != 4:
+        raise ValueError(f"{op}: expected a 4-D input ({data_format}), got shape {list(x.shape)}")
+    if x._value.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point input, got {x.dtype}{list(x.shape)}")
+    ksize = _ints(ksize, 2, "ksize", op, data_format)
+    strides = _ints(strides, 2, "strides", op, data_format)
+    x = _to_nhwc(x, data_format)
+    pads = _padding(padding, x.shape[1:3], ksize, strides, (1, 1), op, data_format)
+    _out_size(op, x.shape, ksize, strides, (1, 1), pads)
+    y = apply(prim, (x,), {"ksize": ksize, "strides": strides, "padding": pads})
+    return _from_nhwc(y, data_format)
+
+
+def _pool1d(op, prim, input, ksize, strides, padding, data_format):
+    _check_format(op, data_format, ("NWC", "NCW"))
+    x = operand(input)
+    if x._value.ndim != 3:
+        raise ValueError(f"{op}: expected a 3-D input ({data_format}), got shape {list(x.shape)}")
+    if x._value.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point input, got {x.dtype}{list(x.shape)}")
+    (k,) = _ints(ksize, 1, "ksize", op, data_format)
+    (s,) = _ints(strides, 1, "strides", op, data_format)
+    if data_format == "NCW":
+        x = transpose(x, (0, 2, 1))
+    pads = ((0, 0),) + _padding(padding, x.shape[1:2], (k,), (s,), (1,), op, "NWC")
+    x = expand_dims(x, 1)
+    _out_size(op, x.shape, (1, k), (1, s), (1, 1), pads)
+    y = squeeze(apply(prim, (x,), {"ksize": (1, k), "strides": (1, s), "padding": pads}), 1)
+    return transpose(y, (0, 2, 1)) if data_format == "NCW" else y
+
+
+def max_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
+    """Max pooling over 2-D windows, as ``tf.nn.max_pool2d``.
+
+    The gradient goes to the first maximum of each window (row-major order),
+    as in TensorFlow; padding never wins a window.
+
+    Args:
+        input: a 4-D float Tensor in ``data_format``.
+        ksize: the window size: an int or 2 (or 4) ints.
+        strides: an int or 2 (or 4) ints.
+        padding: "SAME", "VALID" or explicit pairs.
+        data_format: "NHWC" (default) or "NCHW".
+        name: ignored.
+
+    Returns:
+        A 4-D Tensor of the pooled maxima.
+
+    Example:
+        >>> import wengert as wg
+        >>> x = wg.reshape(wg.range(16.0), (1, 4, 4, 1))
+        >>> wg.nn.max_pool2d(x, 2, 2, "VALID")[0, :, :, 0].numpy()
+        array([[ 5.,  7.],
+               [13., 15.]], dtype=float32)
+    """
+    return _pool2d("max_pool2d", max_pool2d_p, input, ksize, strides, padding, data_format)
+
+
+def avg_pool2d(input, ksize, strides, padding, data_format="NHWC", name=None):
+    """Average pooling over 2-D windows, as ``tf.nn.avg_pool2d``.
+
+    With padding, each average is over the window's real (unpadded) inputs only,
+    as in TensorFlow.
+
+    Args:
+        input: a 4-D float Tensor in ``data_format``.
+        ksize: the window size: an int or 2 (or 4) ints.
+        strides: an int or 2 (or 4) ints.
+        padding: "SAME", "VALID" or explicit pairs.
+        data_format: "NHWC" (default) or "NCHW".
+        name: ignored.
+
+    Returns:
+        A 4-D Tensor of the window averages.
+
+    Example:
+        >>> import wengert as wg
+        >>> x = wg.reshape(wg.range(16.0), (1, 4, 4, 1))
+        >>> wg.nn.avg_pool2d(x, 2, 2, "VALID")[0, :, :, 0].numpy()
+        array([[ 2.5,  4.5],
+               [10.5, 12.5]], dtype=float32)
+    """
+    return _pool2d("avg_pool2d", avg_pool2d_p, input, ksize, strides, padding, data_format)
+
+
+def max_pool1d(input, ksize, strides, padding, data_format="NWC", name=None):
+    """Max pooling over 1-D windows, as ``tf.nn.max_pool1d``.
+
+    Args:
+        input: a 3-D float Tensor, (batch, width, channels) for "NWC".
+        ksize: the window size: an int or 1 (or 3) ints.
+        strides: an int or 1 (or 3) ints.
+        padding: "SAME", "VALID" or explicit pairs.
+        data_format: "NWC" (default) or "NCW".
+        name: ignored.
+
+    Returns:
+        A 3-D Tensor.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.nn.max_pool1d([[[1.0], [3.0], [2.0], [0.0]]], 2, 2, "VALID")[0, :, 0].numpy()
+        array([3., 2.], dtype=float32)
+    """
+    return _pool1d("max_pool1d", max_pool2d_p, input, ksize, strides, padding, data_format)
+
+
+def avg_pool1d(input, ksize, strides, padding, data_format="NWC", name=None):
+    """Average pooling over 1-D windows, as ``tf.nn.avg_pool1d``.
+
+    Args:
+        input: a 3-D float Tensor, (batch, width, channels) for "NWC".
+        ksize: the window size: an int or 1 (or 3) ints.
+        strides: an int or 1 (or 3) ints.
+        padding: "SAME", "VALID" or explicit pairs.
+        data_format: "NWC" (default) or "NCW".
+        name: ignored.
+
+    Returns:
+        A 3-D Tensor.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.nn.avg_pool1d([[[1.0], [3.0], [2.0], [0.0]]], 2, 2, "VALID")[0, :, 0].numpy()
+        array([2., 1.], dtype=float32)
+    """
+    return _pool1d("avg_pool1d", avg_pool2d_p, input, ksize, strides, padding, data_format)
+
+
+# -- bias ----------------------------------------------------------------------------------
+
+
+def _bias_add_impl(x, b, channels_first):
+    if channels_first:
+        return x + b.reshape((1, -1) + (1,) * (x.ndim - 2))
+    if x.ndim >= 3 and x.flags.c_contiguous:
+        # Broadcasting a few channels runs an inner loop of C elements; a bias tiled
+        # along one row runs one of W*C.
+        row = x.shape[-2] * x.shape[-1]
+        return (x.reshape(-1, row) + xp.tile(b, x.shape[-2])).reshape(x.shape)
+    return x + b
+
+
+def _bias_add_grad_impl(g, channels_first):
+    if channels_first:
+        return g.sum(axis=(0,) + tuple(range(2, g.ndim)))
+    c = g.shape[-1]
+    if g.ndim >= 3 and g.flags.c_contiguous:
+        row = g.shape[-2] * c
+        return g.reshape(-1, row).sum(axis=0).reshape(-1, c).sum(axis=0)
+    return g.reshape(-1, c).sum(axis=0)
+
+
+bias_add_p = primitive("bias_add", _bias_add_impl)
+bias_add_grad_p = primitive("bias_add_grad", _bias_add_grad_impl)
+
+
+def _bias_shape(b, ndim, channels_first):
+    """A (C,) tensor shaped to broadcast against the input (the tape broadcasts it)."""
+    return reshape(b, (-1,) + (1,) * (ndim - 2)) if channels_first else b
+
+
+def _bias_grad(g, channels_first) -> Tensor:
+    return apply(bias_add_grad_p, (g,), {"channels_first": channels_first})
+
+
+# Linear in each argument: the bias's VJP sums over every axis but the channels', and
+# that sum's VJP broadcasts back.
+defvjp(
+    bias_add_p,
+    lambda g, out, x, b, channels_first: g,
+    lambda g, out, x, b, channels_first: _bias_grad(g, channels_first),
+)
+defjvp(
+    bias_add_p,
+    lambda dx, out, x, b, channels_first: dx,
+    lambda db, out, x, b, channels_first: _bias_shape(db, x.ndim, channels_first),
+)
+defvjp(bias_add_grad_p, lambda c, out, g, channels_first: _bias_shape(c, g.ndim, channels_first))
+defjvp(bias_add_grad_p, lambda dg, out, g, channels_first: _bias_grad(dg, channels_first))
+
+
+def bias_add(value, bias, data_format=None, name=None):
+    """Add a per-channel ``bias`` to ``value``, as ``tf.nn.bias_add``.
+
+    Args:
+        value: a Tensor with at least 2 axes.
+        bias: a 1-D Tensor with one value per channel.
+        data_format: "N...C" (default: channels last) or "NC..." (channels on axis 1).
+        name: ignored.
+
+    Returns:
+        A Tensor of ``value``'s shape.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.nn.bias_add(wg.zeros((1, 2, 3)), [1.0, 2.0, 3.0]).numpy()
+        array([[[1., 2., 3.],
+                [1., 2., 3.]]], dtype=float32)
+    """
+    x = operand(value)
+    b = operand(bias, x._value.dtype if not isinstance(bias, Tensor) else None)
+    channels_first = data_format is not None and str(data_format).startswith("NC")
+    if data_format is not None and not (channels_first or str(data_format).endswith("C")):
+        raise ValueError(f"bias_add: data_format must be 'N...C' or 'NC...', got {data_format!r}")
+    axis = 1 if channels_first else -1
+    if x._value.ndim < 2 or b._value.ndim != 1 or x.shape[axis] != b.shape[0]:
+        raise ValueError(
+            f"bias_add: bias must be 1-D with one value per channel (axis {axis}) of value, got "
+            f"value {x.dtype}{list(x.shape)} and bias {b.dtype}{list(b.shape)}"
+        )
+    if x._value.dtype != b._value.dtype:
+        raise TypeError(
+            f"bias_add: dtypes differ: value {x.dtype}{list(x.shape)} and bias "
+            f"{b.dtype}{list(b.shape)}"
+        )
+    return apply(bias_add_p, (x, b), {"channels_first": channels_first})
+
+
+# -- batch normalisation ----------------------------------------------------------------------
+
+
+def moments(x, axes, shift=None, keepdims=False, name=None):
+    """Mean and (biased) variance of ``x`` over ``axes``, as ``tf.nn.moments``.
+
+    Args:
+        x: a float Tensor.
+        axes: the axes to reduce.
+        shift: ignored (TensorFlow compatibility).
+        keepdims: keep the reduced axes with size 1.
+        name: ignored.
+
+    Returns:
+        ``(mean, variance)``, the variance dividing by the number of elements.
+
+    Example:
+        >>> import wengert as wg
+        >>> mean, var = wg.nn.moments(wg.constant([[1.0, 2.0], [3.0, 6.0]]), axes=[0])
+        >>> mean.numpy(), var.numpy()
+        (array([2., 4.], dtype=float32), array([1., 4.], dtype=float32))
+    """
+    x = operand(x)
+    mean = reduce_mean(x, axes, keepdims=True)
+    variance = reduce_mean(square(x - mean), axes, keepdims=True)
+    if not keepdims:
+        shape = tuple(s for i, s in enumerate(mean.shape) if i not in _norm_axes(axes, x.ndim))
+        mean = reshape(mean, shape)
+        variance = reshape(variance, shape)
+    return mean, variance
+
+
+def _norm_axes(axes, ndim):
+    axes = [axes] if isinstance(axes, int) else list(axes)
+    return {a % ndim for a in axes}
+
+
+def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name=None):
+    """Normalise ``x``: ``scale * (x - mean) / sqrt(variance + epsilon) + offset``.
+
+    As ``tf.nn.batch_normalization``: the statistics broadcast against ``x``;
+    ``offset`` and ``scale`` may be None.
+
+    Args:
+        x: a float Tensor.
+        mean: the mean to subtract.
+        variance: the variance to divide by (after adding epsilon and a square root).
+        offset: beta, added after scaling (or None).
+        scale: gamma, multiplying the normalised value (or None).
+        variance_epsilon: a small float keeping the division finite.
+        name: ignored.
+
+    Returns:
+        A Tensor of ``x``'s shape.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.nn.batch_normalization(wg.constant([1.0, 3.0]), 2.0, 1.0, None, None, 0.0).numpy()
+        array([-1.,  1.], dtype=float32)
+    """
+    x = operand(x)
+    # The per-channel factor is formed first, so the full-size work is one multiply-add.
+    inv = 1.0 / sqrt(operand(variance, x._value.dtype) + float(variance_epsilon))
+    if scale is not None:
+        inv = inv * operand(scale, x._value.dtype)
+    y = (x - operand(mean, x._value.dtype)) * inv
+    if offset is not None:
+        y = y + operand(offset, x._value.dtype)
+    return y

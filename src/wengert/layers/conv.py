@@ -1,0 +1,559 @@
+"""Convolution layers (Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D) and the
+image-shaping layers that go with them (ZeroPadding2D, UpSampling2D).
+
+Arguments follow Keras 3: ``filters``, ``kernel_size``, ``strides``, ``padding``
+("valid" / "same", and "causal" for Conv1D), ``data_format`` ("channels_last" /
+"channels_first"), ``dilation_rate``, ``groups``, ``activation``, ``use_bias``,
+``kernel_initializer``, ``bias_initializer``.  Kernels are laid out
+``kernel_size + (in_channels / groups, filters)``, as in Keras.
+"""
+
+from __future__ import annotations
+
+from .. import activations, initializers
+from .. import conv_ops as ops
+from ..array_ops import broadcast_to, pad, reshape
+from .base import InputSpec, Layer
+
+__all__ = [
+    "Conv1D",
+    "Conv2D",
+    "Conv2DTranspose",
+    "DepthwiseConv2D",
+    "ZeroPadding2D",
+    "UpSampling2D",
+]
+
+
+def _tuple(value, rank: int, what: str, layer: str, allow_zero: bool = False) -> tuple:
+    """An int or ``rank`` ints, checked positive (or non-negative), as a tuple."""
+    try:
+        vals = (int(value),) * rank if isinstance(value, int) else tuple(int(v) for v in value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{layer}: {what} must be an int or {rank} ints, got {value!r}") from None
+    if len(vals) != rank:
+        raise ValueError(f"{layer}: {what} must be an int or {rank} ints, got {value!r}")
+    if any(v < 0 or (v == 0 and not allow_zero) for v in vals):
+        kind = "non-negative" if allow_zero else "positive"
+        raise ValueError(f"{layer}: {what} must be {kind}, got {value!r}")
+    return vals
+
+
+def _data_format(value, layer: str) -> str:
+    value = "channels_last" if value is None else str(value).lower()
+    if value not in ("channels_last", "channels_first"):
+        raise ValueError(
+            f"{layer}: data_format must be 'channels_last' or 'channels_first', got {value!r}"
+        )
+    return value
+
+
+def _serialize(initializer):
+    return initializers.serialize(initializer)
+
+
+class _Conv(Layer):
+    """Shared machinery of the N-D convolution layers (N = ``rank``)."""
+
+    rank = 2
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        groups=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        where = f"{type(self).__name__} '{self.name}'"
+        self.filters = None if filters is None else int(filters)
+        if self.filters is not None and self.filters <= 0:
+            raise ValueError(f"{where}: filters must be a positive integer, got {filters!r}")
+        self.kernel_size = _tuple(kernel_size, self.rank, "kernel_size", where)
+        self.strides = _tuple(strides, self.rank, "strides", where)
+        self.dilation_rate = _tuple(dilation_rate, self.rank, "dilation_rate", where)
+        self.padding = str(padding).lower()
+        allowed = self._paddings()
+        if self.padding not in allowed:
+            raise ValueError(f"{where}: padding must be one of {allowed}, got {padding!r}")
+        self.data_format = _data_format(data_format, where)
+        self.groups = int(groups)
+        if self.groups <= 0 or (self.filters is not None and self.filters % self.groups):
+            raise ValueError(
+                f"{where}: groups ({groups!r}) must be a positive divisor of filters ({filters})"
+            )
+        self.activation = activations.get(activation)
+        self.use_bias = bool(use_bias)
+        self.kernel_initializer = initializers.get(kernel_initializer)
+        self.bias_initializer = initializers.get(bias_initializer)
+        self.input_spec = InputSpec(ndim=self.rank + 2)
+
+    def _paddings(self):
+        return ("valid", "same")
+
+    @property
+    def _channel_axis(self) -> int:
+        return -1 if self.data_format == "channels_last" else 1
+
+    def _where(self) -> str:
+        return f"{type(self).__name__} '{self.name}'"
+
+    def _spatial(self, shape) -> tuple:
+        return tuple(shape[1:-1] if self.data_format == "channels_last" else shape[2:])
+
+    def _in_channels(self, input_shape) -> int:
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(
+                f"Input 0 of layer '{self.name}' is incompatible with the layer: expected "
+                f"ndim={self.rank + 2}, found ndim={len(input_shape)}. Full shape received: "
+                f"{tuple(input_shape)}"
+            )
+        channels = input_shape[self._channel_axis]
+        if channels is None:
+            raise ValueError(f"{self._where()}: the channel dimension of the input must be known")
+        return int(channels)
+
+    def _kernel_shape(self, in_channels):
+        if in_channels % self.groups:
+            raise ValueError(
+                f"{self._where()}: the input's {in_channels} channels are not divisible by "
+                f"groups={self.groups} (input channels must be a multiple of groups)"
+            )
+        return self.kernel_size + (in_channels // self.groups, self.filters)
+
+    def build(self, input_shape):
+        in_channels = self._in_channels(input_shape)
+        self.kernel = self.add_weight(
+            self._kernel_shape(in_channels), self.kernel_initializer, name="kernel"
+        )
+        if self.use_bias:
+            self.bias = self.add_weight(
+                (self._out_channels(in_channels),), self.bias_initializer, name="bias"
+            )
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={self._channel_axis: in_channels})
+        self.built = True
+
+    def _out_channels(self, in_channels):
+        return self.filters
+
+    def _explicit_padding(self):
+        if self.padding == "causal":
+            return [[(k - 1) * d, 0] for k, d in zip(self.kernel_size, self.dilation_rate)]
+        return self.padding.upper()
+
+    def _check_fits(self, shape):
+        """A clear error when the (dilated) kernel is larger than the padded input."""
+        spatial = self._spatial(shape)
+        for axis, (size, k, s, d) in enumerate(
+            zip(spatial, self.kernel_size, self.strides, self.dilation_rate)
+        ):
+            if self.padding == "same":
+                continue  # SAME always fits: its output has ceil(size / stride) positions
+            before = (k - 1) * d if self.padding == "causal" else 0
+            if ops.conv_output_length(size, k, s, d, (before, 0)) <= 0:
+                raise ValueError(
+                    f"{self._where()}: kernel_size {self.kernel_size} with dilation_rate "
+                    f"{self.dilation_rate} is larger than the input's spatial shape {spatial} "
+                    f"(input shape {tuple(shape)}, padding '{self.padding}'); use padding='same' "
+                    "or a smaller kernel"
+                )
+            if size <= 0:
+                raise ValueError(f"{self._where()}: empty spatial axis {axis} in {tuple(shape)}")
+
+    def _add_bias(self, out):
+        if not self.use_bias:
+            return out
+        fmt = "NC..." if self.data_format == "channels_first" else None
+        return ops.bias_add(out, self.bias, data_format=fmt)
+
+    def call(self, inputs):
+        self._check_fits(inputs.shape)
+        out = self._convolve(inputs)
+        return self.activation(self._add_bias(out))
+
+    def _convolve(self, inputs):
+        fmt = "NHWC" if self.data_format == "channels_last" else "NCHW"
+        if self.rank == 1:
+            return ops.conv1d(
+                inputs,
+                self.kernel,
+                self.strides,
+                self._explicit_padding(),
+                data_format=fmt.replace("H", ""),
+                dilations=self.dilation_rate,
+            )
+        return ops.conv2d(
+            inputs,
+            self.kernel,
+            self.strides,
+            self._explicit_padding(),
+            data_format=fmt,
+            dilations=self.dilation_rate,
+        )
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "filters": self.filters,
+            "kernel_size": self.kernel_size,
+            "strides": self.strides,
+            "padding": self.padding,
+            "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+            "groups": self.groups,
+            "activation": activations.serialize(self.activation),
+            "use_bias": self.use_bias,
+            "kernel_initializer": _serialize(self.kernel_initializer),
+            "bias_initializer": _serialize(self.bias_initializer),
+        }
+
+
+class Conv2D(_Conv):
+    """2-D convolution layer: ``activation(conv2d(inputs, kernel) + bias)``.
+
+    Args:
+        filters: the number of output channels.
+        kernel_size: an int or 2 ints, the window's height and width.
+        strides: an int or 2 ints (positive).
+        padding: "valid" (no padding) or "same" (output size ceil(input / stride)).
+        data_format: "channels_last" (default; (batch, h, w, c)) or "channels_first".
+        dilation_rate: an int or 2 ints, the spacing of the kernel's taps.
+        groups: split the input channels into this many groups, each convolved
+            with its own filters/groups filters (1: an ordinary convolution).
+        activation: an activation name or function (None: linear).
+        use_bias: add a bias per output channel.
+        kernel_initializer: initializer of the (kh, kw, in/groups, filters) kernel.
+        bias_initializer: initializer of the (filters,) bias.
+        **kwargs: Layer arguments (name, trainable, dtype, input_shape).
+
+    Example:
+        >>> import wengert as wg
+        >>> layer = wg.layers.Conv2D(8, 3, padding="same", activation="relu")
+        >>> layer(wg.ones((2, 28, 28, 1))).shape, layer.kernel.shape
+        ((2, 28, 28, 8), (3, 3, 1, 8))
+    """
+
+    rank = 2
+
+
+class Conv1D(_Conv):
+    """1-D convolution layer over sequences: ``activation(conv1d(inputs, kernel) + bias)``.
+
+    Args:
+        filters: the number of output channels.
+        kernel_size: an int, the window's length.
+        strides: an int (positive).
+        padding: "valid", "same" or "causal" (zeros before the sequence only, so
+            output t depends on inputs up to t).
+        data_format: "channels_last" (default; (batch, steps, c)) or "channels_first".
+        dilation_rate: the spacing of the kernel's taps.
+        groups: the number of channel groups.
+        activation: an activation name or function (None: linear).
+        use_bias: add a bias per output channel.
+        kernel_initializer: initializer of the (k, in/groups, filters) kernel.
+        bias_initializer: initializer of the (filters,) bias.
+        **kwargs: Layer arguments.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.layers.Conv1D(4, 3, padding="causal")(wg.ones((2, 10, 3))).shape
+        (2, 10, 4)
+    """
+
+    rank = 1
+
+    def _paddings(self):
+        return ("valid", "same", "causal")
+
+
+class Conv2DTranspose(_Conv):
+    """Transposed 2-D convolution layer (sometimes called deconvolution).
+
+    The output's spatial size is Keras's: ``input * stride`` for "same",
+    ``input * stride + max(kernel - stride, 0)`` for "valid", or with
+    ``output_padding`` given, ``(input - 1) * stride + kernel - 2 * pad + output_padding``
+    (pad = kernel // 2 for "same", 0 for "valid"); kernels are dilated first.
+
+    Args:
+        filters: the number of output channels.
+        kernel_size: an int or 2 ints.
+        strides: an int or 2 ints.
+        padding: "valid" or "same".
+        output_padding: None, an int or 2 ints (each smaller than the stride).
+        data_format: "channels_last" (default) or "channels_first".
+        dilation_rate: an int or 2 ints.
+        activation: an activation name or function.
+        use_bias: add a bias per output channel.
+        kernel_initializer: initializer of the (kh, kw, filters, in_channels) kernel.
+        bias_initializer: initializer of the bias.
+        **kwargs: Layer arguments.
+
+    Example:
+        >>> import wengert as wg
+        >>> layer = wg.layers.Conv2DTranspose(3, 3, strides=2, padding="same")
+        >>> layer(wg.ones((1, 7, 7, 5))).shape, layer.kernel.shape
+        ((1, 14, 14, 3), (3, 3, 3, 5))
+    """
+
+    rank = 2
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        output_padding=None,
+        data_format=None,
+        dilation_rate=1,
+        activation=None,
+        use_bias=True,
+        kernel_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=kernel_initializer,
+            bias_initializer=bias_initializer,
+            **kwargs,
+        )
+        self.output_padding = (
+            None
+            if output_padding is None
+            else _tuple(output_padding, 2, "output_padding", self._where(), allow_zero=True)
+        )
+        if self.output_padding is not None and any(
+            p >= s for p, s in zip(self.output_padding, self.strides)
+        ):
+            raise ValueError(
+                f"{self._where()}: output_padding {self.output_padding} must be smaller than "
+                f"strides {self.strides}"
+            )
+
+    def _kernel_shape(self, in_channels):
+        return self.kernel_size + (self.filters, in_channels)
+
+    def _output_spatial(self, spatial):
+        out = []
+        for i, size in enumerate(spatial):
+            k = (self.kernel_size[i] - 1) * self.dilation_rate[i] + 1
+            s = self.strides[i]
+            if self.output_padding is None:
+                out.append(size * s if self.padding == "same" else size * s + max(k - s, 0))
+            else:
+                p = k // 2 if self.padding == "same" else 0
+                out.append((size - 1) * s + k - 2 * p + self.output_padding[i])
+        return tuple(out)
+
+    def _check_fits(self, shape):
+        pass  # a transposed convolution grows its input: any kernel fits
+
+    def _convolve(self, inputs):
+        fmt = "NHWC" if self.data_format == "channels_last" else "NCHW"
+        return ops.conv2d_transpose(
+            inputs,
+            self.kernel,
+            self._output_spatial(self._spatial(inputs.shape)),
+            self.strides,
+            self.padding.upper(),
+            data_format=fmt,
+            dilations=self.dilation_rate,
+        )
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.pop("groups")
+        return {**config, "output_padding": self.output_padding}
+
+
+class DepthwiseConv2D(_Conv):
+    """Depthwise 2-D convolution: each input channel convolved with its own filters.
+
+    Input channel c gives ``depth_multiplier`` output channels
+    ``c * depth_multiplier + m``; it is a grouped convolution with one group per channel.
+
+    Args:
+        kernel_size: an int or 2 ints.
+        strides: an int or 2 ints.
+        padding: "valid" or "same".
+        depth_multiplier: output channels per input channel.
+        data_format: "channels_last" (default) or "channels_first".
+        dilation_rate: an int or 2 ints.
+        activation: an activation name or function.
+        use_bias: add a bias per output channel.
+        depthwise_initializer: initializer of the (kh, kw, in_channels, depth_multiplier) kernel.
+        bias_initializer: initializer of the bias.
+        **kwargs: Layer arguments.
+
+    Example:
+        >>> import wengert as wg
+        >>> layer = wg.layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same")
+        >>> layer(wg.ones((1, 5, 5, 3))).shape, layer.kernel.shape
+        ((1, 5, 5, 6), (3, 3, 3, 2))
+    """
+
+    rank = 2
+
+    def __init__(
+        self,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        depth_multiplier=1,
+        data_format=None,
+        dilation_rate=1,
+        activation=None,
+        use_bias=True,
+        depthwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(
+            None,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=depthwise_initializer,
+            bias_initializer=bias_initializer,
+            **kwargs,
+        )
+        self.depth_multiplier = int(depth_multiplier)
+        if self.depth_multiplier <= 0:
+            raise ValueError(
+                f"{self._where()}: depth_multiplier must be positive, got {depth_multiplier!r}"
+            )
+
+    def _kernel_shape(self, in_channels):
+        return self.kernel_size + (in_channels, self.depth_multiplier)
+
+    def _out_channels(self, in_channels):
+        return in_channels * self.depth_multiplier
+
+    def _convolve(self, inputs):
+        return ops.depthwise_conv2d(
+            inputs,
+            self.kernel,
+            self.strides,
+            self.padding.upper(),
+            data_format="NHWC" if self.data_format == "channels_last" else "NCHW",
+            dilations=self.dilation_rate,
+        )
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        for key in ("filters", "groups"):
+            config.pop(key)
+        config["depthwise_initializer"] = config.pop("kernel_initializer")
+        return {**config, "depth_multiplier": self.depth_multiplier}
+
+
+class ZeroPadding2D(Layer):
+    """Pad images with zeros along height and width.
+
+    Args:
+        padding: an int (all four sides), 2 ints (symmetric height and width
+            padding) or 2 pairs ((top, bottom), (left, right)).
+        data_format: "channels_last" (default) or "channels_first".
+        **kwargs: Layer arguments.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.layers.ZeroPadding2D(((1, 0), (2, 2)))(wg.ones((1, 3, 3, 2))).shape
+        (1, 4, 7, 2)
+    """
+
+    def __init__(self, padding=(1, 1), data_format=None, **kwargs):
+        super().__init__(**kwargs)
+        where = f"ZeroPadding2D '{self.name}'"
+        if isinstance(padding, int):
+            pairs = ((padding, padding), (padding, padding))
+        else:
+            items = tuple(padding)
+            if len(items) != 2:
+                raise ValueError(f"{where}: padding must be an int, 2 ints or 2 pairs: {padding!r}")
+            pairs = tuple(
+                (int(p), int(p)) if isinstance(p, int) else tuple(int(v) for v in p) for p in items
+            )
+        if any(len(p) != 2 or min(p) < 0 for p in pairs):
+            raise ValueError(f"{where}: padding must be non-negative pairs, got {padding!r}")
+        self.padding = pairs
+        self.data_format = _data_format(data_format, where)
+        self.input_spec = InputSpec(ndim=4)
+
+    def call(self, inputs):
+        if self.data_format == "channels_last":
+            return pad(inputs, ((0, 0),) + self.padding + ((0, 0),))
+        return pad(inputs, ((0, 0), (0, 0)) + self.padding)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "padding": self.padding, "data_format": self.data_format}
+
+
+class UpSampling2D(Layer):
+    """Repeat each row and column of images ``size`` times (nearest-neighbour upsampling).
+
+    Args:
+        size: an int or 2 ints, the row and column factors.
+        data_format: "channels_last" (default) or "channels_first".
+        interpolation: "nearest" (the only one implemented).
+        **kwargs: Layer arguments.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.layers.UpSampling2D(2)(wg.constant([[[[1.0], [2.0]]]]))[0, :, :, 0].numpy()
+        array([[1., 1., 2., 2.],
+               [1., 1., 2., 2.]], dtype=float32)
+    """
+
+    def __init__(self, size=(2, 2), data_format=None, interpolation="nearest", **kwargs):
+        super().__init__(**kwargs)
+        where = f"UpSampling2D '{self.name}'"
+        self.size = _tuple(size, 2, "size", where)
+        self.data_format = _data_format(data_format, where)
+        if interpolation != "nearest":
+            raise ValueError(
+                f"{where}: interpolation {interpolation!r} is not implemented; use 'nearest'"
+            )
+        self.interpolation = interpolation
+        self.input_spec = InputSpec(ndim=4)
+
+    def call(self, inputs):
+        # A broadcast along two new axes and a reshape: the gradient sums each block.
+        sh, sw = self.size
+        if self.data_format == "channels_last":
+            n, h, w, c = inputs.shape
+            x = reshape(inputs, (n, h, 1, w, 1, c))
+            x = broadcast_to(x, (n, h, sh, w, sw, c))
+            return reshape(x, (n, h * sh, w * sw, c))
+        n, c, h, w = inputs.shape
+        x = reshape(inputs, (n, c, h, 1, w, 1))
+        x = broadcast_to(x, (n, c, h, sh, w, sw))
+        return reshape(x, (n, c, h * sh, w * sw))
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "size": self.size,
+            "data_format": self.data_format,
+            "interpolation": self.interpolation,
+        }
