@@ -29,6 +29,11 @@ steps (NumPy reports its allocations to tracemalloc), a check that does not depe
 on how glibc returns memory to the kernel.  Small peaks (LeNet's few MB) are near
 the resolution of ``ru_maxrss``, so their ratio is only indicative.
 
+glibc: every step re-allocates large temporaries, and by default glibc returns freed
+blocks to the kernel, so they page-fault again (PERFORMANCE.md).  ``--malloc-tuned``
+runs both sides with the environment PERFORMANCE.md uses to switch that off; the
+default measures what a program gets out of the box.
+
 OpenBLAS: set OPENBLAS_NUM_THREADS / torch threads with ``--threads``.  Where the
 machine sets OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE, run both sides without them
 (``env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE ...``); the script prints what it
@@ -230,8 +235,8 @@ def memory_child(lib: str, workload: str, threads: int) -> dict:
     return result
 
 
-def measure_memory(lib, workload, threads) -> dict:
-    return _child(["--memory-child", lib, workload], threads)
+def measure_memory(lib, workload, threads, malloc=False) -> dict:
+    return _child(["--memory-child", lib, workload], threads, malloc)
 
 
 # -- time, in fresh processes, interleaved -------------------------------------------------------
@@ -253,8 +258,13 @@ def time_child(lib: str, workload: str, threads: int, repeat: int, inner: int) -
     return {"median": statistics.median(times), "min": min(times)}
 
 
-def _child(args: list, threads: int) -> dict:
+MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": "1073741824", "MALLOC_TRIM_THRESHOLD_": "4294967296"}
+
+
+def _child(args: list, threads: int, malloc: bool = False) -> dict:
     env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    if malloc:
+        env.update(MALLOC_ENV)
     out = subprocess.run(
         [sys.executable, __file__, *args, "--threads", str(threads)],
         capture_output=True,
@@ -267,7 +277,7 @@ def _child(args: list, threads: int) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
-def measure_time(workload: str, libs, rounds: int, repeat: int, inner: int, threads: int):
+def measure_time(workload, libs, rounds, repeat, inner, threads, malloc=False):
     """Per round, one fresh process per library, one after the other (same machine load).
 
     Separate processes: in one process, torch's OpenMP threads and OpenBLAS's threads
@@ -276,7 +286,7 @@ def measure_time(workload: str, libs, rounds: int, repeat: int, inner: int, thre
     times = {lib: [] for lib in libs}
     for _ in range(rounds):
         for lib in libs:
-            res = _child(["--time-child", lib, workload, str(repeat), str(inner)], threads)
+            res = _child(["--time-child", lib, workload, str(repeat), str(inner)], threads, malloc)
             times[lib].append(res["median"])
     return times
 
@@ -291,6 +301,13 @@ def main(argv=None) -> None:
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--skip-memory", action="store_true")
     p.add_argument("--only", choices=["lenet", "conv"], default=None)
+    p.add_argument(
+        "--malloc-tuned",
+        action="store_true",
+        help="run both sides with glibc told to keep freed memory "
+        "(MALLOC_MMAP_THRESHOLD_=1 GiB, MALLOC_TRIM_THRESHOLD_=4 GiB): no page faults "
+        "for re-allocated temporaries",
+    )
     p.add_argument("--memory-child", nargs=2, metavar=("LIB", "WORKLOAD"), help=argparse.SUPPRESS)
     p.add_argument("--time-child", nargs=4, help=argparse.SUPPRESS)
     args = p.parse_args(argv)
@@ -308,12 +325,15 @@ def main(argv=None) -> None:
         f"numpy {np.__version__}, torch {torch.__version__}, {args.threads} threads, "
         f"{os.cpu_count()} CPUs; OPENBLAS_CORETYPE={os.environ.get('OPENBLAS_CORETYPE')}, "
         f"OPENBLAS_L2_SIZE={os.environ.get('OPENBLAS_L2_SIZE')}"
+        + (f"; both sides with {MALLOC_ENV}" if args.malloc_tuned else "")
     )
     workloads = [args.only] if args.only else ["lenet", "conv"]
     for workload in workloads:
         libs = ["wengert", "torch"] + (["torch-cl"] if workload == "conv" else [])
         repeat, inner = (20, 5) if workload == "lenet" else (1, 3)
-        times = measure_time(workload, libs, args.rounds, repeat, inner, args.threads)
+        times = measure_time(
+            workload, libs, args.rounds, repeat, inner, args.threads, args.malloc_tuned
+        )
         ref = min(libs[1:], key=lambda lib: statistics.median(times[lib]))
         ratios = [w / t for w, t in zip(times["wengert"], times[ref])]
         title = (
@@ -338,7 +358,7 @@ def main(argv=None) -> None:
         )
         if args.skip_memory:
             continue
-        mem = {lib: measure_memory(lib, workload, args.threads) for lib in libs}
+        mem = {lib: measure_memory(lib, workload, args.threads, args.malloc_tuned) for lib in libs}
         for lib in libs:
             extra = mem[lib]
             line = f"  {lib:9s} peak extra RSS {_mb(extra['maxrss_delta'])}"

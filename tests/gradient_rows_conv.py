@@ -45,6 +45,14 @@ ROWS = {
         lambda x, w: wg.nn.conv2d(x, w, strides=(2, 1), padding=[[1, 0], [2, 1]], dilations=(1, 2)),
         [(1, 5, 5, 1), (2, 2, 1, 2)],
     ),
+    "conv2d_bias_strided": (
+        lambda x, w, b: wg.nn.conv2d(x, w, strides=(1, 2), padding="SAME", bias=b),
+        [(2, 4, 5, 2), (2, 3, 2, 3), (3,)],
+    ),
+    "conv2d_bias_1x1_nchw": (
+        lambda x, w, b: wg.nn.conv2d(x, w, 1, "VALID", data_format="NCHW", bias=b),
+        [(2, 3, 2, 2), (1, 1, 3, 2), (2,)],
+    ),
     "conv2d_grouped": (
         lambda x, w: wg.nn.conv2d(x, w, strides=1, padding="VALID"),
         [(1, 4, 3, 4), (2, 2, 2, 4)],

@@ -317,3 +317,51 @@ def test_bad_arguments_raise_value_errors_naming_the_op(call, message):
 def test_integer_inputs_are_refused():
     with pytest.raises(TypeError, match="floating point"):
         wg.nn.conv2d(np.ones((1, 3, 3, 1), "int32"), np.ones((1, 1, 1, 1), "int32"), 1, "SAME")
+
+
+def test_columns_kept_for_the_filter_gradient_are_used_once_and_safely():
+    """The forward pass's im2col columns serve the filter gradient; a second gradient of a
+    persistent tape, two convolutions of one input and a long chain all recompute exactly."""
+    rng = np.random.default_rng(12)
+    x = wg.constant(rng.standard_normal((2, 6, 5, 3)))
+    f1 = wg.constant(rng.standard_normal((3, 3, 3, 4)))
+    f2 = wg.constant(rng.standard_normal((3, 3, 3, 4)))
+    with wg.GradientTape(persistent=True) as tape:
+        tape.watch([x, f1, f2])
+        h = wg.nn.conv2d(x, f1, 1, "SAME") * wg.nn.conv2d(x, f2, 1, "SAME")
+        for _ in range(4):  # more convolutions than kept columns
+            h = wg.nn.conv2d(h[..., :3], f1, 1, "SAME")
+        loss = wg.reduce_sum(h * h)
+    first = [g.numpy() for g in tape.gradient(loss, [x, f1, f2])]
+    second = [g.numpy() for g in tape.gradient(loss, [x, f1, f2])]
+    for a, b in zip(first, second):
+        np.testing.assert_array_equal(a, b)
+    # the same computation with nothing kept (each filter gradient forms its own columns)
+    keep = conv_ops._one_block
+    try:
+        conv_ops._one_block = lambda *args: False
+        with wg.GradientTape() as tape:
+            tape.watch([x, f1, f2])
+            h = wg.nn.conv2d(x, f1, 1, "SAME") * wg.nn.conv2d(x, f2, 1, "SAME")
+            for _ in range(4):
+                h = wg.nn.conv2d(h[..., :3], f1, 1, "SAME")
+            loss = wg.reduce_sum(h * h)
+        fresh = [g.numpy() for g in tape.gradient(loss, [x, f1, f2])]
+    finally:
+        conv_ops._one_block = keep
+    for a, b in zip(first, fresh):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_full_explicit_padding_lists_follow_the_data_format():
+    rng = np.random.default_rng(13)
+    x = rng.standard_normal((2, 3, 7))  # NCW
+    filt = rng.standard_normal((3, 3, 2))
+    a = wg.nn.conv1d(x, filt, 1, [[0, 0], [0, 0], [2, 1]], data_format="NCW").numpy()
+    b = wg.nn.conv1d(np.moveaxis(x, 1, -1), filt, 1, [[2, 1]]).numpy()
+    np.testing.assert_allclose(a, np.moveaxis(b, -1, 1), atol=1e-12)
+    x4 = rng.standard_normal((1, 2, 5, 4))  # NCHW
+    pads = [[0, 0], [0, 0], [1, 0], [0, 2]]
+    c = wg.nn.max_pool2d(x4, 2, 1, pads, data_format="NCHW").numpy()
+    d = wg.nn.max_pool2d(np.moveaxis(x4, 1, -1), 2, 1, [[1, 0], [0, 2]]).numpy()
+    np.testing.assert_array_equal(c, np.moveaxis(d, -1, 1))

@@ -275,3 +275,21 @@ def test_progress_bar_on_a_terminal():
     model.fit(x, y, batch_size=16, epochs=2, verbose=0, callbacks=[bar])
     assert "Epoch 1/2" in terminal.text and "Epoch 2/2" in terminal.text
     assert "4/4" in terminal.text  # four batches per epoch
+
+
+def test_fit_builds_an_unbuilt_subclassed_model():
+    class Net(wg.Model):
+        def __init__(self):
+            super().__init__()
+            self.hidden = layers.Dense(8, activation="relu")
+            self.out = layers.Dense(3)
+
+        def call(self, x):
+            return self.out(self.hidden(x))
+
+    x, y = _blobs(64)
+    model = Net()
+    model.compile(optimizer="adam",
+                  loss=wg.losses.SparseCategoricalCrossentropy(from_logits=True))
+    history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and len(model.trainable_weights) == 4

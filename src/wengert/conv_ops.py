@@ -10,14 +10,19 @@ convolution is bilinear in its input and its filters:
 
 * ``conv2d(x, w)``: the forward convolution (cross-correlation, as in TensorFlow);
 * ``conv2d_input_grad(g, w)``: its transpose in ``x``, i.e. the transposed
-  convolution: a GEMM followed by col2im as kh*kw strided slice-adds;
+  convolution: a GEMM followed by col2im as kh*kw strided slice-adds (with stride
+  1 and many channels, the forward's im2col + GEMM with flipped filters; with few
+  channels and narrow images, one GEMM with a banded matrix and kh row adds);
 * ``conv2d_filter_grad(x, g)``: its transpose in ``w``: im2col and a GEMM.
 
 Each one's VJPs and JVPs are the other two (or itself), so higher-order
-derivatives need no extra code.  Pooling has the same shape: ``max_pool2d``
-with ``max_pool2d_grad`` (the cotangent sent to each window's first maximum,
-as TensorFlow does) and ``max_pool2d_select`` (its transpose: pick the value
-at each window's maximum); ``avg_pool2d`` with ``avg_pool2d_grad``.
+derivatives need no extra code.  ``conv2d_bias(x, w, b)`` is conv2d with the bias
+added to each output block while it is in cache (the convolution layers use it).
+
+Pooling has the same shape: ``max_pool2d`` with ``max_pool2d_grad`` (the cotangent
+sent to each window's first maximum, as TensorFlow does) and ``max_pool2d_select``
+(its transpose: pick the value at each window's maximum); ``avg_pool2d`` with
+``avg_pool2d_grad``.
 
 Parameters the primitives share: ``strides`` (sh, sw), ``dilations`` (dh, dw),
 ``padding`` ((top, bottom), (left, right)) and ``groups``.  Filters are laid
@@ -25,13 +30,17 @@ out (height, width, in_channels / groups, out_channels), TensorFlow's layout.
 
 Large im2col buffers are formed one block of output rows at a time
 (``_BLOCK_BYTES``), so the column buffer stays in cache and its memory stays
-bounded; every block is still one large GEMM.
+bounded; every block is still one large GEMM.  Padding is applied per block, in a
+scratch buffer, never to the whole input.  Scratch buffers are reused between
+calls, and while a tape records, the columns of small convolutions are kept for
+their filter gradient (``_CACHED_COLUMNS``).
 """
 
 from __future__ import annotations
 
 import threading
 
+from . import core
 from .array_ops import expand_dims, reshape, squeeze, transpose
 from .backend import xp
 from .core import apply, defjvp, defvjp, operand, primitive
@@ -59,7 +68,12 @@ _as_strided = xp.lib.stride_tricks.as_strided
 
 # im2col blocks of about this many bytes: big enough for an efficient GEMM,
 # small enough to stay in the L2/L3 cache between the copy and the GEMM.
-_BLOCK_BYTES = 4 << 20
+_BLOCK_BYTES = 8 << 20
+# While a tape records, the columns of convolutions that fit in one block are kept
+# (at most this many, most recent first) for the filter gradient, which needs the
+# same columns: the backward pass then skips a second im2col.  Used columns'
+# buffers are recycled, so at most twice this many blocks stay allocated.
+_CACHED_COLUMNS = 2
 # Below this many bytes per pixel the column layout puts kernel offsets first:
 # copies with inner runs of only C elements are slow, those of a whole row are not.
 _NARROW_BYTES = 64
@@ -75,16 +89,63 @@ def _workspace(shape, dtype, slot=0):
 
     Only ever used inside one impl and never returned or saved.
     """
-    size = 1
-    for s in shape:
-        size *= s
-    nbytes = size * xp.dtype(dtype).itemsize
+    nbytes = _nbytes(shape, dtype)
     key = f"buf{slot}"
     buf = getattr(_local, key, None)
     if buf is None or buf.nbytes < nbytes:
         buf = xp.empty(max(nbytes, 1 << 16), dtype=xp.uint8)
         setattr(_local, key, buf)
     return buf[:nbytes].view(dtype).reshape(shape)
+
+
+def _column_cache() -> list:
+    cache = getattr(_local, "columns", None)
+    if cache is None:
+        cache = _local.columns = []
+        _local.spare = []
+    return cache
+
+
+def _take_columns(x, key):
+    """The columns a recorded forward pass formed from the very array ``x``, or None.
+
+    The entry leaves the cache (its buffer becomes a spare for the next forward pass),
+    so the columns stay valid only until the caller returns.
+    """
+    cache = _column_cache()
+    for i, (owner, k, cols) in enumerate(cache):
+        if owner is x and k == key:
+            del cache[i]
+            _local.spare.append(cols.base)
+            return cols
+    return None
+
+
+def _new_columns(shape, dtype):
+    """A buffer for columns to be cached: a spare one when one is large enough."""
+    cache = _column_cache()
+    spare = _local.spare
+    while len(cache) >= _CACHED_COLUMNS:
+        spare.append(cache.pop()[2].base)  # least recent entry: never used, now a spare
+    need = _nbytes(shape, dtype)
+    fits = [i for i, b in enumerate(spare) if b.nbytes >= need]
+    if fits:
+        buf = spare.pop(min(fits, key=lambda i: spare[i].nbytes))  # the smallest that fits
+    else:
+        buf = xp.empty(need, dtype=xp.uint8)
+    del spare[_CACHED_COLUMNS:]  # keep at most as many spares as entries
+    return buf[:need].view(dtype).reshape(shape)
+
+
+def _nbytes(shape, dtype):
+    size = xp.dtype(dtype).itemsize
+    for s in shape:
+        size *= s
+    return size
+
+
+def _one_block(n, rows, row_bytes) -> bool:
+    return n * rows * row_bytes <= _BLOCK_BYTES
 
 
 # -- shapes and parameters ------------------------------------------------------------------
@@ -116,7 +177,14 @@ def conv_output_length(size: int, kernel: int, stride: int, dilation: int, pad: 
 def same_padding(size: int, kernel: int, stride: int, dilation: int = 1) -> tuple:
     """TensorFlow's "SAME" padding along one axis: (before, after), the extra one after.
 
-    The output has ``ceil(size / stride)`` positions.
+    Args:
+        size: the input length.
+        kernel: the window length.
+        stride: the step between windows.
+        dilation: the spacing of the window's taps.
+
+    Returns:
+        ``(before, after)`` zeros that give ``ceil(size / stride)`` output positions.
 
     Example:
         >>> from wengert.conv_ops import same_padding
@@ -321,13 +389,16 @@ def _window_blocks(x, kernel, strides, dilations, padding, ho, wo, row_bytes):
         yield bn, bh, _windows(band, kh, kw, bh.stop - bh.start, wo, strides, dilations)
 
 
-def _conv2d_impl(x, w, strides, dilations, padding, groups):
+def _conv2d_impl(x, w, strides, dilations, padding, groups, bias=None):
     n, h, wd, c = x.shape
     kh, kw, cg, o = w.shape
     ho, wo = _out_size("conv2d", x.shape, (kh, kw), strides, dilations, padding)
     dtype = xp.result_type(x.dtype, w.dtype)
     if groups == 1 and kh == kw == 1 and strides == (1, 1) and padding == ((0, 0), (0, 0)):
-        return xp.matmul(x.reshape(-1, c), w.reshape(c, o)).reshape(n, ho, wo, o)
+        out = xp.matmul(x.reshape(-1, c), w.reshape(c, o)).reshape(n, ho, wo, o)
+        if bias is not None:
+            _add_bias_rows(out, bias)
+        return out
     out = xp.empty((n, ho, wo, o), dtype=dtype)
     if out.size == 0:
         return out
@@ -338,18 +409,26 @@ def _conv2d_impl(x, w, strides, dilations, padding, groups):
     if groups == 1:
         w2 = w.reshape(k, o)
         narrow = _offset_major(c, kw, dilations[1], item)
+        # Recorded and small: keep the columns for the filter gradient.
+        key = (kh, kw, strides, dilations, padding, narrow)
+        keep = bool(core.recorders) and _one_block(n, ho, row_bytes)
         for bn, bh, v in blocks:
             rows = v.shape[0] * v.shape[1] * wo
             dst = out[bn, bh].reshape(rows, o)
             if narrow:
                 # columns transposed, (kh, kw, C, rows): each copy runs along a whole image row
-                cols = _workspace((kh, kw, c) + v.shape[:3], dtype)
+                shape = (kh, kw, c) + v.shape[:3]
+                cols = _new_columns(shape, dtype) if keep else _workspace(shape, dtype)
                 xp.copyto(cols, v.transpose(3, 4, 5, 0, 1, 2))
                 xp.matmul(cols.reshape(k, rows).T, w2, out=dst)
             else:
-                cols = _workspace(v.shape, dtype)
+                cols = _new_columns(v.shape, dtype) if keep else _workspace(v.shape, dtype)
                 xp.copyto(cols, v)
                 xp.matmul(cols.reshape(rows, k), w2, out=dst)
+            if keep:
+                _column_cache().insert(0, (x, key, cols))
+            if bias is not None:  # while the block is still in cache
+                _add_bias_rows(out[bn, bh], bias)
         return out
     og = o // groups
     wg_ = _grouped_filters(w, groups)
@@ -361,7 +440,16 @@ def _conv2d_impl(x, w, strides, dilations, padding, groups):
         res = _workspace((groups, rows, og), dtype, slot=1)
         xp.matmul(cols.reshape(groups, rows, k), wg_, out=res)
         out[bn, bh].reshape(rows, groups, og)[...] = res.transpose(1, 0, 2)
+        if bias is not None:
+            _add_bias_rows(out[bn, bh], bias)
     return out
+
+
+def _add_bias_rows(block, bias):
+    """block += bias in place, for a C-contiguous (..., W, C) block: along rows of W*C values."""
+    row = block.shape[-2] * block.shape[-1]
+    flat = block.reshape(-1, row)
+    flat += xp.tile(bias, block.shape[-2])
 
 
 def _conv2d_filter_grad_impl(x, g, kernel_size, strides, dilations, padding, groups):
@@ -377,9 +465,14 @@ def _conv2d_filter_grad_impl(x, g, kernel_size, strides, dilations, padding, gro
     row_bytes = wo * k * groups * item
     blocks = _window_blocks(x, (kh, kw), strides, dilations, padding, ho, wo, row_bytes)
     if groups == 1:
+        narrow = _offset_major(c, kw, dilations[1], item)
+        cols = _take_columns(x, (kh, kw, strides, dilations, padding, narrow))
+        if cols is not None:
+            if narrow:
+                return xp.matmul(cols.reshape(k, -1), g.reshape(-1, o)).reshape(kh, kw, c, o)
+            return xp.matmul(cols.reshape(-1, k).T, g.reshape(-1, o)).reshape(kh, kw, c, o)
         dw = xp.zeros((k, o), dtype=dtype)
         part = xp.empty((k, o), dtype=dtype)
-        narrow = _offset_major(c, kw, dilations[1], item)
         for bn, bh, v in blocks:
             rows = v.shape[0] * v.shape[1] * wo
             gb = g[bn, bh].reshape(rows, o)
@@ -461,8 +554,10 @@ def _input_grad_by_rows(g, w, input_size, strides, dilations, padding):
             t[xp.arange(a, b), :, :, xp.arange(x0, x0 + (b - a) * sw, sw)] = w[:, j].transpose(
                 2, 0, 1
             )
-    rows = g.reshape(n * ho, wo * o) @ t.reshape(wo * o, kh * wd * c)
-    rows = rows.reshape(n, ho, kh, wd, c)
+    rows = _workspace((n, ho, kh, wd, c), dtype)
+    xp.matmul(
+        g.reshape(n * ho, wo * o), t.reshape(wo * o, kh * wd * c), out=rows.reshape(n * ho, -1)
+    )
     dx = xp.zeros((n, h, wd, c), dtype=dtype)
     for i in range(kh):
         a, b, r0 = _span(h, pt, sh, dh, i, ho, 0, ho)
@@ -538,6 +633,9 @@ def _conv2d_input_grad_impl(g, w, input_size, strides, dilations, padding, group
 
 
 conv2d_p = primitive("conv2d", _conv2d_impl)
+# The convolution and its bias in one pass (Conv2D's layer): for speed, the bias is
+# added to each output block while it is in cache, instead of in a second pass.
+conv2d_bias_p = primitive("conv2d_bias", lambda x, w, b, **p: _conv2d_impl(x, w, **p, bias=b))
 conv2d_input_grad_p = primitive("conv2d_input_grad", _conv2d_input_grad_impl)
 conv2d_filter_grad_p = primitive("conv2d_filter_grad", _conv2d_filter_grad_impl)
 
@@ -571,6 +669,18 @@ defjvp(
     conv2d_p,
     lambda dx, out, x, w, **p: _conv(dx, w, p),
     lambda dw, out, x, w, **p: _conv(x, dw, p),
+)
+defvjp(
+    conv2d_bias_p,
+    lambda g, out, x, w, b, **p: _input_grad(g, w, x.shape[1:3], p),
+    lambda g, out, x, w, b, **p: _filter_grad(x, g, w.shape[:2], p),
+    lambda g, out, x, w, b, **p: _bias_grad(g, False),
+)
+defjvp(
+    conv2d_bias_p,
+    lambda dx, out, x, w, b, **p: _conv(dx, w, p),
+    lambda dw, out, x, w, b, **p: _conv(x, dw, p),
+    lambda db, out, x, w, b, **p: db,
 )
 # conv2d_input_grad(g, w) = C_x^T(g): <C_x^T(g), c> = <g, C(c, w)> = <F(c, g), w>.
 defvjp(
@@ -607,7 +717,7 @@ def _from_nhwc(y, data_format):
     return transpose(y, (0, 3, 1, 2)) if data_format == "NCHW" else y
 
 
-def _conv2d_nhwc(op, x, w, strides, padding, dilations, data_format):
+def _conv2d_nhwc(op, x, w, strides, padding, dilations, data_format, bias=None):
     """Check shapes, resolve padding and groups, and apply the conv2d primitive to NHWC x."""
     if x._value.ndim != 4 or w._value.ndim != 4:
         raise ValueError(
@@ -626,10 +736,20 @@ def _conv2d_nhwc(op, x, w, strides, padding, dilations, data_format):
     pads = _padding(padding, x.shape[1:3], (kh, kw), strides, dilations, op, data_format)
     _out_size(op, x.shape, (kh, kw), strides, dilations, pads)
     params = {"strides": strides, "dilations": dilations, "padding": pads, "groups": groups}
-    return apply(conv2d_p, (x, w), params)
+    if bias is None:
+        return apply(conv2d_p, (x, w), params)
+    b = operand(bias, x._value.dtype if not isinstance(bias, Tensor) else None)
+    if b._value.ndim != 1 or b.shape[0] != o or b._value.dtype != x._value.dtype:
+        raise ValueError(
+            f"{op}: bias must be a 1-D {x.dtype} tensor of {o} values (one per output "
+            f"channel), got {b.dtype}{list(b.shape)}"
+        )
+    return apply(conv2d_bias_p, (x, w, b), params)
 
 
-def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None, name=None):
+def conv2d(
+    input, filters, strides, padding, data_format="NHWC", dilations=None, name=None, *, bias=None
+):
     """2-D convolution (cross-correlation) of a batch of images, as ``tf.nn.conv2d``.
 
     ``output[b, i, j, o] = sum_{di, dj, c} input[b, s_h i + d_h di, s_w j + d_w dj, c]
@@ -648,6 +768,8 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
         data_format: "NHWC" (default) or "NCHW".
         dilations: spacing between the filter taps (an int or 2 or 4 ints; default 1).
         name: ignored (TensorFlow compatibility).
+        bias: optional (out_channels,) bias, added in the same pass over the output
+            (not in TensorFlow's signature; Keras's convolution layers use it).
 
     Returns:
         A 4-D Tensor in ``data_format`` with out_channels channels.
@@ -670,11 +792,15 @@ def conv2d(input, filters, strides, padding, data_format="NHWC", dilations=None,
     dilations = _ints(1 if dilations is None else dilations, 2, "dilations", op, data_format)
     if x._value.ndim != 4:
         raise ValueError(f"{op}: expected a 4-D input, got shape {list(x.shape)}")
-    y = _conv2d_nhwc(op, _to_nhwc(x, data_format), w, strides, padding, dilations, data_format)
+    y = _conv2d_nhwc(
+        op, _to_nhwc(x, data_format), w, strides, padding, dilations, data_format, bias
+    )
     return _from_nhwc(y, data_format)
 
 
-def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None, name=None):
+def conv1d(
+    input, filters, stride, padding, data_format="NWC", dilations=None, name=None, *, bias=None
+):
     """1-D convolution of a batch of sequences, as ``tf.nn.conv1d``.
 
     Computed as a 2-D convolution over a height-1 image.
@@ -688,6 +814,7 @@ def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None, n
         data_format: "NWC" (default) or "NCW".
         dilations: spacing between the filter taps (default 1).
         name: ignored.
+        bias: optional (out_channels,) bias added in the same pass (not in TensorFlow).
 
     Returns:
         A 3-D Tensor in ``data_format``.
@@ -710,7 +837,7 @@ def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None, n
     (dilation,) = _ints(1 if dilations is None else dilations, 1, "dilations", op, data_format)
     if data_format == "NCW":
         x = transpose(x, (0, 2, 1))
-    pads = _padding(padding, x.shape[1:2], w.shape[:1], (stride,), (dilation,), op, "NWC")
+    pads = _padding(padding, x.shape[1:2], w.shape[:1], (stride,), (dilation,), op, data_format)
     y = _conv2d_nhwc(
         op,
         expand_dims(x, 1),
@@ -719,6 +846,7 @@ def conv1d(input, filters, stride, padding, data_format="NWC", dilations=None, n
         ((0, 0),) + pads,
         (1, dilation),
         "NWC",
+        bias,
     )
     y = squeeze(y, 1)
     return transpose(y, (0, 2, 1)) if data_format == "NCW" else y
@@ -852,7 +980,7 @@ def conv1d_transpose(
     (width,) = _spatial_output_shape(op, output_shape, 1, data_format)
     if data_format == "NCW":
         x = transpose(x, (0, 2, 1))
-    pads = _padding(padding, (width,), w.shape[:1], (stride,), (dilation,), op, "NWC")
+    pads = _padding(padding, (width,), w.shape[:1], (stride,), (dilation,), op, data_format)
     y = _transpose_conv(
         op,
         expand_dims(x, 1),
@@ -867,7 +995,9 @@ def conv1d_transpose(
     return transpose(y, (0, 2, 1)) if data_format == "NCW" else y
 
 
-def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilations=None, name=None):
+def depthwise_conv2d(
+    input, filter, strides, padding, data_format=None, dilations=None, name=None, *, bias=None
+):
     """Depthwise 2-D convolution, as ``tf.nn.depthwise_conv2d``: each channel on its own.
 
     Input channel c with multiplier m gives output channel ``c * multiplier + m``.
@@ -880,6 +1010,7 @@ def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilation
         data_format: "NHWC" (default) or "NCHW".
         dilations: spacing between the filter taps (default 1).
         name: ignored.
+        bias: optional (in_channels * channel_multiplier,) bias added in the same pass.
 
     Returns:
         A 4-D Tensor with in_channels * channel_multiplier channels.
@@ -914,6 +1045,7 @@ def depthwise_conv2d(input, filter, strides, padding, data_format=None, dilation
         padding,
         dilations,
         data_format,
+        bias,
     )
     return _from_nhwc(y, data_format)
 
@@ -1115,7 +1247,7 @@ def _pool1d(op, prim, input, ksize, strides, padding, data_format):
     (s,) = _ints(strides, 1, "strides", op, data_format)
     if data_format == "NCW":
         x = transpose(x, (0, 2, 1))
-    pads = ((0, 0),) + _padding(padding, x.shape[1:2], (k,), (s,), (1,), op, "NWC")
+    pads = ((0, 0),) + _padding(padding, x.shape[1:2], (k,), (s,), (1,), op, data_format)
     x = expand_dims(x, 1)
     _out_size(op, x.shape, (1, k), (1, s), (1, 1), pads)
     y = squeeze(apply(prim, (x,), {"ksize": (1, k), "strides": (1, s), "padding": pads}), 1)

@@ -99,10 +99,11 @@ class Model(Layer):
     # -- steps --------------------------------------------------------------------------
     def train_step(self, x, y, sample_weight=None):
         """One optimizer step on a batch; returns the batch loss and the predictions."""
-        variables = self.trainable_weights
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self._loss(y, y_pred, sample_weight)
+        # Read after the forward pass: a subclassed model creates its weights on first call.
+        variables = self.trainable_weights
         grads = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
         return loss, y_pred

@@ -3,6 +3,7 @@
 from .base import Input, InputLayer, InputSpec, Layer
 from .conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, UpSampling2D, ZeroPadding2D
 from .core import Activation, Dense, Dropout, Flatten, Lambda, Normalization, Reshape
+from .embedding import Embedding, Masking
 from .normalization import BatchNormalization
 from .pooling import (
     AveragePooling1D,
@@ -13,6 +14,17 @@ from .pooling import (
     GlobalMaxPooling2D,
     MaxPooling1D,
     MaxPooling2D,
+)
+from .rnn import (
+    GRU,
+    LSTM,
+    RNN,
+    Bidirectional,
+    GRUCell,
+    LSTMCell,
+    SimpleRNN,
+    SimpleRNNCell,
+    TimeDistributed,
 )
 
 __all__ = [
@@ -42,4 +54,15 @@ __all__ = [
     "GlobalMaxPooling1D",
     "GlobalMaxPooling2D",
     "BatchNormalization",
+    "Embedding",
+    "Masking",
+    "RNN",
+    "SimpleRNN",
+    "LSTM",
+    "GRU",
+    "SimpleRNNCell",
+    "LSTMCell",
+    "GRUCell",
+    "Bidirectional",
+    "TimeDistributed",
 ]

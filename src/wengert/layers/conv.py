@@ -168,18 +168,11 @@ class _Conv(Layer):
             if size <= 0:
                 raise ValueError(f"{self._where()}: empty spatial axis {axis} in {tuple(shape)}")
 
-    def _add_bias(self, out):
-        if not self.use_bias:
-            return out
-        fmt = "NC..." if self.data_format == "channels_first" else None
-        return ops.bias_add(out, self.bias, data_format=fmt)
-
     def call(self, inputs):
         self._check_fits(inputs.shape)
-        out = self._convolve(inputs)
-        return self.activation(self._add_bias(out))
+        return self.activation(self._convolve(inputs, self.bias if self.use_bias else None))
 
-    def _convolve(self, inputs):
+    def _convolve(self, inputs, bias):
         fmt = "NHWC" if self.data_format == "channels_last" else "NCHW"
         if self.rank == 1:
             return ops.conv1d(
@@ -189,6 +182,7 @@ class _Conv(Layer):
                 self._explicit_padding(),
                 data_format=fmt.replace("H", ""),
                 dilations=self.dilation_rate,
+                bias=bias,
             )
         return ops.conv2d(
             inputs,
@@ -197,6 +191,7 @@ class _Conv(Layer):
             self._explicit_padding(),
             data_format=fmt,
             dilations=self.dilation_rate,
+            bias=bias,
         )
 
     def get_config(self) -> dict:
@@ -364,9 +359,9 @@ class Conv2DTranspose(_Conv):
     def _check_fits(self, shape):
         pass  # a transposed convolution grows its input: any kernel fits
 
-    def _convolve(self, inputs):
+    def _convolve(self, inputs, bias):
         fmt = "NHWC" if self.data_format == "channels_last" else "NCHW"
-        return ops.conv2d_transpose(
+        out = ops.conv2d_transpose(
             inputs,
             self.kernel,
             self._output_spatial(self._spatial(inputs.shape)),
@@ -375,6 +370,9 @@ class Conv2DTranspose(_Conv):
             data_format=fmt,
             dilations=self.dilation_rate,
         )
+        if bias is None:
+            return out
+        return ops.bias_add(out, bias, data_format="NC..." if fmt == "NCHW" else None)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -449,7 +447,7 @@ class DepthwiseConv2D(_Conv):
     def _out_channels(self, in_channels):
         return in_channels * self.depth_multiplier
 
-    def _convolve(self, inputs):
+    def _convolve(self, inputs, bias):
         return ops.depthwise_conv2d(
             inputs,
             self.kernel,
@@ -457,6 +455,7 @@ class DepthwiseConv2D(_Conv):
             self.padding.upper(),
             data_format="NHWC" if self.data_format == "channels_last" else "NCHW",
             dilations=self.dilation_rate,
+            bias=bias,
         )
 
     def get_config(self) -> dict:

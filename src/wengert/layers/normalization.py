@@ -112,23 +112,25 @@ class BatchNormalization(Layer):
         return v if self._broadcast[-1] != 1 else reshape(v, self._broadcast)
 
     def call(self, inputs, training=None):
+        # Per-channel factors first, so the full-size work is a few multiplies and adds.
         if training and self.trainable:
             mean = reduce_mean(inputs, self._reduction_axes, keepdims=True)
             centred = inputs - mean
             variance = reduce_mean(centred * centred, self._reduction_axes, keepdims=True)
             self._update_moving(mean._value, variance._value)
-        else:
-            mean = self._stat(self.moving_mean)
-            variance = self._stat(self.moving_variance)
-            centred = inputs - mean
-        # The per-channel factor first, so the full-size work is one multiply (and one add).
-        inv = 1.0 / sqrt(variance + self.epsilon)
+            inv = 1.0 / sqrt(variance + self.epsilon)
+            if self.scale:
+                inv = inv * self._stat(self.gamma)
+            out = centred * inv
+            return out + self._stat(self.beta) if self.center else out
+        # Inference: one multiply-add with (C,) factors, scale * x + (beta - scale * mean).
+        inv = 1.0 / sqrt(self._stat(self.moving_variance) + self.epsilon)
         if self.scale:
             inv = inv * self._stat(self.gamma)
-        out = centred * inv
+        shift = -(self._stat(self.moving_mean) * inv)
         if self.center:
-            out = out + self._stat(self.beta)
-        return out
+            shift = shift + self._stat(self.beta)
+        return inputs * inv + shift
 
     def _update_moving(self, mean, variance) -> None:
         # Arrays, not tensors: the update is bookkeeping, never part of a gradient.
