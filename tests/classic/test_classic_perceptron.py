@@ -1,7 +1,6 @@
 """Rosenblatt's perceptron: convergence on separable data, detected cycling on XOR."""
 
 import itertools
-import time
 
 import pytest
 
@@ -47,9 +46,8 @@ def test_converges_on_two_gaussian_clouds(batch, seed):
 @pytest.mark.parametrize("settings", SETTINGS, ids=str)
 def test_detects_that_xor_cycles(name, settings):
     y = xp.asarray(BOOLEAN_FUNCTIONS[name])
-    start = time.perf_counter()
+    # Bounded by construction: the cycle is found within a few epochs of 10,000 allowed.
     history = classic.Perceptron(max_epochs=10_000, **settings).fit(X2, y)
-    assert time.perf_counter() - start < 2.0
     assert not history.converged and history.stopped == "cycle"
     first, period = history.cycle
     assert history.epochs == first + period < 50
@@ -75,9 +73,7 @@ def test_cycle_from_the_initial_state():
 
 def test_stops_at_max_epochs_on_real_valued_overlapping_data():
     X, y = gaussian_clouds(50, separation=1.0, seed=3)  # overlapping clouds
-    start = time.perf_counter()
     history = classic.Perceptron(max_epochs=50, learning_rate=0.1).fit(X, y)
-    assert time.perf_counter() - start < 5.0
     assert not history.converged and history.epochs <= 50
     assert history.stopped in ("max_epochs", "cycle")
     assert "did not converge" in history.summary()
