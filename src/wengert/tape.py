@@ -71,6 +71,7 @@ def flatten(structure):
         return lambda it: next(it)
 
     build = walk(structure)
+    walk = None  # break the cycle (walk refers to itself), which only the GC would free
     return leaves, lambda values: build(iter(values))
 
 
