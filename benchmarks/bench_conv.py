@@ -30,9 +30,11 @@ on how glibc returns memory to the kernel.  Small peaks (LeNet's few MB) are nea
 the resolution of ``ru_maxrss``, so their ratio is only indicative.
 
 glibc: every step re-allocates large temporaries, and by default glibc returns freed
-blocks to the kernel, so they page-fault again (PERFORMANCE.md).  ``--malloc-tuned``
-runs both sides with the environment PERFORMANCE.md uses to switch that off; the
-default measures what a program gets out of the box.
+blocks to the kernel, so they page-fault again (PERFORMANCE.md).  wengert raises
+glibc's thresholds for its own process at import (README, "Threads and memory"); torch
+leaves them alone.  The default measures what each library's user gets out of the box;
+``--malloc-tuned`` runs both sides with the environment PERFORMANCE.md uses to switch
+the page faults off for torch too.
 
 OpenBLAS: set OPENBLAS_NUM_THREADS / torch threads with ``--threads``.  Where the
 machine sets OPENBLAS_CORETYPE or OPENBLAS_L2_SIZE, run both sides without them

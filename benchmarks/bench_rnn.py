@@ -5,7 +5,7 @@ One training step (forward, backward, SGD update) of
     state, softmax cross-entropy;
 (b) the same with a GRU (reset_after=True, PyTorch's GRU).
 
-Sides, run interleaved in one process, median of several rounds:
+Sides, each round one fresh process per side (one after the other), median of the rounds:
   wengert        the LSTM/GRU layer (fused sequence op with its hand-written BPTT)
   wengert loop   the same layer with fused=False (the cell recorded step by step)
   torch          nn.LSTM / nn.GRU (a native fused kernel on CPU) + nn.Linear
@@ -18,14 +18,17 @@ kernel, run both sides without them (the script prints what it ran with):
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_rnn.py
 
-Run:  PYTHONPATH=src python benchmarks/bench_rnn.py [--rounds 7] [--threads N]
+Run:  python benchmarks/bench_rnn.py [--rounds 5] [--threads 2]
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
+import sys
 import time
 
 import numpy as np
@@ -187,35 +190,70 @@ def numpy_step(kind):
 
 
 # -- timing ---------------------------------------------------------------------------------------
-def _time(fn, repeat):
-    t0 = time.perf_counter()
-    for _ in range(repeat):
-        fn()
-    return (time.perf_counter() - t0) / repeat
+SIDES = ("wengert", "wengert loop", "numpy loop", "torch")
 
 
-def bench(kind, rounds, repeat, torch):
-    sides = {
-        "wengert": wengert_step(kind, fused=True),
-        "wengert loop": wengert_step(kind, fused=False),
-        "numpy loop": numpy_step(kind),
-    }
-    if torch is not None:
-        sides["torch"] = torch_step(torch, kind)
-    for fn in sides.values():
-        fn()  # warm up
-    times = {name: [] for name in sides}
-    for _ in range(rounds):  # interleaved, so a noisy moment hits every side alike
-        for name, fn in sides.items():
-            times[name].append(_time(fn, repeat if name != "wengert loop" else 1))
-    med = {name: statistics.median(ts) for name, ts in times.items()}
+def _build(side, kind):
+    if side == "torch":
+        import torch
+
+        return torch_step(torch, kind)
+    if side == "numpy loop":
+        return numpy_step(kind)
+    return wengert_step(kind, fused=side == "wengert")
+
+
+def time_child(side, kind, repeat, threads):
+    """Run in a subprocess: the median per-step time of a few runs of ``repeat`` steps."""
+    if side == "torch":
+        import torch
+
+        torch.set_num_threads(threads)
+    step = _build(side, kind)
+    for _ in range(3):  # warm up
+        step()
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        for _ in range(repeat):
+            step()
+        times.append((time.perf_counter() - t0) / repeat)
+    return statistics.median(times)
+
+
+def _child(side, kind, repeat, threads):
+    env = dict(os.environ, OPENBLAS_NUM_THREADS=str(threads), OMP_NUM_THREADS=str(threads))
+    args = ["--child", side, kind, "--repeat", str(repeat), "--threads", str(threads)]
+    out = subprocess.run(
+        [sys.executable, __file__, *args], capture_output=True, text=True, env=env, timeout=900
+    )
+    if out.returncode != 0:
+        raise RuntimeError(f"child {side} {kind} failed:\n{out.stderr}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def bench(kind, rounds, repeat, threads, sides):
+    """Per round, one fresh process per side, one after the other (same machine load).
+
+    Separate processes: in one process torch's OpenMP threads and OpenBLAS's threads
+    spin-wait after their work and slow each other (torch's LSTM step varied 2.5x).
+    """
+    times = {side: [] for side in sides}
+    for _ in range(rounds):
+        for side in sides:
+            times[side].append(_child(side, kind, repeat if side != "wengert loop" else 1, threads))
+    med = {side: statistics.median(ts) for side, ts in times.items()}
     print(f"\n{kind.upper()} step, batch {B}, {T} steps, {I} inputs, {H} units, Dense({C}):")
-    for name, t in med.items():
-        spread = f"{min(times[name]) * 1e3:.2f}-{max(times[name]) * 1e3:.2f}"
-        print(f"  {name:<13} {t * 1e3:8.2f} ms  (median of {rounds}; range {spread})")
+    for side, t in med.items():
+        spread = f"{min(times[side]) * 1e3:.2f}-{max(times[side]) * 1e3:.2f}"
+        print(f"  {side:<13} {t * 1e3:8.2f} ms  (median of {rounds} processes; range {spread})")
     w = med["wengert"]
     if "torch" in med:
-        print(f"  wengert / torch       = {w / med['torch']:.2f}  (target <= 1.5)")
+        ratios = [a / b for a, b in zip(times["wengert"], times["torch"])]
+        print(
+            f"  wengert / torch       = {w / med['torch']:.2f}  (target <= 1.5; per round: "
+            f"{', '.join(f'{r:.2f}' for r in ratios)})"
+        )
     print(f"  wengert / numpy loop  = {w / med['numpy loop']:.2f}  (target < 1)")
     print(f"  wengert loop / fused  = {med['wengert loop'] / w:.1f}x slower")
     return med
@@ -223,39 +261,26 @@ def bench(kind, rounds, repeat, torch):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=5, help="steps per timing")
-    parser.add_argument(
-        "--threads",
-        type=int,
-        default=None,
-        help="limit BLAS and torch threads (needs threadpoolctl for NumPy's BLAS)",
-    )
+    parser.add_argument("--threads", type=int, default=2, help="BLAS and torch threads")
+    parser.add_argument("--child", nargs=2, metavar=("SIDE", "KIND"), help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.child:
+        print(json.dumps(time_child(*args.child, args.repeat, args.threads)))
+        return
     try:
         import torch
-    except ImportError:
-        torch = None
-        print("torch is not installed: timing wengert and NumPy only")
-    limiter = None
-    if args.threads:
-        if torch is not None:
-            torch.set_num_threads(args.threads)
-        try:
-            from threadpoolctl import threadpool_limits
 
-            limiter = threadpool_limits(args.threads)
-        except ImportError:
-            print("threadpoolctl is not installed: NumPy's BLAS keeps its threads")
+        version = torch.__version__
+        sides = SIDES
+    except ImportError:
+        version, sides = None, SIDES[:-1]
+        print("torch is not installed: timing wengert and NumPy only")
     env = {k: os.environ.get(k) for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
-    print(
-        f"numpy {np.__version__}, torch {None if torch is None else torch.__version__} "
-        f"({None if torch is None else torch.get_num_threads()} threads); {env}"
-    )
+    print(f"numpy {np.__version__}, torch {version}, {args.threads} threads each; {env}")
     for kind in ("lstm", "gru"):
-        bench(kind, args.rounds, args.repeat, torch)
-    if limiter is not None:
-        limiter.unregister()
+        bench(kind, args.rounds, args.repeat, args.threads, sides)
 
 
 if __name__ == "__main__":

@@ -337,9 +337,9 @@ def test_columns_kept_for_the_filter_gradient_are_used_once_and_safely():
     for a, b in zip(first, second):
         np.testing.assert_array_equal(a, b)
     # the same computation with nothing kept (each filter gradient forms its own columns)
-    keep = conv_ops._one_block
+    keep = conv_ops._cacheable
     try:
-        conv_ops._one_block = lambda *args: False
+        conv_ops._cacheable = lambda *args: False
         with wg.GradientTape() as tape:
             tape.watch([x, f1, f2])
             h = wg.nn.conv2d(x, f1, 1, "SAME") * wg.nn.conv2d(x, f2, 1, "SAME")
@@ -348,7 +348,7 @@ def test_columns_kept_for_the_filter_gradient_are_used_once_and_safely():
             loss = wg.reduce_sum(h * h)
         fresh = [g.numpy() for g in tape.gradient(loss, [x, f1, f2])]
     finally:
-        conv_ops._one_block = keep
+        conv_ops._cacheable = keep
     for a, b in zip(first, fresh):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
@@ -365,3 +365,18 @@ def test_full_explicit_padding_lists_follow_the_data_format():
     c = wg.nn.max_pool2d(x4, 2, 1, pads, data_format="NCHW").numpy()
     d = wg.nn.max_pool2d(np.moveaxis(x4, 1, -1), 2, 1, [[1, 0], [0, 2]]).numpy()
     np.testing.assert_array_equal(c, np.moveaxis(d, -1, 1))
+
+
+def test_filter_gradient_with_a_long_reduction_is_chunked_and_exact():
+    # rows = 4 * 64 * 80 = 20480 > 4 * _LONG_K_ROWS, and k * o small: the chunked GEMM
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal((4, 64, 80, 1))
+    g = rng.standard_normal((4, 64, 80, 2))
+    assert 4 * 64 * 80 > 4 * conv_ops._LONG_K_ROWS
+    got = conv_ops._conv2d_filter_grad_impl(x, g, (3, 3), (1, 1), (1, 1), ((1, 1), (1, 1)), 1)
+    xpad = np.pad(x, ((0, 0), (1, 1), (1, 1), (0, 0)))
+    want = np.empty((3, 3, 1, 2))
+    for i in range(3):
+        for j in range(3):
+            want[i, j] = np.einsum("nhwc,nhwo->co", xpad[:, i : i + 64, j : j + 80], g)
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-10)

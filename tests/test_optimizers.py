@@ -365,3 +365,26 @@ def test_custom_optimizer_subclass():
     np.testing.assert_array_equal(w.numpy(), [0.75, 1.25])
     again = optimizers.get(optimizers.serialize(opt))
     assert type(again) is SignSGD and again.learning_rate == 0.25
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9])
+def test_sgd_updates_of_large_variables_run_in_chunks_and_equal_the_formula(momentum):
+    # more elements than one chunk of the in-place update, and a size that is not a
+    # multiple of it; float64 so the comparison is exact to rounding
+    rng = np.random.default_rng(5)
+    w0 = rng.standard_normal((301, 300))
+    assert w0.size > optimizers._UPDATE_CHUNK and w0.size % optimizers._UPDATE_CHUNK
+    grads = [rng.standard_normal(w0.shape) for _ in range(3)]
+    v = wg.Variable(w0.copy())
+    opt = wg.optimizers.SGD(0.1, momentum=momentum)
+    want, buf = w0.copy(), np.zeros_like(w0)
+    held = None
+    for k, g in enumerate(grads):
+        if k == 1:
+            held = np.asarray(v)  # a view someone holds: this update must copy, not write
+            before = held.copy()
+        opt.apply_gradients([(wg.constant(g), v)])
+        buf = momentum * buf + g
+        want = want - 0.1 * (buf if momentum else g)
+        np.testing.assert_allclose(v.numpy(), want, rtol=1e-13, atol=1e-13)
+    np.testing.assert_array_equal(held, before)

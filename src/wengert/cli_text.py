@@ -125,7 +125,7 @@ def train_char_lstm(args) -> int:
         2
     """
     from . import random as wg_random
-    from .cli_train import _Interrupt
+    from .cli_train import fit_until_signal
 
     if args.resume:
         out = args.resume
@@ -202,32 +202,19 @@ def train_char_lstm(args) -> int:
                 f"{len(x)} windows of {config['seq_len']}, {model.count_params():,} weights"
             )
 
-    interrupt = _Interrupt()
-    interrupt.install()
-    start = time.perf_counter()
-    try:
-        model.fit(
-            x,
-            y,
-            batch_size=config["batch_size"],
-            epochs=config["epochs"],
-            verbose=verbose,
-            callbacks=[interrupt, _Report(vocab, val_ids, config, verbose)],
-            seed=config["seed"],
-        )
-    finally:
-        interrupt.uninstall()
-    elapsed = time.perf_counter() - start
-    model.save_checkpoint(os.path.join(out, CHECKPOINT))
-    if interrupt.signal is not None:
-        epoch, batch = model._position
-        print(
-            f"wengert train: interrupted (signal {interrupt.signal}) at epoch {epoch + 1}, "
-            f"batch {batch}; checkpoint written to {os.path.join(out, CHECKPOINT)}; "
-            f"continue with: wengert train --resume {out}",
-            file=sys.stderr,
-        )
-        return 128 + int(interrupt.signal)
+    elapsed, interrupted = fit_until_signal(
+        model,
+        out,
+        x,
+        y,
+        callbacks=[_Report(vocab, val_ids, config, verbose)],
+        batch_size=config["batch_size"],
+        epochs=config["epochs"],
+        verbose=verbose,
+        seed=config["seed"],
+    )
+    if interrupted is not None:
+        return interrupted
     bpc = bits_per_character(model, val_ids, config["seq_len"])
     generated = sample(model, vocab, config["sample_prompt"], length=300, temperature=0.6, seed=0)
     metrics = {

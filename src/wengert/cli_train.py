@@ -219,6 +219,33 @@ class _Interrupt(callbacks_module.Callback):
             self.model.stop_training = True
 
 
+def fit_until_signal(model, out, x, y, callbacks=(), **fit_kwargs):
+    """``model.fit`` that a SIGINT/SIGTERM stops cleanly; then a checkpoint in ``out``.
+
+    Returns (training seconds, None) when training finished, or (seconds, exit code)
+    after a signal, having told the user how to resume.
+    """
+    interrupt = _Interrupt()
+    interrupt.install()
+    start = time.perf_counter()
+    try:
+        model.fit(x, y, callbacks=[interrupt, *callbacks], **fit_kwargs)
+    finally:
+        interrupt.uninstall()
+    elapsed = time.perf_counter() - start
+    model.save_checkpoint(os.path.join(out, CHECKPOINT))
+    if interrupt.signal is None:
+        return elapsed, None
+    epoch, batch = model._position
+    print(
+        f"wengert train: interrupted (signal {interrupt.signal}) at epoch {epoch + 1}, "
+        f"batch {batch}; checkpoint written to {os.path.join(out, CHECKPOINT)}; "
+        f"continue with: wengert train --resume {out}",
+        file=sys.stderr,
+    )
+    return elapsed, 128 + int(interrupt.signal)
+
+
 def run(args) -> int:
     """Run ``wengert train`` with parsed ``args``; returns the exit status."""
     if args.model == "char-lstm" or (args.resume and _saved_model(args.resume) == "char-lstm"):
@@ -270,33 +297,19 @@ def run(args) -> int:
     else:
         atomic_write_bytes(os.path.join(out, CONFIG), json.dumps(config, indent=2).encode())
 
-    interrupt = _Interrupt()
-    interrupt.install()
-    start = time.perf_counter()
-    try:
-        model.fit(
-            x_train,
-            y_train,
-            batch_size=config["batch_size"],
-            epochs=config["epochs"],
-            validation_data=(x_test, y_test),
-            verbose=verbose,
-            callbacks=[interrupt],
-            seed=config["seed"],
-        )
-    finally:
-        interrupt.uninstall()
-    elapsed = time.perf_counter() - start
-    model.save_checkpoint(os.path.join(out, CHECKPOINT))
-    if interrupt.signal is not None:
-        epoch, batch = model._position
-        print(
-            f"wengert train: interrupted (signal {interrupt.signal}) at epoch {epoch + 1}, "
-            f"batch {batch}; checkpoint written to {os.path.join(out, CHECKPOINT)}; "
-            f"continue with: wengert train --resume {out}",
-            file=sys.stderr,
-        )
-        return 128 + int(interrupt.signal)
+    elapsed, interrupted = fit_until_signal(
+        model,
+        out,
+        x_train,
+        y_train,
+        batch_size=config["batch_size"],
+        epochs=config["epochs"],
+        validation_data=(x_test, y_test),
+        verbose=verbose,
+        seed=config["seed"],
+    )
+    if interrupted is not None:
+        return interrupted
     test_loss, test_accuracy = model.evaluate(x_test, y_test, verbose=0)
     metrics = {
         "test_accuracy": test_accuracy,

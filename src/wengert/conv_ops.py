@@ -69,11 +69,17 @@ _as_strided = xp.lib.stride_tricks.as_strided
 # im2col blocks of about this many bytes: big enough for an efficient GEMM,
 # small enough to stay in the L2/L3 cache between the copy and the GEMM.
 _BLOCK_BYTES = 8 << 20
-# While a tape records, the columns of convolutions that fit in one block are kept
+# While a tape records, the columns of convolutions that fit in _CACHE_BYTES are kept
 # (at most this many, most recent first) for the filter gradient, which needs the
 # same columns: the backward pass then skips a second im2col.  Used columns'
-# buffers are recycled, so at most twice this many blocks stay allocated.
+# buffers are recycled, so at most twice this many stay allocated.  The limit
+# trades memory for time: LeNet's first layer (one input channel) has columns 25
+# times its input, whose copy is cheap to redo; its second layer's are kept.
 _CACHED_COLUMNS = 2
+_CACHE_BYTES = 4 << 20
+# A filter gradient's GEMM with a long reduction and a small result (few channels)
+# runs about twice as fast cut into chunks of this many rows (OpenBLAS, measured).
+_LONG_K_ROWS = 4096
 # Below this many bytes per pixel the column layout puts kernel offsets first:
 # copies with inner runs of only C elements are slow, those of a whole row are not.
 _NARROW_BYTES = 64
@@ -144,8 +150,22 @@ def _nbytes(shape, dtype):
     return size
 
 
-def _one_block(n, rows, row_bytes) -> bool:
-    return n * rows * row_bytes <= _BLOCK_BYTES
+def _cacheable(n, rows, row_bytes) -> bool:
+    """Whether a convolution's columns are one block (see _blocks) small enough to keep."""
+    return n * rows * row_bytes <= min(_BLOCK_BYTES, _CACHE_BYTES)
+
+
+def _reduce_matmul(a, b, out=None):
+    """``a @ b`` for a (k, rows) and b (rows, o): chunked along rows when they are many
+    and k * o is small (see _LONG_K_ROWS)."""
+    k, rows = a.shape
+    if rows <= 4 * _LONG_K_ROWS or k * b.shape[1] > 4096:
+        return xp.matmul(a, b, out=out)
+    out = xp.matmul(a[:, :_LONG_K_ROWS], b[:_LONG_K_ROWS], out=out)
+    part = xp.empty_like(out)
+    for r0 in range(_LONG_K_ROWS, rows, _LONG_K_ROWS):
+        out += xp.matmul(a[:, r0 : r0 + _LONG_K_ROWS], b[r0 : r0 + _LONG_K_ROWS], out=part)
+    return out
 
 
 # -- shapes and parameters ------------------------------------------------------------------
@@ -411,7 +431,7 @@ def _conv2d_impl(x, w, strides, dilations, padding, groups, bias=None):
         narrow = _offset_major(c, kw, dilations[1], item)
         # Recorded and small: keep the columns for the filter gradient.
         key = (kh, kw, strides, dilations, padding, narrow)
-        keep = bool(core.recorders) and _one_block(n, ho, row_bytes)
+        keep = bool(core.recorders) and _cacheable(n, ho, row_bytes)
         for bn, bh, v in blocks:
             rows = v.shape[0] * v.shape[1] * wo
             dst = out[bn, bh].reshape(rows, o)
@@ -468,9 +488,8 @@ def _conv2d_filter_grad_impl(x, g, kernel_size, strides, dilations, padding, gro
         narrow = _offset_major(c, kw, dilations[1], item)
         cols = _take_columns(x, (kh, kw, strides, dilations, padding, narrow))
         if cols is not None:
-            if narrow:
-                return xp.matmul(cols.reshape(k, -1), g.reshape(-1, o)).reshape(kh, kw, c, o)
-            return xp.matmul(cols.reshape(-1, k).T, g.reshape(-1, o)).reshape(kh, kw, c, o)
+            a = cols.reshape(k, -1) if narrow else cols.reshape(-1, k).T
+            return _reduce_matmul(a, g.reshape(-1, o)).reshape(kh, kw, c, o)
         dw = xp.zeros((k, o), dtype=dtype)
         part = xp.empty((k, o), dtype=dtype)
         for bn, bh, v in blocks:
@@ -479,11 +498,11 @@ def _conv2d_filter_grad_impl(x, g, kernel_size, strides, dilations, padding, gro
             if narrow:
                 cols = _workspace((kh, kw, c) + v.shape[:3], dtype)
                 xp.copyto(cols, v.transpose(3, 4, 5, 0, 1, 2))
-                xp.matmul(cols.reshape(k, rows), gb, out=part)
+                _reduce_matmul(cols.reshape(k, rows), gb, out=part)
             else:
                 cols = _workspace(v.shape, dtype)
                 xp.copyto(cols, v)
-                xp.matmul(cols.reshape(rows, k).T, gb, out=part)
+                _reduce_matmul(cols.reshape(rows, k).T, gb, out=part)
             dw += part
         return dw.reshape(kh, kw, c, o)
     og = o // groups
