@@ -125,7 +125,7 @@ def train_char_lstm(args) -> int:
         2
     """
     from . import random as wg_random
-    from .cli_train import fit_until_signal
+    from .cli_train import _fit_until_signal
 
     if args.resume:
         out = args.resume
@@ -202,7 +202,7 @@ def train_char_lstm(args) -> int:
                 f"{len(x)} windows of {config['seq_len']}, {model.count_params():,} weights"
             )
 
-    elapsed, interrupted = fit_until_signal(
+    elapsed, interrupted = _fit_until_signal(
         model,
         out,
         x,

@@ -219,7 +219,7 @@ class _Interrupt(callbacks_module.Callback):
             self.model.stop_training = True
 
 
-def fit_until_signal(model, out, x, y, callbacks=(), **fit_kwargs):
+def _fit_until_signal(model, out, x, y, callbacks=(), **fit_kwargs):
     """``model.fit`` that a SIGINT/SIGTERM stops cleanly; then a checkpoint in ``out``.
 
     Returns (training seconds, None) when training finished, or (seconds, exit code)
@@ -297,7 +297,7 @@ def run(args) -> int:
     else:
         atomic_write_bytes(os.path.join(out, CONFIG), json.dumps(config, indent=2).encode())
 
-    elapsed, interrupted = fit_until_signal(
+    elapsed, interrupted = _fit_until_signal(
         model,
         out,
         x_train,
