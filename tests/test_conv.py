@@ -114,9 +114,14 @@ def _to_first(a):
     return np.ascontiguousarray(np.moveaxis(a, -1, 1))
 
 
+@pytest.mark.parametrize("path", ["chosen", "im2col", "rows"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("trial", range(12))
-def test_conv2d_matches_torch(dtype, trial):
+def test_conv2d_matches_torch(dtype, trial, path, monkeypatch):
+    """Every option against torch, by the method conv2d picks and by each method forced:
+    im2col + GEMM, and row by row with the banded matrix (_width_toeplitz)."""
+    if path != "chosen":
+        monkeypatch.setattr(conv_ops, "_by_rows", lambda *args: path == "rows")
     rng = np.random.default_rng(100 + trial)
     case = _case(rng)
     n, (h, w), c, o = case["n"], case["spatial"], case["c"], case["o"]
@@ -319,9 +324,12 @@ def test_integer_inputs_are_refused():
         wg.nn.conv2d(np.ones((1, 3, 3, 1), "int32"), np.ones((1, 1, 1, 1), "int32"), 1, "SAME")
 
 
-def test_columns_kept_for_the_filter_gradient_are_used_once_and_safely():
-    """The forward pass's im2col columns serve the filter gradient; a second gradient of a
-    persistent tape, two convolutions of one input and a long chain all recompute exactly."""
+@pytest.mark.parametrize("by_rows", [False, True])
+def test_columns_kept_for_the_filter_gradient_are_used_once_and_safely(by_rows, monkeypatch):
+    """The forward pass's im2col columns (or input rows) serve the filter gradient; a second
+    gradient of a persistent tape, two convolutions of one input and a long chain all
+    recompute exactly."""
+    monkeypatch.setattr(conv_ops, "_by_rows", lambda *args: by_rows)
     rng = np.random.default_rng(12)
     x = wg.constant(rng.standard_normal((2, 6, 5, 3)))
     f1 = wg.constant(rng.standard_normal((3, 3, 3, 4)))

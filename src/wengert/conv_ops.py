@@ -83,9 +83,11 @@ _LONG_K_ROWS = 4096
 # Below this many bytes per pixel the column layout puts kernel offsets first:
 # copies with inner runs of only C elements are slow, those of a whole row are not.
 _NARROW_BYTES = 64
-# With few channels, transposed convolutions of images at most this many kernel widths
-# wide are one GEMM with a banded (Toeplitz) matrix, see _input_grad_by_rows.
-_TOEPLITZ_WIDTHS = 4
+# With few channels, convolutions of images at most this many kernel widths wide run
+# row by row as one GEMM with a banded (Toeplitz) matrix of at most _TOEPLITZ_BYTES,
+# see _width_toeplitz (LeNet's layers: 1.3-1.7x faster than im2col, measured).
+_TOEPLITZ_WIDTHS = 6
+_TOEPLITZ_BYTES = 4 << 20
 
 _local = threading.local()
 
@@ -419,6 +421,8 @@ def _conv2d_impl(x, w, strides, dilations, padding, groups, bias=None):
         if bias is not None:
             _add_bias_rows(out, bias)
         return out
+    if groups == 1 and _by_rows(c, wd, (kh, kw), (wo, o), x.itemsize):
+        return _conv2d_by_rows(x, w, strides, dilations, padding, ho, wo, bias)
     out = xp.empty((n, ho, wo, o), dtype=dtype)
     if out.size == 0:
         return out
@@ -481,6 +485,8 @@ def _conv2d_filter_grad_impl(x, g, kernel_size, strides, dilations, padding, gro
     dtype = xp.result_type(x.dtype, g.dtype)
     if groups == 1 and kh == kw == 1 and strides == (1, 1) and padding == ((0, 0), (0, 0)):
         return xp.matmul(x.reshape(-1, c).T, g.reshape(-1, o)).reshape(1, 1, c, o)
+    if groups == 1 and _by_rows(c, wd, kernel_size, (wo, o), x.itemsize):
+        return _filter_grad_by_rows(x, g, kernel_size, strides, dilations, padding)
     item = x.itemsize
     row_bytes = wo * k * groups * item
     blocks = _window_blocks(x, (kh, kw), strides, dilations, padding, ho, wo, row_bytes)
@@ -549,34 +555,110 @@ def _col2im_add(dx, tap_block, bn, bh, wo, kernel, strides, dilations, padding):
             dst += tap_block(i, j)[:, a - bh.start : b - bh.start, a2:b2]
 
 
-def _input_grad_by_rows(g, w, input_size, strides, dilations, padding):
-    """The transposed convolution as one GEMM per batch of rows, for few channels and
-    narrow images.
+def _by_rows(c, wd, kernel, out_row, itemsize) -> bool:
+    """Whether to convolve row by row with a banded matrix (see _width_toeplitz)."""
+    kh, kw = kernel
+    t_bytes = kh * wd * c * out_row[0] * out_row[1] * itemsize
+    return (
+        c * itemsize < _NARROW_BYTES and wd <= _TOEPLITZ_WIDTHS * kw and t_bytes <= _TOEPLITZ_BYTES
+    )
 
-    Along the width the transposed convolution is a matrix: ``T[(wo, o), (i, x, c)] =
-    w[i, j, c, o]`` where input column x = wo * sw + j * dw - pl.  One GEMM of the
-    cotangent's rows with T gives each output row's contribution to kh input rows,
-    which kh slice-adds place (each a run of W*C contiguous values, where col2im's
-    kh*kw adds would run over only C or Wo values).  T has W/kw times more
-    multiply-adds than the columns, so this is used only for narrow images.
+
+def _width_toeplitz(w, wd, wo, sw, dw, pl):
+    """The convolution along the width as a banded matrix, (kh, W, C, Wo, O).
+
+    ``T[i, x, c, p, o] = w[i, j, c, o]`` where input column x = p * sw + j * dw - pl
+    (taps that land in the padding are left out).  Output row r of every image is then
+    ``sum_i (input row r * sh + i * dh - pt) @ T[i]``: one GEMM for all rows, instead of
+    im2col's GEMMs whose inner sizes (kh*kw*C and O) are too small to run fast when C
+    is.  T has W / kw times more multiply-adds than the columns, hence only for narrow
+    images (_by_rows).
     """
+    kh, kw, c, o = w.shape
+    t = xp.zeros((kh, wd, c, wo, o), dtype=w.dtype)
+    for j in range(kw):
+        a, b, x0 = _span(wd, pl, sw, dw, j, wo, 0, wo)
+        if a < b:
+            t[:, xp.arange(x0, x0 + (b - a) * sw, sw), :, xp.arange(a, b)] = w[:, j]
+    return t
+
+
+def _input_rows(x, kh, ho, sh, dh, pt, out):
+    """Fill ``out`` (N, Ho, kh, W*C): the kh input rows each output row reads, zero where
+    they fall in the padding.  Each copy runs along whole image rows."""
+    n, h = x.shape[:2]
+    flat = x.reshape(n, h, -1)
+    for i in range(kh):
+        a, b, r0 = _span(h, pt, sh, dh, i, ho, 0, ho)
+        if a >= b:
+            out[:, :, i] = 0
+            continue
+        out[:, :a, i] = 0
+        out[:, b:, i] = 0
+        out[:, a:b, i] = flat[:, r0 : r0 + (b - a - 1) * sh + 1 : sh]
+    return out
+
+
+def _rows_key(kh, strides, dilations, padding, dtype):
+    return ("rows", kh, strides[0], dilations[0], padding[0], xp.dtype(dtype).str)
+
+
+def _conv2d_by_rows(x, w, strides, dilations, padding, ho, wo, bias):
+    n, h, wd, c = x.shape
+    kh, kw, _, o = w.shape
+    dtype = xp.result_type(x.dtype, w.dtype)
+    shape = (n, ho, kh, wd * c)
+    # Recorded and small: keep the rows for the filter gradient, as im2col keeps columns.
+    keep = bool(core.recorders) and _cacheable(n, ho, _nbytes(shape[2:], dtype))
+    rows = _new_columns(shape, dtype) if keep else _workspace(shape, dtype)
+    _input_rows(x, kh, ho, strides[0], dilations[0], padding[0][0], rows)
+    t = _width_toeplitz(
+        w.astype(dtype, copy=False), wd, wo, strides[1], dilations[1], padding[1][0]
+    )
+    out = xp.matmul(rows.reshape(n * ho, -1), t.reshape(-1, wo * o)).reshape(n, ho, wo, o)
+    if keep:
+        _column_cache().insert(0, (x, _rows_key(kh, strides, dilations, padding, dtype), rows))
+    if bias is not None:
+        _add_bias_rows(out, bias)
+    return out
+
+
+def _filter_grad_by_rows(x, g, kernel_size, strides, dilations, padding):
+    """The transpose of _conv2d_by_rows in w: T's gradient by one GEMM, then each kernel
+    offset sums its band."""
+    n, h, wd, c = x.shape
+    kh, kw = kernel_size
+    _, ho, wo, o = g.shape
+    sw = strides[1]
+    dtype = xp.result_type(x.dtype, g.dtype)
+    rows = _take_columns(x, _rows_key(kh, strides, dilations, padding, dtype))
+    if rows is None:
+        rows = _workspace((n, ho, kh, wd * c), dtype)
+        _input_rows(x, kh, ho, strides[0], dilations[0], padding[0][0], rows)
+    dt = xp.matmul(rows.reshape(n * ho, -1).T, g.reshape(n * ho, wo * o))
+    dt = dt.reshape(kh, wd, c, wo, o)
+    dw = xp.zeros((kh, kw, c, o), dtype=dtype)
+    for j in range(kw):
+        a, b, x0 = _span(wd, padding[1][0], sw, dilations[1], j, wo, 0, wo)
+        if a < b:
+            dw[:, j] = dt[:, xp.arange(x0, x0 + (b - a) * sw, sw), :, xp.arange(a, b)].sum(0)
+    return dw
+
+
+def _input_grad_by_rows(g, w, input_size, strides, dilations, padding):
+    """The transpose of _conv2d_by_rows in x: one GEMM of the cotangent's rows with the
+    banded matrix gives each output row's contribution to kh input rows, which kh
+    slice-adds place (each a run of W*C contiguous values, where col2im's kh*kw adds
+    would run over only C or Wo values)."""
     n, ho, wo, o = g.shape
     kh, kw, c, _ = w.shape
     h, wd = input_size
     (sh, sw), (dh, dw) = strides, dilations
     (pt, _), (pl, _) = padding
     dtype = xp.result_type(g.dtype, w.dtype)
-    t = xp.zeros((wo, o, kh, wd, c), dtype=dtype)
-    for j in range(kw):
-        a, b, x0 = _span(wd, pl, sw, dw, j, wo, 0, wo)
-        if a < b:
-            t[xp.arange(a, b), :, :, xp.arange(x0, x0 + (b - a) * sw, sw)] = w[:, j].transpose(
-                2, 0, 1
-            )
+    t = _width_toeplitz(w.astype(dtype, copy=False), wd, wo, sw, dw, pl)
     rows = _workspace((n, ho, kh, wd, c), dtype)
-    xp.matmul(
-        g.reshape(n * ho, wo * o), t.reshape(wo * o, kh * wd * c), out=rows.reshape(n * ho, -1)
-    )
+    xp.matmul(g.reshape(n * ho, wo * o), t.reshape(-1, wo * o).T, out=rows.reshape(n * ho, -1))
     dx = xp.zeros((n, h, wd, c), dtype=dtype)
     for i in range(kh):
         a, b, r0 = _span(h, pt, sh, dh, i, ho, 0, ho)
@@ -596,7 +678,7 @@ def _conv2d_input_grad_impl(g, w, input_size, strides, dilations, padding, group
     item = xp.dtype(dtype).itemsize
     k = kh * kw * cg
     args = ((kh, kw), strides, dilations, padding)
-    if groups == 1 and c * item < _NARROW_BYTES and wd <= _TOEPLITZ_WIDTHS * kw:
+    if groups == 1 and _by_rows(c, wd, (kh, kw), (wo, o), item):
         return _input_grad_by_rows(g, w, input_size, strides, dilations, padding)
     if groups == 1 and c * item < _NARROW_BYTES:
         # Few channels: accumulate channels-first, (C, N, H, W), so that every slice-add
