@@ -3,7 +3,10 @@
 Every op works on NHWC arrays at its core; NCHW and the 1-D forms are
 transposes and reshapes around it.  The primitives get their own rules for
 speed (DESIGN.md): a convolution is im2col through a strided view plus one
-GEMM, not a composite of thousands of small ops.
+GEMM, not a composite of thousands of small ops.  With few channels and narrow
+images (LeNet's layers) im2col's GEMMs are too thin to run fast; there every
+output row is instead the image rows it reads times a banded (Toeplitz) matrix
+that holds the filters along the width, one GEMM for all rows (``_width_toeplitz``).
 
 Three convolution primitives are closed under differentiation, because a
 convolution is bilinear in its input and its filters:
@@ -12,8 +15,9 @@ convolution is bilinear in its input and its filters:
 * ``conv2d_input_grad(g, w)``: its transpose in ``x``, i.e. the transposed
   convolution: a GEMM followed by col2im as kh*kw strided slice-adds (with stride
   1 and many channels, the forward's im2col + GEMM with flipped filters; with few
-  channels and narrow images, one GEMM with a banded matrix and kh row adds);
-* ``conv2d_filter_grad(x, g)``: its transpose in ``w``: im2col and a GEMM.
+  channels and narrow images, one GEMM with the banded matrix and kh row adds);
+* ``conv2d_filter_grad(x, g)``: its transpose in ``w``: im2col and a GEMM (or the
+  banded matrix's gradient by one GEMM, summed along each band).
 
 Each one's VJPs and JVPs are the other two (or itself), so higher-order
 derivatives need no extra code.  ``conv2d_bias(x, w, b)`` is conv2d with the bias
@@ -32,8 +36,8 @@ Large im2col buffers are formed one block of output rows at a time
 (``_BLOCK_BYTES``), so the column buffer stays in cache and its memory stays
 bounded; every block is still one large GEMM.  Padding is applied per block, in a
 scratch buffer, never to the whole input.  Scratch buffers are reused between
-calls, and while a tape records, the columns of small convolutions are kept for
-their filter gradient (``_CACHED_COLUMNS``).
+calls, and while a tape records, the columns (or image rows) of small
+convolutions are kept for their filter gradient (``_CACHED_COLUMNS``).
 """
 
 from __future__ import annotations
@@ -570,9 +574,9 @@ def _width_toeplitz(w, wd, wo, sw, dw, pl):
     ``T[i, x, c, p, o] = w[i, j, c, o]`` where input column x = p * sw + j * dw - pl
     (taps that land in the padding are left out).  Output row r of every image is then
     ``sum_i (input row r * sh + i * dh - pt) @ T[i]``: one GEMM for all rows, instead of
-    im2col's GEMMs whose inner sizes (kh*kw*C and O) are too small to run fast when C
-    is.  T has W / kw times more multiply-adds than the columns, hence only for narrow
-    images (_by_rows).
+    im2col's GEMMs, whose inner sizes (kh*kw*C and O) are too small to run fast when C
+    is small.  T has W / kw times more multiply-adds than the columns, hence only for
+    narrow images (_by_rows).
     """
     kh, kw, c, o = w.shape
     t = xp.zeros((kh, wd, c, wo, o), dtype=w.dtype)
