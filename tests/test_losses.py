@@ -323,3 +323,16 @@ def test_get_serialize_and_configs():
         again = L.get(L.serialize(loss))
         assert type(again) is type(loss) and again.get_config() == loss.get_config()
     assert L.BinaryCrossentropy(from_logits=True).get_config()["from_logits"] is True
+    assert "fn" not in L.Huber(2.0).get_config()  # a subclass fixes its function
+    assert L.LossFunctionWrapper(L.huber, delta=0.5).get_config()["fn"] == "huber"
+
+
+def test_function_wrappers_refuse_an_unknown_function_name():
+    from wengert import metrics as M
+
+    config = {**L.LossFunctionWrapper(L.huber).get_config(), "fn": "no_such_loss"}
+    with pytest.raises(ValueError, match=r"LossFunctionWrapper.from_config: unknown function"):
+        L.LossFunctionWrapper.from_config(config)
+    config = {**M.MeanMetricWrapper(L.huber).get_config(), "fn": "no_such_metric"}
+    with pytest.raises(ValueError, match=r"MeanMetricWrapper.from_config: unknown function"):
+        M.MeanMetricWrapper.from_config(config)

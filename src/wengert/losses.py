@@ -451,7 +451,42 @@ def _snake(name: str) -> str:
     return "".join(out)
 
 
-class LossFunctionWrapper(Loss):
+class FunctionWrapperConfig:
+    """``get_config``/``from_config`` for a class that wraps a function and its keyword
+    arguments (``LossFunctionWrapper``, ``metrics.MeanMetricWrapper``).
+
+    The wrapper itself records its function by name (built-in functions only, listed by
+    its ``_functions()``); subclasses, which fix the function, record only their
+    arguments.  Mixed in before the base class, whose config it extends.
+    """
+
+    def get_config(self) -> dict:
+        """The base class's config, the function's keyword arguments, and for the
+        wrapper itself the function's name."""
+        config = {**super().get_config(), **self._fn_kwargs}
+        if type(self) is self._wrapper():
+            config["fn"] = getattr(self.fn, "__name__", repr(self.fn))
+        return config
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """An object rebuilt from its config (``fn`` by name: built-in functions only)."""
+        config = dict(config)
+        if cls is not cls._wrapper():
+            return cls(**config)
+        fn = config.pop("fn")
+        fn = cls._functions().get(fn) if isinstance(fn, str) else fn
+        if fn is None:
+            raise ValueError(f"{cls.__name__}.from_config: unknown function in {config}")
+        return cls(fn, **config)
+
+    @classmethod
+    def _wrapper(cls) -> type:
+        """The wrapper class: the one in the MRO that mixes this class in directly."""
+        return next(c for c in cls.__mro__ if FunctionWrapperConfig in c.__bases__)
+
+
+class LossFunctionWrapper(FunctionWrapperConfig, Loss):
     """A loss object around a per-sample function ``fn(y_true, y_pred, **kwargs)``.
 
     Args:
@@ -476,24 +511,9 @@ class LossFunctionWrapper(Loss):
         """``fn(y_true, y_pred, **kwargs)``."""
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
-    def get_config(self) -> dict:
-        """{"name", "reduction"} and the function's keyword arguments."""
-        config = {**super().get_config(), **self._fn_kwargs}
-        if type(self) is LossFunctionWrapper:
-            config["fn"] = getattr(self.fn, "__name__", repr(self.fn))
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict):
-        """A wrapper rebuilt from its config (``fn`` by name: built-in functions only)."""
-        config = dict(config)
-        if cls is LossFunctionWrapper:
-            fn = config.pop("fn")
-            fn = _FUNCTIONS.get(fn) if isinstance(fn, str) else fn
-            if fn is None:
-                raise ValueError(f"LossFunctionWrapper.from_config: unknown function in {config}")
-            return cls(fn, **config)
-        return cls(**config)
+    @staticmethod
+    def _functions() -> dict:
+        return _FUNCTIONS
 
 
 class MeanSquaredError(LossFunctionWrapper):

@@ -293,7 +293,7 @@ class Mean(Metric):
         return self.total / self.count if self.count else 0.0
 
 
-class MeanMetricWrapper(Mean):
+class MeanMetricWrapper(_losses.FunctionWrapperConfig, Mean):
     """The mean of ``fn(y_true, y_pred, **kwargs)`` over all samples seen.
 
     Args:
@@ -326,24 +326,9 @@ class MeanMetricWrapper(Mean):
             values = self.fn(y_true, y_pred, **self._fn_kwargs)
         super().update_state(values, sample_weight)
 
-    def get_config(self) -> dict:
-        """{"name", "dtype"} and the function's keyword arguments (and its name)."""
-        config = {**super().get_config(), **self._fn_kwargs}
-        if type(self) is MeanMetricWrapper:
-            config["fn"] = getattr(self.fn, "__name__", repr(self.fn))
-        return config
-
-    @classmethod
-    def from_config(cls, config: dict):
-        """A fresh metric from its config (``fn`` by name: built-in functions only)."""
-        config = dict(config)
-        if cls is MeanMetricWrapper:
-            fn = config.pop("fn")
-            fn = _FUNCTIONS.get(fn) if isinstance(fn, str) else fn
-            if fn is None:
-                raise ValueError(f"MeanMetricWrapper.from_config: unknown function in {config}")
-            return cls(fn, **config)
-        return cls(**config)
+    @staticmethod
+    def _functions() -> dict:
+        return _FUNCTIONS
 
 
 class Accuracy(MeanMetricWrapper):
