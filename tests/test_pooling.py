@@ -127,6 +127,20 @@ def test_max_pool_sends_a_tied_windows_gradient_to_its_first_maximum():
     assert tape.gradient(y, x).numpy()[0, 0, 0, 0] == 1.0
 
 
+@pytest.mark.parametrize("shape", [(2, 6, 8, 3), (3, 7, 9, 2), (1, 5, 4, 17)])
+def test_two_by_two_max_pool_by_rows_equals_the_general_taps(shape, monkeypatch):
+    """2x2 windows at stride 2 pool row pairs first (_max_pool_2x2); on data full of ties,
+    NaN and infinities, with odd sizes cropped, it equals the general path exactly."""
+    rng = np.random.default_rng(7)
+    x = rng.integers(-2, 3, shape).astype("float32")
+    x.flat[rng.choice(x.size, 3, replace=False)] = [np.nan, np.inf, -np.inf]
+    fast = conv_ops._max_pool_impl(x, (2, 2), (2, 2), ((0, 0), (0, 0)))
+    monkeypatch.setattr(conv_ops, "_halves", lambda *args: False)
+    general = conv_ops._max_pool_impl(x, (2, 2), (2, 2), ((0, 0), (0, 0)))
+    np.testing.assert_array_equal(fast, general)
+    assert fast.shape == (shape[0], shape[1] // 2, shape[2] // 2, shape[3])
+
+
 def test_max_pool_forward_mode_selects_the_tangent_at_the_maximum():
     x = wg.constant(np.array([[[[1.0], [4.0]], [[3.0], [2.0]]]]))
     t = wg.constant(np.array([[[[10.0], [20.0]], [[30.0], [40.0]]]]))

@@ -1164,8 +1164,29 @@ def _tap(a, i, j, ho, wo, strides):
     return a[:, i : i + (ho - 1) * sh + 1 : sh, j : j + (wo - 1) * sw + 1 : sw]
 
 
+def _halves(ksize, strides, padding) -> bool:
+    """Whether max pooling is 2x2 windows at stride 2 with no padding: the common case,
+    whose forward pass halves the rows first, along whole image rows (_max_pool_2x2).
+    The taps of the general path are strided views whose inner runs are only C values
+    long, slow for few channels (LeNet's first pooling: 0.28 -> 0.21 ms).  The backward
+    pass stays general: done the same way it was no faster (memory-bound either way)."""
+    return ksize == (2, 2) and strides == (2, 2) and padding == ((0, 0), (0, 0))
+
+
+def _max_pool_2x2(x, ho, wo):
+    n, c = x.shape[0], x.shape[3]
+    # the two image rows of each row of windows (top-left 2Ho x 2Wo part), each a run
+    # of whole windows
+    rows = x[:, : 2 * ho, : 2 * wo].reshape(n, ho, 2, 2 * wo * c)
+    upper = xp.maximum(rows[:, :, 0], rows[:, :, 1])  # the max of each window column
+    pairs = upper.reshape(n, ho, wo, 2, c)
+    return xp.maximum(pairs[..., 0, :], pairs[..., 1, :])
+
+
 def _max_pool_impl(x, ksize, strides, padding):
     ho, wo = _out_size("pool", x.shape, ksize, strides, (1, 1), padding)
+    if _halves(ksize, strides, padding):
+        return _max_pool_2x2(x, ho, wo)
     low = -xp.inf if x.dtype.kind == "f" else xp.iinfo(x.dtype).min
     xpad = _pad_nhwc(x, padding, low)
     kh, kw = ksize
