@@ -2,9 +2,9 @@
 
 Each row is checked to second order, forward and reverse, in float64.  Shapes are
 tiny so the order-2 checks stay fast; together they reach every primitive of
-wengert.conv_ops (including the gradient primitives, called directly) and both
+wengert.conv_ops (including the gradient primitives, called directly), both
 column layouts of the convolution (few channels: kernel offsets first; more:
-pixels first).
+pixels first) and its banded-rows method (few channels, narrow images).
 """
 
 from __future__ import annotations
@@ -107,6 +107,18 @@ ROWS = {
     "bias_add_grad": (
         lambda g: apply(conv_ops.bias_add_grad_p, (g,), {"channels_first": False}),
         [(2, 3, 2)],
+    ),
+    "conv2d_narrow_and_wide_by_columns": (  # too wide for the banded rows: im2col
+        lambda x, w: wg.nn.conv2d(x, w, strides=1, padding="SAME"),
+        [(1, 2, 13, 1), (1, 2, 1, 2)],
+    ),
+    "batch_norm_training_channels_last": (
+        lambda x, s, o: conv_ops.batch_norm_training(x, s, o, axis=-1),
+        [(3, 2, 2), (2,), (2,)],
+    ),
+    "batch_norm_training_axis1": (
+        lambda x, s, o: conv_ops.batch_norm_training(x, s, o, axis=1, epsilon=0.1),
+        [(2, 3, 2), (3,), (3,)],
     ),
     "batch_normalization_moments": (
         lambda x, g, b: wg.nn.batch_normalization(x, *wg.nn.moments(x, [0, 1]), b, g, 1e-3),

@@ -42,14 +42,16 @@ convolutions are kept for their filter gradient (``_CACHED_COLUMNS``).
 
 from __future__ import annotations
 
+import math
 import threading
 
 from . import core
-from .array_ops import expand_dims, reshape, squeeze, transpose
+from .array_ops import broadcast_to, expand_dims, reshape, squeeze, transpose
 from .backend import xp
 from .core import apply, defjvp, defvjp, operand, primitive
-from .math_ops import reduce_mean, sqrt, square
-from .tensor import Tensor
+from .math_ops import reduce_mean, reduce_sum, sqrt, square, zeros_like_op
+from .saved import is_zero, saved_handle
+from .tensor import Tensor, wrap
 
 __all__ = [
     "conv1d",
@@ -1637,3 +1639,172 @@ def batch_normalization(x, mean, variance, offset, scale, variance_epsilon, name
     if offset is not None:
         y = y + operand(offset, x._value.dtype)
     return y
+
+
+# -- batch normalization while training, fused -----------------------------------------------
+# As ops, a training step of batch normalization is a dozen full-size passes forward and
+# backward (mean, centring, variance, scaling, shift, and the rules of each).  Fused, it is
+# five forward (the centred input is kept for the backward pass) and six backward:
+# the CNN of ``wengert train --model cnn`` spent 40% of its step in the op-by-op form.
+
+
+def _channels_middle(a, axis):
+    """``a`` as (before, C, after) for channel axis ``axis`` (a view when contiguous)."""
+    before = math.prod(a.shape[:axis])
+    return a.reshape(before, a.shape[axis], -1)
+
+
+def _batch_norm_training_impl(x, scale, offset, axis, epsilon):
+    x3 = _channels_middle(x, axis)
+    n = x3.shape[0] * x3.shape[2]
+    # einsum sums each channel in one pass, faster than a reduction over the leading axes
+    mean = xp.einsum("ijk->j", x3) / n
+    centred = x3 - mean[:, None]
+    variance = xp.einsum("ijk,ijk->j", centred, centred) / n
+    inv = 1.0 / xp.sqrt(variance + epsilon)
+    y = centred * (scale * inv)[:, None]
+    y += offset[:, None]
+    return y.reshape(x.shape), mean, variance, saved_handle((centred, inv))
+
+
+batch_norm_training_p = primitive(
+    "batch_norm_training", _batch_norm_training_impl, multiple_results=True
+)
+
+
+def _bn_statistics(x, axis, epsilon):
+    """Recorded ops: (reduced axes, broadcast shape, count, centred x, 1/sqrt(var + eps))."""
+    axes = tuple(a for a in range(x.ndim) if a != axis)
+    shape = tuple(s if a == axis else 1 for a, s in enumerate(x.shape))
+    n = math.prod(x.shape[a] for a in axes)
+    centred = x - reduce_mean(x, axes, keepdims=True)
+    inv = 1.0 / sqrt(reduce_mean(centred * centred, axes, keepdims=True) + epsilon)
+    return axes, shape, n, centred, inv
+
+
+def _bn_grads(g, saved, x, scale, axis):
+    """The VJP in place on arrays, for every argument at once: dx = a*gy + b*centred + c."""
+    centred, inv = saved.arrays
+    gy, gmean, gvar = (None if is_zero(t) else t._value for t in g[:3])
+    n = centred.shape[0] * centred.shape[2]
+    a = scale._value * inv
+    if gy is None:
+        sum_gy = sum_gy_centred = xp.zeros_like(inv)
+    else:
+        gy = _channels_middle(gy, axis)
+        sum_gy = xp.einsum("ijk->j", gy)
+        sum_gy_centred = xp.einsum("ijk,ijk->j", gy, centred)
+    b = -a * inv * inv * sum_gy_centred / n
+    c = -a * sum_gy / n
+    if gvar is not None:  # variance = mean(centred^2)
+        b = b + 2.0 * gvar / n
+    if gmean is not None:
+        c = c + gmean / n
+    dx = centred * b[:, None]
+    dx += c[:, None]
+    if gy is not None:
+        dx += gy * a[:, None]
+    return wrap(dx.reshape(x.shape)), wrap(sum_gy_centred * inv), wrap(sum_gy)
+
+
+def _bn_grads_recorded(g, x, scale, axis, epsilon):
+    """The same VJP as recorded ops, for when a tape watches this backward pass (higher
+    derivatives): the statistics are recomputed from x, so every dependence is on tape."""
+    axes, shape, n, centred, inv = _bn_statistics(x, axis, epsilon)
+    gy, gmean, gvar = g[:3]
+    xhat = centred * inv
+    sum_gy = reduce_sum(gy, axes, keepdims=True)
+    sum_gy_xhat = reduce_sum(gy * xhat, axes, keepdims=True)
+    dx = reshape(scale, shape) * inv * (gy - sum_gy / n - xhat * (sum_gy_xhat / n))
+    dx = dx + reshape(gmean, shape) / n + centred * (reshape(gvar, shape) * (2.0 / n))
+    c = (x.shape[axis],)
+    return dx, reshape(sum_gy_xhat, c), reshape(sum_gy, c)
+
+
+def _batch_norm_training_vjp(i, g, out, x, scale, offset, axis, epsilon):
+    saved = out[-1]._value[()]
+    if saved.key is not g:  # one computation serves the three arguments
+        if core.recorders:
+            saved.grads = _bn_grads_recorded(g, x, scale, axis, epsilon)
+        else:
+            saved.grads = _bn_grads(g, saved, x, scale, axis)
+        saved.key = g
+    return saved.grads[i]
+
+
+def _bn_jvp_x(dx, out, x, scale, offset, axis, epsilon):
+    axes, shape, n, centred, inv = _bn_statistics(x, axis, epsilon)
+    d_mean = reduce_mean(dx, axes, keepdims=True)
+    d_centred = dx - d_mean
+    d_var = reduce_mean(centred * d_centred, axes, keepdims=True) * 2.0
+    d_inv = -0.5 * inv * inv * inv * d_var
+    dy = reshape(scale, shape) * (d_centred * inv + centred * d_inv)
+    c = (x.shape[axis],)
+    return dy, reshape(d_mean, c), reshape(d_var, c)
+
+
+def _bn_jvp_scale(d_scale, out, x, scale, offset, axis, epsilon):
+    _, shape, _, centred, inv = _bn_statistics(x, axis, epsilon)
+    zero = zeros_like_op(out[1])
+    return centred * inv * reshape(d_scale, shape), zero, zero
+
+
+def _bn_jvp_offset(d_offset, out, x, scale, offset, axis, epsilon):
+    shape = tuple(s if a == axis else 1 for a, s in enumerate(x.shape))
+    zero = zeros_like_op(out[1])
+    return broadcast_to(reshape(d_offset, shape), x.shape), zero, zero
+
+
+batch_norm_training_p.vjps = _batch_norm_training_vjp
+defjvp(batch_norm_training_p, _bn_jvp_x, _bn_jvp_scale, _bn_jvp_offset)
+
+
+def batch_norm_training(x, scale, offset, axis=-1, epsilon=1e-3):
+    """Batch normalization in training mode, fused: ``(y, mean, variance)``.
+
+    ``y = scale * (x - mean) / sqrt(variance + epsilon) + offset`` with the mean and
+    the (biased) variance of ``x`` over every axis but ``axis``, as
+    ``BatchNormalization`` computes while training (Keras 3).  One primitive with a
+    hand-written VJP, instead of a dozen recorded ops; its gradients equal theirs.
+
+    Args:
+        x: a float Tensor.
+        scale: gamma, shape (C,) for C = x.shape[axis].
+        offset: beta, shape (C,).
+        axis: the channel axis.
+        epsilon: added to the variance.
+
+    Returns:
+        ``y`` (x's shape), and the batch ``mean`` and ``variance``, each (C,).
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.conv_ops import batch_norm_training
+        >>> x = wg.constant([[1.0, 10.0], [3.0, 30.0]])
+        >>> y, mean, var = batch_norm_training(x, wg.ones(2), wg.zeros(2), epsilon=0.0)
+        >>> y.numpy()
+        array([[-1., -1.],
+               [ 1.,  1.]], dtype=float32)
+        >>> mean.numpy(), var.numpy()
+        (array([ 2., 20.], dtype=float32), array([  1., 100.], dtype=float32))
+    """
+    op = "batch_norm_training"
+    x = operand(x)
+    if x._value.dtype.kind != "f":
+        raise TypeError(f"{op}: expected a floating-point x, got {x._value.dtype}")
+    ndim = x._value.ndim
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{op}: axis {axis} is out of range for x of shape {list(x.shape)}")
+    axis %= ndim
+    c = x.shape[axis]
+    scale, offset = operand(scale, x._value.dtype), operand(offset, x._value.dtype)
+    for name, v in (("scale", scale), ("offset", offset)):
+        if tuple(v.shape) != (c,) or v._value.dtype != x._value.dtype:
+            raise ValueError(
+                f"{op}: {name} must be ({c},) {x._value.dtype} for x {x._value.dtype}"
+                f"{list(x.shape)} with channel axis {axis}, got {v._value.dtype}{list(v.shape)}"
+            )
+    y, mean, variance, _ = apply(
+        batch_norm_training_p, (x, scale, offset), {"axis": axis, "epsilon": float(epsilon)}
+    )
+    return y, mean, variance

@@ -40,8 +40,9 @@ import threading
 from .array_ops import identity, split, stack
 from .backend import xp
 from .core import Primitive, apply, operand
-from .math_ops import matmul, tanh, where, zeros_like_op
+from .math_ops import matmul, tanh, where
 from .nn_ops import relu, sigmoid
+from .saved import is_zero, saved_handle
 from .tensor import Tensor, wrap
 
 __all__ = [
@@ -55,8 +56,6 @@ __all__ = [
     "gru_step",
     "simple_rnn_step",
 ]
-
-_ZEROS = zeros_like_op.primitive  # the tape's stand-in cotangent for an unused output
 
 
 # -- one step of each cell, recorded op by op -----------------------------------------------------
@@ -641,29 +640,6 @@ def _simple_backward(gs, saved, x, states, weights, mask, activation="tanh", go_
 
 
 # -- the primitives -------------------------------------------------------------------------------
-class _Saved:
-    """The arrays a fused backward needs, and its last result (the VJP rule is joint)."""
-
-    __slots__ = ("arrays", "key", "grads", "key2", "grads2")
-
-    def __init__(self, arrays):
-        self.arrays = arrays
-        self.key = self.grads = None  # the BPTT of the last cotangent
-        self.key2 = self.grads2 = None  # the BPTT's own VJP (second derivatives)
-
-
-def _handle(arrays):
-    # An object array: the tape carries it like any output, but it has no float
-    # dtype, so nothing ever asks for its gradient and forward mode skips it.
-    h = xp.empty((), dtype=object)
-    h[()] = _Saved(arrays)
-    return h
-
-
-def _is_zero(g) -> bool:
-    return g is None or (type(g) is Tensor and g._origin is _ZEROS)
-
-
 class _Recurrence:
     """A fused recurrence: the sequence primitive, its BPTT primitive, and their rules.
 
@@ -690,7 +666,7 @@ class _Recurrence:
     def _sequence_impl(self, x, *rest, **params):
         ns = self.n_states
         outs, saved = self.forward(x, rest[:ns], rest[ns:-1], rest[-1], **params)
-        return outs + (_handle(saved),)
+        return outs + (saved_handle(saved),)
 
     def _grad_impl(self, *args, **params):
         ng = 1 + self.n_states
@@ -707,7 +683,7 @@ class _Recurrence:
             return None  # the mask
         saved = out[-1]._value[()]
         if saved.key is not g:
-            gs = tuple(None if _is_zero(gi) else gi for gi in g[:-1])
+            gs = tuple(None if is_zero(gi) else gi for gi in g[:-1])
             saved.grads = apply(self.grad_p, gs + (out[-1],) + args, params)
             saved.key = g
         return saved.grads[i]

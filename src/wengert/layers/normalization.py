@@ -11,13 +11,21 @@ where var(batch) is the biased variance (divided by n), as Keras 3 computes it
 ``running_var`` instead and its momentum is ``1 - momentum``.  In inference the
 moving statistics are used.  The statistics are non-trainable weights, so
 checkpoints include them.
+
+Training runs one fused primitive (``conv_ops.batch_norm_training``, with a
+hand-written VJP) instead of a dozen recorded ops: a quarter of a small CNN's
+step.  Inputs whose dtype differs from the layer's weights take the op-by-op path.
 """
 
 from __future__ import annotations
 
 from .. import initializers
 from ..array_ops import reshape
+from ..backend import xp
+from ..conv_ops import batch_norm_training
+from ..core import operand
 from ..math_ops import reduce_mean, sqrt
+from ..tensor import constant
 from .base import InputSpec, Layer
 from .conv import _serialize
 
@@ -112,6 +120,16 @@ class BatchNormalization(Layer):
         return v if self._broadcast[-1] != 1 else reshape(v, self._broadcast)
 
     def call(self, inputs, training=None):
+        if training and self.trainable and self._fusable(inputs):
+            y, mean, variance = batch_norm_training(
+                inputs,
+                self._weight_or(self.gamma if self.scale else None, 1.0),
+                self._weight_or(self.beta if self.center else None, 0.0),
+                self.axis,
+                self.epsilon,
+            )
+            self._update_moving(mean._value, variance._value)
+            return y
         # Per-channel factors first, so the full-size work is a few multiplies and adds.
         if training and self.trainable:
             mean = reduce_mean(inputs, self._reduction_axes, keepdims=True)
@@ -131,6 +149,18 @@ class BatchNormalization(Layer):
         if self.center:
             shift = shift + self._stat(self.beta)
         return inputs * inv + shift
+
+    def _fusable(self, inputs) -> bool:
+        """Whether the fused training op applies: float inputs of the weights' dtype."""
+        dtype = operand(inputs)._value.dtype
+        return dtype.kind == "f" and dtype == self.moving_mean._value.dtype
+
+    def _weight_or(self, weight, value):
+        """The (C,) weight, or a constant standing in for an absent gamma or beta."""
+        if weight is not None:
+            return weight
+        mm = self.moving_mean._value
+        return constant(xp.full(mm.shape, value, dtype=mm.dtype))
 
     def _update_moving(self, mean, variance) -> None:
         # Arrays, not tensors: the update is bookkeeping, never part of a gradient.
