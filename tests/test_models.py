@@ -56,6 +56,23 @@ def test_fit_learns_and_reports_history():
     assert as_dict["loss"] == pytest.approx(loss)
 
 
+def test_each_fit_call_trains_its_epochs_as_in_keras():
+    """fit(epochs=1) twice trains two epochs (each call starts at epoch 0 with a fresh
+    History, as Keras): the same weights as one fit(epochs=2), since the shuffling and
+    optimizer state carry on.  initial_epoch=k trains epochs k .. epochs - 1."""
+    x, y = _blobs()
+    twice = _compiled()
+    first = twice.fit(x, y, batch_size=32, epochs=1, verbose=0, seed=3)
+    second = twice.fit(x, y, batch_size=32, epochs=1, verbose=0)
+    assert second is not first and len(second.history["loss"]) == 1
+    once = _compiled()
+    once.fit(x, y, batch_size=32, epochs=2, verbose=0, seed=3)
+    for a, b in zip(twice.get_weights(), once.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    later = _compiled().fit(x, y, batch_size=32, epochs=3, initial_epoch=1, verbose=0)
+    assert len(later.history["loss"]) == 2
+
+
 def test_fit_requires_compile_and_matching_lengths():
     model = _model()
     with pytest.raises(ValueError, match="compile"):

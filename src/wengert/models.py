@@ -70,6 +70,7 @@ class Model(Layer):
         self.stop_training = False
         self.history = None
         self._position = (0, 0)  # next (epoch, batch) that fit will run
+        self._resume = False  # set by load_checkpoint: the next fit continues at _position
         self._shuffle = None  # fit's shuffling stream
         self._epoch_start_state = None  # its state when the current epoch began
         self._epoch_totals = None  # running loss and metric state of an unfinished epoch
@@ -143,7 +144,9 @@ class Model(Layer):
             validation_split: fraction of the data (the last samples) held out for validation.
             validation_data: ``(x_val, y_val)`` to evaluate after each epoch.
             shuffle: reshuffle the training samples each epoch.
-            initial_epoch: the epoch to start from (default: where a loaded checkpoint stopped).
+            initial_epoch: the epoch to start from.  Default: 0, as in Keras (each call
+                trains anew), except right after ``load_checkpoint``: then the epoch and
+                batch where the saved run stood, with its history continued.
             seed: seed of the shuffling stream (default: drawn from ``wg.random``).
             raise_on_nan: stop with ``NonFiniteLossError`` naming epoch and batch when the
                 loss is not finite (False: continue; see also ``TerminateOnNaN``).
@@ -175,13 +178,16 @@ class Model(Layer):
                 if seed is not None
                 else int(get_global_generator().uniform((), 0, 2**62, "int64"))
             )
-        start_epoch, start_batch = self._position
-        if initial_epoch is not None:
-            start_epoch, start_batch = int(initial_epoch), 0
+        resuming = self._resume and initial_epoch is None
+        self._resume = False
+        if resuming:
+            start_epoch, start_batch = self._position
+        else:
+            start_epoch, start_batch = int(initial_epoch or 0), 0
 
         history = (
             self.history
-            if isinstance(self.history, callbacks_module.History)
+            if resuming and isinstance(self.history, callbacks_module.History)
             else callbacks_module.History()
         )
         # History last, as in Keras: it records what the other callbacks add to the logs.
@@ -442,6 +448,7 @@ class Model(Layer):
             except ValueError as exc:
                 raise checkpoints.CheckpointError(f"{filepath}: {exc}") from exc
         self._position = tuple(meta["position"])
+        self._resume = True
         self._epoch_start_state = meta.get("epoch_start_state")
         self._epoch_totals = meta.get("epoch_totals")
         states = meta.get("generators", {})
