@@ -183,7 +183,9 @@ def test_verbose_output_lines(capsys):
     assert "Epoch 1/2" in out and "Epoch 2/2" in out and "loss:" in out
 
 
-class _StopAfter(callbacks.Callback):
+class _PauseAfter(callbacks.Callback):
+    """Interrupts fit as a signal would: pause_training leaves the epoch unfinished."""
+
     def __init__(self, batches):
         self.batches = batches
         self.count = 0
@@ -191,7 +193,7 @@ class _StopAfter(callbacks.Callback):
     def on_train_batch_end(self, batch, logs=None):
         self.count += 1
         if self.count == self.batches:
-            self.model.stop_training = True
+            self.model.pause_training()
 
 
 RESUME_SCRIPT = textwrap.dedent("""
@@ -234,7 +236,7 @@ def test_resume_in_a_fresh_process_is_bit_identical(tmp_path):
     straight = build()
     straight.fit(x, y, batch_size=16, epochs=3, verbose=0)  # 3 epochs x 7 batches = 21 steps
     interrupted = build()
-    interrupted.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[_StopAfter(10)])
+    interrupted.fit(x, y, batch_size=16, epochs=3, verbose=0, callbacks=[_PauseAfter(10)])
     assert interrupted._position == (1, 3)  # stopped mid-epoch
     ckpt = str(tmp_path / "state.npz")
     interrupted.save_checkpoint(ckpt)

@@ -148,7 +148,7 @@ def test_interrupted_run_resumes_exactly(tiny, tmp_path, monkeypatch, capsys):
         calls["n"] += 1
         if calls["n"] == 4:  # mid-epoch: the position and the random streams must resume too
             self.signal = signal.SIGINT
-            self.model.stop_training = True
+            self.model.pause_training()
 
     with monkeypatch.context() as m:
         m.setattr(cli_train._Interrupt, "on_train_batch_end", stop_after_four)

@@ -8,6 +8,7 @@ import csv
 import math
 import os
 import sys
+import warnings
 
 from .backend import xp
 
@@ -49,10 +50,18 @@ class Callback:
     def on_train_end(self, logs=None): ...
     def on_epoch_begin(self, epoch, logs=None): ...
     def on_epoch_end(self, epoch, logs=None): ...
-    def on_train_batch_begin(self, batch, logs=None): ...
-    def on_train_batch_end(self, batch, logs=None): ...
+    def on_batch_begin(self, batch, logs=None): ...
+    def on_batch_end(self, batch, logs=None): ...
     def on_test_begin(self, logs=None): ...
     def on_test_end(self, logs=None): ...
+
+    # As Keras: the training-batch hooks call the older generic ones by default, so a
+    # callback that overrides on_batch_end is called after every training batch.
+    def on_train_batch_begin(self, batch, logs=None):
+        self.on_batch_begin(batch, logs)
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.on_batch_end(batch, logs)
 
 
 class CallbackList(Callback):
@@ -113,12 +122,39 @@ class History(Callback):
             self.history.setdefault(k, []).append(v)
 
 
-def _better(mode: str, monitor: str):
+_HIGHER_IS_BETTER = ("acc", "auc", "precision", "recall", "fmeasure", "f1")
+_LOWER_IS_BETTER = ("loss", "error", "crossentropy", "hinge", "mse", "mae", "divergence")
+
+
+def _better(mode: str, monitor: str, who: str):
+    """ "min" or "max" for a monitored log; "auto" decides by the log's name (Keras 3 asks
+    the metric for its direction and refuses when it cannot tell, as this does)."""
     if mode == "auto":
-        mode = "max" if ("acc" in monitor or monitor.startswith("fmeasure")) else "min"
+        name = monitor.lower()
+        if any(k in name for k in _HIGHER_IS_BETTER):
+            mode = "max"
+        elif any(k in name for k in _LOWER_IS_BETTER):
+            mode = "min"
+        else:
+            raise ValueError(
+                f"{who}: cannot tell whether {monitor!r} should go up or down; "
+                "pass mode='min' or mode='max'"
+            )
     if mode not in ("min", "max"):
-        raise ValueError(f"mode must be 'auto', 'min' or 'max', got {mode!r}")
+        raise ValueError(f"{who}: mode must be 'auto', 'min' or 'max', got {mode!r}")
     return mode
+
+
+def _monitored(logs, monitor: str, who: str):
+    """The monitored value, or None with a warning when the logs lack it (as Keras)."""
+    value = (logs or {}).get(monitor)
+    if value is None:
+        warnings.warn(
+            f"{who}: monitored log {monitor!r} is not available; available logs: "
+            f"{sorted(logs or {})}",
+            stacklevel=3,
+        )
+    return value
 
 
 class EarlyStopping(Callback):
@@ -127,10 +163,18 @@ class EarlyStopping(Callback):
     Args:
         monitor: the log to watch (default "val_loss").
         min_delta: the smallest change that counts as an improvement.
-        patience: epochs without improvement before stopping.
-        mode: "min", "max" or "auto" (max for accuracies).
+        patience: epochs without improvement before stopping (Keras 3's count: with
+            patience 3 and a loss that only rises, 4 epochs run).
+        verbose: 1 prints the epoch where training stopped.
+        mode: "min", "max" or "auto" (by the log's name: up for accuracies, AUC,
+            precision, recall; down for losses and errors; otherwise an error).
+        baseline: a value to reach: epochs that do not beat it do not reset the
+            patience count (the best epoch is still tracked and restored).
         restore_best_weights: at the end, restore the weights of the best epoch.
         start_from_epoch: epochs to wait before monitoring.
+
+    A monitored log that is missing (say val_loss without validation data) gives a
+    warning and that epoch is not counted, as in Keras.
 
     Example:
         >>> EarlyStopping(monitor="loss", patience=2).patience
@@ -152,7 +196,7 @@ class EarlyStopping(Callback):
         self.min_delta = abs(float(min_delta))
         self.patience = int(patience)
         self.verbose = verbose
-        self.mode = _better(mode, monitor)
+        self.mode = _better(mode, monitor, "EarlyStopping")
         self.baseline = baseline
         self.restore_best_weights = restore_best_weights
         self.start_from_epoch = int(start_from_epoch)
@@ -160,35 +204,37 @@ class EarlyStopping(Callback):
     def on_train_begin(self, logs=None):
         self.wait = 0
         self.stopped_epoch = 0
-        self.best = math.inf if self.mode == "min" else -math.inf
-        if self.baseline is not None:
-            self.best = self.baseline
+        self.best = None
         self.best_weights = None
         self.best_epoch = 0
 
-    def _improved(self, value) -> bool:
+    def _improved(self, value, reference) -> bool:
+        if reference is None:
+            return True
         if self.mode == "min":
-            return value < self.best - self.min_delta
-        return value > self.best + self.min_delta
+            return value < reference - self.min_delta
+        return value > reference + self.min_delta
 
     def on_epoch_end(self, epoch, logs=None):
-        value = (logs or {}).get(self.monitor)
-        if value is None:
-            raise KeyError(
-                f"EarlyStopping: monitored log {self.monitor!r} not found; available: "
-                f"{sorted(logs or {})}"
-            )
-        if epoch < self.start_from_epoch:
+        # Keras 3's rule: ``wait`` counts every monitored epoch and an improvement resets
+        # it, so training stops after ``patience`` epochs without one.  The best epoch is
+        # tracked whatever the baseline; only beating the baseline resets ``wait``.
+        value = _monitored(logs, self.monitor, "EarlyStopping")
+        if value is None or epoch < self.start_from_epoch:
             return
-        if self._improved(value):
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+            self.best_epoch = epoch
+        self.wait += 1
+        if self._improved(value, self.best):
             self.best = value
             self.best_epoch = epoch
-            self.wait = 0
             if self.restore_best_weights:
                 self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._improved(value, self.baseline):
+                self.wait = 0
             return
-        self.wait += 1
-        if self.wait > self.patience:
+        if self.wait >= self.patience and epoch > 0:
             self.stopped_epoch = epoch
             self.model.stop_training = True
 
@@ -209,6 +255,9 @@ class ModelCheckpoint(Callback):
         save_weights_only: save only the weights (True) or the full training state (False).
         mode: "min", "max" or "auto".
 
+    The file's folder is created when missing.  With ``save_best_only`` and the
+    monitored log missing, it warns and saves (as Keras).
+
     Example:
         >>> ModelCheckpoint("model.npz").save_best_only
         False
@@ -228,20 +277,22 @@ class ModelCheckpoint(Callback):
         self.verbose = verbose
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
-        self.mode = _better(mode, monitor)
+        self.mode = _better(mode, monitor, "ModelCheckpoint")
         self.best = math.inf if self.mode == "min" else -math.inf
 
     def on_epoch_end(self, epoch, logs=None):
         logs = logs or {}
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
-            value = logs.get(self.monitor)
-            if value is None:
-                raise KeyError(f"ModelCheckpoint: monitored log {self.monitor!r} not found")
-            better = value < self.best if self.mode == "min" else value > self.best
-            if not better:
-                return
-            self.best = value
+            value = _monitored(logs, self.monitor, "ModelCheckpoint")
+            if value is not None:  # without it, save anyway (as Keras)
+                better = value < self.best if self.mode == "min" else value > self.best
+                if not better:
+                    return
+                self.best = value
+        folder = os.path.dirname(path)
+        if folder:
+            os.makedirs(folder, exist_ok=True)
         if self.save_weights_only:
             self.model.save_weights(path)
         else:
@@ -264,7 +315,10 @@ class LearningRateScheduler(Callback):
 
     def on_epoch_begin(self, epoch, logs=None):
         opt = self.model.optimizer
-        lr = float(self.schedule(epoch, float(opt.learning_rate)))
+        try:
+            lr = float(self.schedule(epoch, float(opt.learning_rate)))
+        except TypeError:  # a schedule of the epoch alone (Keras accepts both)
+            lr = float(self.schedule(epoch))
         if not math.isfinite(lr):
             raise ValueError(f"LearningRateScheduler: schedule returned {lr} at epoch {epoch}")
         opt.learning_rate = lr
@@ -306,6 +360,7 @@ class CSVLogger(Callback):
 
     def on_train_begin(self, logs=None):
         exists = self.append and os.path.exists(self.filename)
+        self.keys = None  # each run writes its own columns (a reused logger too)
         self._file = open(self.filename, "a" if self.append else "w", newline="")  # noqa: SIM115
         self._writer = None
         self._header_written = exists

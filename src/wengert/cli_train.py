@@ -212,11 +212,11 @@ class _Interrupt(callbacks_module.Callback):
     def _handle(self, signum, frame):
         self.signal = signum
         if self.model is not None:
-            self.model.stop_training = True
+            self.model.pause_training()
 
     def on_train_batch_end(self, batch, logs=None):
         if self.signal is not None:
-            self.model.stop_training = True
+            self.model.pause_training()
 
 
 def _fit_until_signal(model, out, x, y, callbacks=(), **fit_kwargs):

@@ -68,6 +68,7 @@ class Model(Layer):
         self.compiled_loss = None
         self.compiled_metrics = []
         self.stop_training = False
+        self._paused = False  # pause_training(): leave fit with the epoch unfinished
         self.history = None
         self._position = (0, 0)  # next (epoch, batch) that fit will run
         self._resume = False  # set by load_checkpoint: the next fit continues at _position
@@ -94,7 +95,7 @@ class Model(Layer):
 
     def _metric(self, m):
         if isinstance(m, str) and m.lower() in ("accuracy", "acc"):
-            return metrics.resolve_accuracy(self.compiled_loss)
+            return metrics.resolve_accuracy(self.compiled_loss, name=m)
         return metrics.get(m)
 
     # -- steps --------------------------------------------------------------------------
@@ -142,14 +143,21 @@ class Model(Layer):
             verbose: 0 silent, 1 progress bar on a terminal, 2 one line per epoch; "auto" = 1.
             callbacks: a list of ``wg.callbacks.Callback``.
             validation_split: fraction of the data (the last samples) held out for validation.
-            validation_data: ``(x_val, y_val)`` to evaluate after each epoch.
+            validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight)`` to
+                evaluate after each epoch.
             shuffle: reshuffle the training samples each epoch.
             initial_epoch: the epoch to start from.  Default: 0, as in Keras (each call
                 trains anew), except right after ``load_checkpoint``: then the epoch and
                 batch where the saved run stood, with its history continued.
             seed: seed of the shuffling stream (default: drawn from ``wg.random``).
             raise_on_nan: stop with ``NonFiniteLossError`` naming epoch and batch when the
-                loss is not finite (False: continue; see also ``TerminateOnNaN``).
+                loss is not finite.  False, or a ``TerminateOnNaN`` among the callbacks:
+                no error (the callback then stops training, as in Keras).
+
+        A callback that sets ``model.stop_training`` ends training after the current
+        batch; the epoch's logs (validation included) and ``on_epoch_end`` still follow,
+        as in Keras.  ``pause_training()`` instead leaves the epoch unfinished, to be
+        continued exactly from a checkpoint.
 
         Returns:
             The ``History`` callback, whose ``history`` dict lists each epoch's logs.
@@ -172,14 +180,14 @@ class Model(Layer):
         steps = max(1, math.ceil(n / batch_size))
         verbose = 1 if verbose == "auto" else int(verbose)
 
-        if self._shuffle is None:
+        resuming = self._resume and initial_epoch is None
+        self._resume = False
+        if self._shuffle is None or (seed is not None and not resuming):
             self._shuffle = Generator(
                 seed
                 if seed is not None
                 else int(get_global_generator().uniform((), 0, 2**62, "int64"))
             )
-        resuming = self._resume and initial_epoch is None
-        self._resume = False
         if resuming:
             start_epoch, start_batch = self._position
         else:
@@ -202,6 +210,10 @@ class Model(Layer):
         )
         self.history = history
         self.stop_training = False
+        self._paused = False
+        raise_on_nan = raise_on_nan and not any(
+            isinstance(c, callbacks_module.TerminateOnNaN) for c in cbs
+        )
         cb.on_train_begin()
         epoch = start_epoch
         for epoch in range(start_epoch, epochs):
@@ -242,10 +254,10 @@ class Model(Layer):
                     "metrics": [_numeric_state(m) for m in self.compiled_metrics],
                 }
                 cb.on_train_batch_end(batch, {"loss": loss_sum / seen})
-                if self.stop_training:
+                if self.stop_training or self._paused:
                     break
-            if self.stop_training and self._position[1] < steps:
-                break  # stopped mid-epoch: the epoch is not complete
+            if self._paused and self._position[1] < steps:
+                break  # paused mid-epoch: the epoch stays unfinished, to be resumed
             start_batch = 0
             self._position = (epoch + 1, 0)
             self._epoch_totals = None
@@ -253,12 +265,18 @@ class Model(Layer):
             for m in self.compiled_metrics:
                 logs[m.name] = float(m.result())
             if validation_data is not None:
+                x_val, y_val, *w_val = validation_data
                 val = self.evaluate(
-                    *validation_data[:2], batch_size=batch_size, verbose=0, return_dict=True
+                    x_val,
+                    y_val,
+                    batch_size=batch_size,
+                    verbose=0,
+                    return_dict=True,
+                    sample_weight=w_val[0] if w_val else None,
                 )
                 logs.update({f"val_{k}": v for k, v in val.items()})
             cb.on_epoch_end(epoch, logs)
-            if self.stop_training:
+            if self.stop_training or self._paused:
                 break
         cb.on_train_end()
         return history
@@ -275,28 +293,42 @@ class Model(Layer):
         y = _array(y)
         if len(x) != len(y):
             raise ValueError(f"evaluate: x has {len(x)} samples but y has {len(y)}")
+        w = _array(sample_weight)
+        if w is not None and len(w) != len(x):
+            raise ValueError(f"evaluate: x has {len(x)} samples but sample_weight has {len(w)}")
         batch_size = 32 if batch_size is None else int(batch_size)
-        fresh = [self._metric_copy(m) for m in self.compiled_metrics]
+        for m in self.compiled_metrics:  # the compiled metrics themselves, reset (as Keras)
+            m.reset_state()
         total = 0.0
         for start in range(0, len(x), batch_size):
-            xb = wrap(x[start : start + batch_size], "batch")
-            yb = wrap(y[start : start + batch_size], "batch")
+            part = slice(start, start + batch_size)
+            xb = wrap(x[part], "batch")
+            yb = wrap(y[part], "batch")
+            wb = None if w is None else wrap(w[part], "batch")
             y_pred = self(xb, training=False)
-            total += float(self._loss(yb, y_pred)._value) * len(xb)
-            for m in fresh:
-                m.update_state(yb, y_pred)
+            total += float(self._loss(yb, y_pred, wb)._value) * len(xb)
+            for m in self.compiled_metrics:
+                if wb is None:
+                    m.update_state(yb, y_pred)
+                else:
+                    m.update_state(yb, y_pred, sample_weight=wb)
         result = {"loss": total / max(len(x), 1)}
-        for m in fresh:
+        for m in self.compiled_metrics:
             result[m.name] = float(m.result())
         if return_dict:
             return result
         values = list(result.values())
         return values[0] if len(values) == 1 else values
 
-    def _metric_copy(self, m):
-        copy = type(m).from_config(m.get_config()) if hasattr(m, "get_config") else m
-        copy.reset_state()
-        return copy
+    def pause_training(self) -> None:
+        """Leave ``fit`` after the current batch with the epoch unfinished.
+
+        Unlike ``stop_training``, the epoch does not end (no epoch logs, no
+        ``on_epoch_end``): ``save_checkpoint`` records the exact position, and ``fit``
+        after ``load_checkpoint`` finishes the epoch as if never interrupted.  For signal
+        handlers (``wengert train`` uses it on SIGINT/SIGTERM).
+        """
+        self._paused = True
 
     def predict(self, x, batch_size=None, verbose=0):
         """The model's outputs for ``x`` (inference mode), as an ndarray."""

@@ -1,0 +1,215 @@
+"""fit/evaluate and the callbacks behave as Keras 3's do (keras/src/callbacks/*.py,
+keras/src/trainers): the cases where a divergence would give a silently different run."""
+
+from __future__ import annotations
+
+import csv
+
+import numpy as np
+import pytest
+
+import wengert as wg
+from wengert import callbacks, layers
+
+
+def _data(n=96, seed=0):
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 3)).astype(np.float32)
+    y = (x[:, 0] + x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 1)
+    return x, y
+
+
+def _model(metrics=("accuracy",), optimizer="sgd"):
+    wg.random.set_seed(0)
+    model = wg.Sequential([layers.Input((3,)), layers.Dense(8, activation="relu"), layers.Dense(3)])
+    model.compile(
+        optimizer=optimizer,
+        loss=wg.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=list(metrics),
+    )
+    return model
+
+
+class _Model:
+    """Just enough of a model for a callback fed logs by hand."""
+
+    stop_training = False
+
+    def __init__(self):
+        self.weights = [np.zeros(1)]
+
+    def get_weights(self):
+        return [w.copy() for w in self.weights]
+
+    def set_weights(self, ws):
+        self.weights = ws
+
+
+def _run_early_stopping(stopper, values):
+    model = _Model()
+    stopper.set_model(model)
+    stopper.on_train_begin()
+    for epoch, v in enumerate(values):
+        model.weights = [np.array([float(epoch)])]
+        stopper.on_epoch_end(epoch, {"loss": v})
+        if model.stop_training:
+            break
+    stopper.on_train_end()
+    return epoch + 1, model
+
+
+@pytest.mark.parametrize(
+    "patience, values, epochs",
+    [
+        (3, [1, 2, 3, 4, 5, 6, 7], 4),  # Keras's docstring: "Only 4 epochs are run"
+        (1, [1, 2, 3, 4], 2),
+        (0, [1, 2, 3], 2),
+        (2, [5, 4, 4.5, 4.6, 3, 3.5], 4),
+        (2, [5, 4.5, 4.6, 4, 4.1, 4.2, 3], 6),
+    ],
+)
+def test_early_stopping_stops_after_patience_epochs_without_improvement(patience, values, epochs):
+    run, _ = _run_early_stopping(callbacks.EarlyStopping("loss", patience=patience), values)
+    assert run == epochs
+
+
+def test_early_stopping_baseline_keeps_the_best_epoch_and_its_weights():
+    # Never better than the baseline: the best epoch is still tracked and restored, and
+    # training goes on while the value improves on its own best (Keras 3).
+    stopper = callbacks.EarlyStopping("loss", patience=1, baseline=0.5, restore_best_weights=True)
+    run, model = _run_early_stopping(stopper, [1.0, 0.9, 0.8, 0.85, 0.9])
+    assert run == 4 and stopper.best == 0.8 and stopper.best_epoch == 2
+    assert model.weights[0][0] == 2.0  # the best epoch's weights restored
+
+
+def test_a_missing_monitored_log_warns_instead_of_failing(tmp_path):
+    x, y = _data()
+    model = _model()
+    stopper = callbacks.EarlyStopping()  # val_loss, but no validation data
+    best = callbacks.ModelCheckpoint(str(tmp_path / "new" / "w-{epoch}.npz"), save_best_only=True)
+    with pytest.warns(UserWarning, match="'val_loss' is not available"):
+        history = model.fit(x, y, epochs=2, verbose=0, callbacks=[stopper, best])
+    assert len(history.history["loss"]) == 2
+    # saved anyway (as Keras), into a folder the callback created
+    assert sorted(p.name for p in (tmp_path / "new").iterdir()) == ["w-1.npz", "w-2.npz"]
+
+
+def test_auto_mode_refuses_to_guess_an_unknown_metric():
+    assert callbacks.EarlyStopping("val_auc").mode == "max"
+    assert callbacks.EarlyStopping("val_mean_squared_error").mode == "min"
+    with pytest.raises(ValueError, match=r"EarlyStopping: cannot tell whether 'val_zork'"):
+        callbacks.EarlyStopping("val_zork")
+
+
+def test_stop_training_mid_epoch_still_ends_the_epoch_as_keras():
+    x, y = _data()
+    seen = []
+
+    class StopAtBatch1(callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            if batch == 1:
+                self.model.stop_training = True
+
+        def on_epoch_end(self, epoch, logs=None):
+            seen.append((epoch, sorted(logs)))
+
+    model = _model()
+    history = model.fit(
+        x, y, batch_size=16, epochs=3, verbose=0, validation_split=0.25, callbacks=[StopAtBatch1()]
+    )
+    assert seen == [(0, ["accuracy", "loss", "val_accuracy", "val_loss"])]
+    assert len(history.history["loss"]) == 1
+
+
+def test_on_batch_hooks_run_after_every_training_batch():
+    x, y = _data(64)
+    calls = []
+
+    class Old(callbacks.Callback):
+        def on_batch_begin(self, batch, logs=None):
+            calls.append(("begin", batch))
+
+        def on_batch_end(self, batch, logs=None):
+            calls.append(("end", batch))
+
+    _model().fit(x, y, batch_size=16, epochs=1, verbose=0, callbacks=[Old()])
+    assert calls == [(k, b) for b in range(4) for k in ("begin", "end")]
+
+
+def test_evaluate_and_validation_use_sample_weights():
+    x, y = _data()
+    w = np.zeros(len(x), np.float32)
+    w[:10] = 1.0
+    model = _model()
+    loss_fn = wg.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
+    per_sample = loss_fn(y, model.predict(x)).numpy()
+    acc = (model.predict(x).argmax(1) == y).astype(float)
+    # Keras: each batch's loss is sum(w * l) / batch size, batches weighted by their size
+    expected_loss = float((per_sample * w).sum() / len(x))
+    expected_acc = float((acc * w).sum() / w.sum())
+    loss, accuracy = model.evaluate(x, y, batch_size=32, verbose=0, sample_weight=w)
+    assert loss == pytest.approx(expected_loss, rel=1e-5)
+    assert accuracy == pytest.approx(expected_acc, rel=1e-6)
+    history = model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y, w), shuffle=False)
+    after = model.evaluate(x, y, verbose=0, sample_weight=w)
+    assert history.history["val_loss"][0] == pytest.approx(after[0], rel=1e-6)
+
+
+def test_evaluate_uses_the_compiled_metrics_even_custom_ones():
+    x, y = _data()
+
+    def top_logit(y_true, y_pred):
+        return wg.reduce_max(y_pred, axis=-1)
+
+    model = _model(metrics=["acc", top_logit])
+    history = model.fit(x, y, epochs=1, verbose=0, validation_split=0.25)
+    assert {"acc", "val_acc", "top_logit", "val_top_logit"} <= set(history.history)
+    values = model.evaluate(x, y, verbose=0)
+    assert len(values) == 3
+    assert values[2] == pytest.approx(float(model.predict(x).max(1).mean()), rel=1e-5)
+
+
+def test_terminate_on_nan_replaces_the_error_and_the_epoch_is_logged():
+    x, y = _data(64)
+    x[20] = np.nan
+    model = _model()
+    history = model.fit(
+        x,
+        y,
+        batch_size=16,
+        epochs=3,
+        shuffle=False,
+        verbose=0,
+        callbacks=[callbacks.TerminateOnNaN()],
+    )
+    assert len(history.history["loss"]) == 1 and np.isnan(history.history["loss"][0])
+
+
+def test_learning_rate_schedule_of_the_epoch_alone():
+    x, y = _data(32)
+    model = _model(optimizer=wg.optimizers.SGD(1.0))
+    sched = callbacks.LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))
+    history = model.fit(x, y, epochs=2, verbose=0, callbacks=[sched])
+    assert history.history["learning_rate"] == pytest.approx([0.1, 0.05])
+
+
+def test_a_reused_csv_logger_writes_each_runs_columns(tmp_path):
+    x, y = _data(32)
+    path = tmp_path / "log.csv"
+    logger = callbacks.CSVLogger(str(path))
+    model = _model()
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[logger])
+    model.fit(x, y, epochs=1, verbose=0, callbacks=[logger], validation_data=(x, y))
+    with open(path, newline="") as f:
+        header = next(csv.reader(f))
+    assert "val_loss" in header
+
+
+def test_fit_with_a_new_seed_reshuffles_from_it():
+    x, y = _data()
+    a, b = _model(), _model()
+    a.fit(x, y, epochs=1, verbose=0, seed=1)
+    b.fit(x, y, epochs=1, verbose=0, seed=1)
+    a.fit(x, y, epochs=1, verbose=0, seed=5)
+    b.fit(x, y, epochs=1, verbose=0, seed=6)  # a later call's seed is not ignored
+    assert any(not np.array_equal(wa, wb) for wa, wb in zip(a.get_weights(), b.get_weights()))
