@@ -213,3 +213,71 @@ def test_fit_with_a_new_seed_reshuffles_from_it():
     a.fit(x, y, epochs=1, verbose=0, seed=5)
     b.fit(x, y, epochs=1, verbose=0, seed=6)  # a later call's seed is not ignored
     assert any(not np.array_equal(wa, wb) for wa, wb in zip(a.get_weights(), b.get_weights()))
+
+
+class _Optimizer:
+    def __init__(self, lr):
+        self._learning_rate = lr
+
+    @property
+    def learning_rate(self):
+        return self._learning_rate
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self._learning_rate = value
+
+
+def test_reduce_lr_on_plateau_follows_keras_counting_and_cooldown():
+    model = _Model()
+    model.optimizer = _Optimizer(1.0)
+    cb = callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=2, cooldown=1, min_lr=0.2)
+    cb.set_model(model)
+    cb.on_train_begin()
+    lrs = []
+    for epoch, loss in enumerate([5, 4, 4, 4, 4, 4, 4, 4, 4, 3, 3, 3]):
+        logs = {"loss": loss}
+        cb.on_epoch_end(epoch, logs)
+        lrs.append(model.optimizer.learning_rate)
+        assert logs["learning_rate"] == (lrs[-2] if len(lrs) > 1 else 1.0)
+    # A reduction after 2 epochs without improvement; the cooldown epoch's counter runs
+    # out before the count resumes in that same epoch (Keras's order); never below
+    # min_lr, and nothing once there; an improvement resets the count.
+    assert lrs == [1.0, 1.0, 1.0, 0.5, 0.5, 0.25, 0.25, 0.2, 0.2, 0.2, 0.2, 0.2]
+
+
+def test_reduce_lr_on_plateau_in_fit_and_its_refusal_of_schedules():
+    x, y = _data(32)
+    model = _model(optimizer=wg.optimizers.SGD(0.1))
+    cb = callbacks.ReduceLROnPlateau("loss", factor=0.5, patience=1, min_delta=1e9)
+    history = model.fit(x, y, epochs=3, verbose=0, callbacks=[cb])
+    # no epoch improves by 1e9: halved after each epoch but the first (logged before)
+    assert history.history["learning_rate"] == pytest.approx([0.1, 0.1, 0.05])
+    assert model.optimizer.learning_rate == pytest.approx(0.025)
+    sched = wg.optimizers.schedules.ExponentialDecay(0.1, 10, 0.5)
+    model = _model(optimizer=wg.optimizers.SGD(sched))
+    with pytest.raises(TypeError, match="ReduceLROnPlateau: the optimizer's learning rate is a"):
+        model.fit(x, y, epochs=1, verbose=0, callbacks=[cb])
+
+
+def test_fit_sample_and_class_weights_weight_the_loss():
+    x, y = _data()
+    w = np.random.default_rng(1).uniform(0.0, 2.0, len(x)).astype(np.float32)
+    # one step on the whole batch: the loss is the weighted one Keras computes
+    model = _model(optimizer=wg.optimizers.SGD(0.0))
+    loss_fn = wg.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
+    per_sample = loss_fn(y, model.predict(x)).numpy()
+    h = model.fit(x, y, batch_size=len(x), epochs=1, verbose=0, sample_weight=w)
+    assert h.history["loss"][0] == pytest.approx(float((per_sample * w).mean()), rel=1e-5)
+    cw = {0: 2.0, 1: 0.5}  # class 2 left out: weight 1, as Keras
+    h = model.fit(x, y, batch_size=len(x), epochs=1, verbose=0, class_weight=cw, sample_weight=w)
+    by_class = np.array([2.0, 0.5, 1.0])[y]
+    expected = float((per_sample * w * by_class).mean())
+    assert h.history["loss"][0] == pytest.approx(expected, rel=1e-5)
+    onehot = np.eye(3, dtype=np.float32)[y]
+    cat = _model(optimizer=wg.optimizers.SGD(0.0))
+    cat.compile(optimizer=wg.optimizers.SGD(0.0), loss=wg.losses.CategoricalCrossentropy(True))
+    h2 = cat.fit(x, onehot, batch_size=len(x), epochs=1, verbose=0, class_weight=cw)
+    assert h2.history["loss"][0] == pytest.approx(float((per_sample * by_class).mean()), rel=1e-5)
+    with pytest.raises(ValueError, match="fit: y has 96 samples but sample_weight has 3"):
+        model.fit(x, y, epochs=1, verbose=0, sample_weight=w[:3])

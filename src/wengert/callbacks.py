@@ -19,6 +19,7 @@ __all__ = [
     "EarlyStopping",
     "ModelCheckpoint",
     "LearningRateScheduler",
+    "ReduceLROnPlateau",
     "CSVLogger",
     "TensorBoard",
     "TerminateOnNaN",
@@ -328,6 +329,98 @@ class LearningRateScheduler(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class ReduceLROnPlateau(Callback):
+    """Multiply the learning rate by ``factor`` when a monitored log stops improving.
+
+    As Keras 3: after ``patience`` epochs without an improvement of at least
+    ``min_delta``, ``lr = max(lr * factor, min_lr)``, then ``cooldown`` epochs during
+    which no reduction happens.  The learning rate is logged as ``learning_rate``.
+
+    Args:
+        monitor: the log to watch (default "val_loss").
+        factor: the multiplier, in [0, 1).
+        patience: epochs without improvement before a reduction.
+        verbose: 1 prints each reduction.
+        mode: "min", "max" or "auto" ("max" for accuracies, else "min", as Keras).
+        min_delta: the smallest change that counts as an improvement.
+        cooldown: epochs to wait after a reduction before counting again.
+        min_lr: the learning rate never goes below this.
+
+    Example:
+        >>> ReduceLROnPlateau(factor=0.5, patience=2).factor
+        0.5
+    """
+
+    def __init__(
+        self,
+        monitor="val_loss",
+        factor=0.1,
+        patience=10,
+        verbose=0,
+        mode="auto",
+        min_delta=1e-4,
+        cooldown=0,
+        min_lr=0.0,
+    ):
+        if not 0.0 <= float(factor) < 1.0:
+            raise ValueError(f"ReduceLROnPlateau: factor must be in [0, 1), got {factor}")
+        self.monitor = monitor
+        self.factor = float(factor)
+        self.patience = int(patience)
+        self.verbose = verbose
+        if mode == "auto":  # Keras 3's rule for this callback: up for accuracies
+            mode = "max" if "acc" in monitor else "min"
+        self.mode = _better(mode, monitor, "ReduceLROnPlateau")
+        self.min_delta = abs(float(min_delta))
+        self.cooldown = int(cooldown)
+        self.min_lr = float(min_lr)
+        self._reset()
+
+    def _reset(self):
+        self.best = math.inf if self.mode == "min" else -math.inf
+        self.wait = 0
+        self.cooldown_counter = 0
+
+    def on_train_begin(self, logs=None):
+        self._reset()
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        opt = self.model.optimizer
+        if callable(getattr(opt, "_learning_rate", None)):
+            raise TypeError(
+                "ReduceLROnPlateau: the optimizer's learning rate is a schedule; the two "
+                "would fight over it (use a constant learning rate)"
+            )
+        logs["learning_rate"] = float(opt.learning_rate)
+        value = _monitored(logs, self.monitor, "ReduceLROnPlateau")
+        if value is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self.mode == "min":
+            improved = value < self.best - self.min_delta
+        else:
+            improved = value > self.best + self.min_delta
+        if improved:
+            self.best = value
+            self.wait = 0
+        elif self.cooldown_counter <= 0:
+            self.wait += 1
+            if self.wait >= self.patience:
+                old = float(opt.learning_rate)
+                if old > self.min_lr:
+                    opt.learning_rate = max(old * self.factor, self.min_lr)
+                    if self.verbose:
+                        print(
+                            f"Epoch {epoch + 1}: ReduceLROnPlateau reducing the learning "
+                            f"rate to {opt.learning_rate:.6g}"
+                        )
+                    self.cooldown_counter = self.cooldown
+                    self.wait = 0
 
 
 class TerminateOnNaN(Callback):

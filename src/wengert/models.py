@@ -132,6 +132,8 @@ class Model(Layer):
         initial_epoch=None,
         seed=None,
         raise_on_nan=True,
+        sample_weight=None,
+        class_weight=None,
     ):
         """Train for ``epochs`` epochs on ``(x, y)`` in batches; returns a ``History``.
 
@@ -150,6 +152,9 @@ class Model(Layer):
                 trains anew), except right after ``load_checkpoint``: then the epoch and
                 batch where the saved run stood, with its history continued.
             seed: seed of the shuffling stream (default: drawn from ``wg.random``).
+            sample_weight: one weight per training sample, for the loss and the metrics.
+            class_weight: ``{class index: weight}``: each sample weighted by its class
+                (integer labels, or the argmax of one-hot ones), times ``sample_weight``.
             raise_on_nan: stop with ``NonFiniteLossError`` naming epoch and batch when the
                 loss is not finite.  False, or a ``TerminateOnNaN`` among the callbacks:
                 no error (the callback then stops training, as in Keras).
@@ -170,11 +175,14 @@ class Model(Layer):
             raise ValueError("fit: x and y are required")
         if len(x) != len(y):
             raise ValueError(f"fit: x has {len(x)} samples but y has {len(y)}")
+        w = _sample_weights(y, _array(sample_weight), class_weight)
         if validation_data is None and validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
             split = int(math.floor(len(x) * (1 - validation_split)))
-            x, y, validation_data = x[:split], y[:split], (x[split:], y[split:])
+            held_out = (x[split:], y[split:]) + (() if w is None else (w[split:],))
+            x, y, validation_data = x[:split], y[:split], held_out
+            w = None if w is None else w[:split]
         batch_size = 32 if batch_size is None else int(batch_size)
         n = len(x)
         steps = max(1, math.ceil(n / batch_size))
@@ -236,7 +244,8 @@ class Model(Layer):
                 idx = order[batch * batch_size : (batch + 1) * batch_size]
                 xb = wrap(x[idx], "batch")
                 yb = wrap(y[idx], "batch")
-                loss, y_pred = self.train_step(xb, yb)
+                wb = None if w is None else wrap(w[idx], "batch")
+                loss, y_pred = self.train_step(xb, yb, wb)
                 loss_value = float(loss._value)
                 if not math.isfinite(loss_value) and raise_on_nan:
                     raise NonFiniteLossError(
@@ -245,8 +254,7 @@ class Model(Layer):
                     )
                 loss_sum += loss_value * len(idx)
                 seen += len(idx)
-                for m in self.compiled_metrics:
-                    m.update_state(yb, y_pred)
+                _update_metrics(self.compiled_metrics, yb, y_pred, wb)
                 self._position = (epoch, batch + 1)
                 self._epoch_totals = {
                     "loss_sum": loss_sum,
@@ -283,7 +291,7 @@ class Model(Layer):
 
     # -- evaluate / predict ----------------------------------------------------------------
     def evaluate(
-        self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False, sample_weight=None
+        self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False
     ):
         """Loss and metrics on ``(x, y)``: ``[loss, *metrics]`` (or just the loss) as Keras.
 
@@ -307,11 +315,7 @@ class Model(Layer):
             wb = None if w is None else wrap(w[part], "batch")
             y_pred = self(xb, training=False)
             total += float(self._loss(yb, y_pred, wb)._value) * len(xb)
-            for m in self.compiled_metrics:
-                if wb is None:
-                    m.update_state(yb, y_pred)
-                else:
-                    m.update_state(yb, y_pred, sample_weight=wb)
+            _update_metrics(self.compiled_metrics, yb, y_pred, wb)
         result = {"loss": total / max(len(x), 1)}
         for m in self.compiled_metrics:
             result[m.name] = float(m.result())
@@ -493,6 +497,32 @@ class Model(Layer):
             self.history = callbacks_module.History()
             self.history.history = {k: list(v) for k, v in meta["history"].items()}
         return meta
+
+
+def _update_metrics(metrics, y, y_pred, sample_weight) -> None:
+    for m in metrics:
+        if sample_weight is None:  # user metrics need not take sample weights
+            m.update_state(y, y_pred)
+        else:
+            m.update_state(y, y_pred, sample_weight=sample_weight)
+
+
+def _sample_weights(y, sample_weight, class_weight):
+    """fit's per-sample weights: sample_weight times class_weight[label], or None."""
+    if sample_weight is not None and len(sample_weight) != len(y):
+        raise ValueError(f"fit: y has {len(y)} samples but sample_weight has {len(sample_weight)}")
+    if class_weight is None:
+        return sample_weight
+    labels = xp.asarray(y)
+    if labels.ndim > 1 and labels.shape[-1] > 1:
+        labels = labels.argmax(-1)  # one-hot
+    labels = labels.reshape(len(y), -1)[:, 0].astype(xp.int64)
+    # classes the dict leaves out weigh 1, as in Keras
+    table = xp.ones(int(max(max(class_weight, default=0), labels.max(initial=0))) + 1)
+    for k, v in class_weight.items():
+        table[int(k)] = float(v)
+    weights = table[labels].astype(xp.float32)
+    return weights if sample_weight is None else weights * sample_weight
 
 
 def _numeric_state(metric) -> dict:
