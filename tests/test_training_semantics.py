@@ -281,3 +281,60 @@ def test_fit_sample_and_class_weights_weight_the_loss():
     assert h2.history["loss"][0] == pytest.approx(float((per_sample * by_class).mean()), rel=1e-5)
     with pytest.raises(ValueError, match="fit: y has 96 samples but sample_weight has 3"):
         model.fit(x, y, epochs=1, verbose=0, sample_weight=w[:3])
+
+
+def test_freezing_a_model_freezes_its_layers_and_batch_norm_runs_in_inference():
+    wg.random.set_seed(0)
+    model = wg.Sequential([layers.Input((3,)), layers.Dense(4), layers.BatchNormalization()])
+    model.trainable = False
+    bn = model.layers[1]
+    assert not bn.trainable and not model.layers[0].trainable
+    assert model.trainable_weights == []
+    x = np.random.default_rng(0).standard_normal((8, 3)).astype(np.float32) + 5.0
+    before = bn.moving_mean.numpy().copy()
+    y = model(x, training=True)
+    np.testing.assert_array_equal(bn.moving_mean.numpy(), before)  # not updated
+    np.testing.assert_allclose(y.numpy(), model(x, training=False).numpy())
+    model.trainable = True
+    assert bn.trainable and len(model.trainable_weights) == 4
+
+
+def test_weights_are_listed_layer_by_layer_whatever_is_frozen():
+    wg.random.set_seed(0)
+    model = wg.Sequential(
+        [
+            layers.Input((3,)),
+            layers.Dense(4, name="a"),
+            layers.BatchNormalization(name="bn"),
+            layers.Dense(2, name="b"),
+        ]
+    )
+    names = [v.name for v in model.weights]
+    assert names == [
+        "a/kernel",
+        "a/bias",
+        "bn/gamma",
+        "bn/beta",
+        "bn/moving_mean",
+        "bn/moving_variance",
+        "b/kernel",
+        "b/bias",
+    ]
+    values = model.get_weights()
+    model.layers[0].trainable = False
+    assert [v.name for v in model.weights] == names
+    model.set_weights(values)
+    for a, b in zip(model.get_weights(), values):
+        np.testing.assert_array_equal(a, b)
+
+    class Outer(layers.Layer):  # a sublayer assigned first still comes after own weights
+        def build(self, input_shape):
+            self.inner = layers.Dense(2, name="inner")
+            self.scale = self.add_weight((3,), "ones", name="scale")
+
+        def call(self, x):
+            return self.inner(x * self.scale)
+
+    outer = Outer(name="outer")
+    outer(np.ones((1, 3), np.float32))
+    assert [v.name for v in outer.weights] == ["outer/scale", "inner/kernel", "inner/bias"]

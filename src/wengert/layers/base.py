@@ -102,12 +102,25 @@ class Layer:
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
         self.name = name or unique_name(_snake(type(self).__name__))
-        self.trainable = bool(trainable)
+        self._trainable = bool(trainable)  # no sublayers yet to pass it on to
         self.dtype = xp.dtype("float32" if dtype is None else dtype)
         self.built = False
         self.input_spec = None
         self._input_shape_arg = None if input_shape is None else tuple(input_shape)
         self._call_takes_training = "training" in inspect.signature(self.call).parameters
+
+    @property
+    def trainable(self) -> bool:
+        """Whether training updates this layer's weights.  Setting it sets every sublayer's
+        too, as in Keras: freezing a model freezes its BatchNormalization layers, which
+        then run in inference mode."""
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value) -> None:
+        self._trainable = bool(value)
+        for layer in self.layers:
+            layer.trainable = value
 
     # -- weights ---------------------------------------------------------------------
     def add_weight(
@@ -134,25 +147,32 @@ class Layer:
             yield from _walk_value(f"{prefix}{attr}", value)
 
     def _variables(self, seen=None):
-        """(path, variable, trainable) for every weight, each once, in creation order."""
+        """(path, variable, trainable) for every weight, each once, in Keras's order: the
+        layer's own weights (those created trainable first), then each sublayer's.  The
+        order never depends on what is frozen, so get_weights/set_weights lists match."""
         seen = set() if seen is None else seen
-        out = []
+        own, sublayers = [], []
         for path, obj in self._walk():
             if isinstance(obj, Variable):
                 if id(obj) not in seen:
                     seen.add(id(obj))
-                    out.append((path, obj, obj.trainable and self.trainable))
-            elif isinstance(obj, Layer) and id(obj) not in seen:
-                seen.add(id(obj))
-                for sub_path, var, trainable in obj._variables(seen):
-                    out.append((f"{path}.{sub_path}", var, trainable and self.trainable))
+                    own.append((path, obj))
+            elif isinstance(obj, Layer):
+                sublayers.append((path, obj))
+        own.sort(key=lambda item: not item[1].trainable)  # stable: creation order kept
+        out = [(path, v, v.trainable and self.trainable) for path, v in own]
+        for path, layer in sublayers:
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            for sub_path, var, trainable in layer._variables(seen):
+                out.append((f"{path}.{sub_path}", var, trainable and self.trainable))
         return out
 
     @property
     def weights(self) -> list:
-        """All weights, trainable first (as Keras orders them)."""
-        items = self._variables()
-        return [v for _, v, t in items if t] + [v for _, v, t in items if not t]
+        """All weights, layer by layer (each layer's trainable ones first), as Keras."""
+        return [v for _, v, _ in self._variables()]
 
     @property
     def trainable_weights(self) -> list:
