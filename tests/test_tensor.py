@@ -313,7 +313,8 @@ def test_convert_to_tensor_passthrough_identity():
     assert wg.convert_to_tensor(t) is t
     assert wg.convert_to_tensor(t, dtype="float32") is t
     v = wg.Variable([1.0])
-    assert wg.convert_to_tensor(v) is v
+    read = wg.convert_to_tensor(v)  # as TensorFlow: the variable's value, a plain Tensor
+    assert type(read) is wg.Tensor and read.numpy().tolist() == [1.0]
 
 
 def test_convert_to_tensor_dtype_mismatch_is_value_error():

@@ -338,3 +338,29 @@ def test_weights_are_listed_layer_by_layer_whatever_is_frozen():
     outer = Outer(name="outer")
     outer(np.ones((1, 3), np.float32))
     assert [v.name for v in outer.weights] == ["outer/scale", "inner/kernel", "inner/bias"]
+
+
+def test_integer_inputs_reach_float_layers_cast_as_keras_promotes_them():
+    wg.random.set_seed(0)
+    images = np.random.default_rng(0).integers(0, 256, (6, 4, 4, 1)).astype(np.uint8)
+    model = wg.Sequential(
+        [layers.Input((4, 4, 1)), layers.Conv2D(2, 3), layers.Flatten(), layers.Dense(3)]
+    )
+    out = model(images)
+    assert out.dtype == np.float32
+    np.testing.assert_allclose(out.numpy(), model(images.astype(np.float32)).numpy(), rtol=1e-6)
+    dense = layers.Dense(2)
+    assert dense(np.array([[1, 2, 3]])).dtype == np.float32
+    emb = layers.Embedding(10, 2)
+    assert emb(np.array([[1, 2]])).shape == (1, 2, 2)  # indices stay indices
+
+
+def test_normalization_config_round_trip_invert_and_half_set_statistics():
+    norm = layers.Normalization(mean=3.0, variance=4.0)
+    again = layers.Normalization.from_config(norm.get_config())
+    x = np.array([[5.0], [1.0]], np.float32)
+    np.testing.assert_allclose(again(x).numpy(), [[1.0], [-1.0]])
+    back = layers.Normalization(mean=3.0, variance=4.0, invert=True)
+    np.testing.assert_allclose(back(again(x)).numpy(), x)
+    with pytest.raises(ValueError, match="set both mean and variance, or neither"):
+        layers.Normalization(variance=4.0)

@@ -56,7 +56,7 @@ def reshape(tensor, shape, name=None) -> Tensor:
     if -1 in shape:
         shape = tuple(size // known if s == -1 else s for s in shape)
     if shape == x._value.shape:
-        return x
+        return _snapshot(x)
     return apply(reshape_p, (x,), {"shape": shape})
 
 
@@ -133,7 +133,7 @@ def broadcast_to(input, shape, name=None) -> Tensor:
     except ValueError:
         raise ValueError(f"broadcast_to: cannot broadcast shape {x.shape} to {shape}") from None
     if x._value.shape == shape:
-        return x
+        return _snapshot(x)
     return apply(broadcast_to_p, (x,), {"shape": shape})
 
 
@@ -224,7 +224,7 @@ def concat(values, axis, name=None) -> Tensor:
         ):
             raise ValueError(f"concat: shapes {[t.shape for t in xs]} differ outside axis {axis}")
     if len(xs) == 1:
-        return xs[0]
+        return _snapshot(xs[0])
     return apply(concat_p, tuple(xs), {"axis": axis})
 
 
@@ -594,6 +594,12 @@ def _identity_impl(x):
 identity_p = primitive("identity", _identity_impl)
 defvjp(identity_p, lambda g, out, x: g)
 defjvp(identity_p, lambda dx, out, x: dx)
+
+
+def _snapshot(x) -> Tensor:
+    """``x`` itself when it is an immutable Tensor; a recorded read when it is a Variable,
+    whose value a later assign would otherwise change under the caller (TensorFlow)."""
+    return x if type(x) is Tensor else identity(x)
 
 
 def identity(input, name=None) -> Tensor:

@@ -893,7 +893,7 @@ for _cls in (Tensor,):
     _cls.__rmatmul__ = _reflected(matmul)
     _cls.__neg__ = negative
     _cls.__abs__ = abs
-    _cls.__pos__ = lambda self: self
+    _cls.__pos__ = lambda self: self if type(self) is Tensor else self + 0
     _cls.__lt__ = less
     _cls.__le__ = less_equal
     _cls.__gt__ = greater

@@ -21,7 +21,7 @@ from collections import namedtuple
 
 from . import core
 from .backend import xp
-from .core import NO_PARAMS, Primitive, all_paused, paused, push_recorder, remove_recorder
+from .core import NO_PARAMS, Primitive, paused, push_recorder, remove_recorder
 from .tensor import Tensor, Variable, next_tid, wrap
 
 __all__ = ["GradientTape", "UnconnectedGradients", "custom_gradient", "Record"]
@@ -753,14 +753,20 @@ def custom_gradient(f):
 
     @functools.wraps(f)
     def wrapper(*args, **kwargs):
-        inputs = [a for a in args if isinstance(a, Tensor)]
+        # As TensorFlow: every (flattened) positional argument is an input that grad_fn
+        # returns a gradient for; numbers become constants.
+        inputs = [_as_input(a) for a in flatten(list(args))[0]]
+        inputs = [a for a in inputs if a is not None]
+        # f runs with the tapes recording (as in TensorFlow), so values grad_fn closes
+        # over stay connected to the inputs on outer tapes: second derivatives through
+        # grad_fn are right.  Its outputs below are fresh tensors whose only record is
+        # the custom op, so this tape's gradient goes through grad_fn alone.
         probe = GradientTape(watch_accessed_variables=True)
-        with all_paused():
-            push_recorder(probe)
-            try:
-                result, grad_fn = f(*args, **kwargs)
-            finally:
-                remove_recorder(probe)
+        push_recorder(probe)
+        try:
+            result, grad_fn = f(*args, **kwargs)
+        finally:
+            remove_recorder(probe)
         variables = [v for v in probe.watched_variables() if not any(v is i for i in inputs)]
         wants_variables = "variables" in _parameters(grad_fn)
         if variables and not wants_variables:
@@ -782,7 +788,7 @@ def custom_gradient(f):
             key = id(g)
             if key not in cache:
                 upstream = g if multiple else (g,)
-                if wants_variables:
+                if variables:  # TensorFlow passes variables= only when there are some
                     grads_in, grads_var = grad_fn(*upstream, variables=variables)
                     grads = list(_as_list(grads_in)) + list(grads_var)
                 else:
@@ -808,6 +814,15 @@ def custom_gradient(f):
         return rebuild(list(outs))
 
     return wrapper
+
+
+def _as_input(a):
+    """A custom_gradient argument as a Tensor input (numbers and arrays as constants)."""
+    if isinstance(a, Tensor):
+        return a
+    if isinstance(a, (int, float, complex, xp.ndarray, xp.generic)) and not isinstance(a, bool):
+        return core.operand(a)
+    return None
 
 
 def _parameters(fn) -> set:

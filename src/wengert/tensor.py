@@ -392,6 +392,10 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None) -> Tensor:
                 f"convert_to_tensor: requested dtype {xp.dtype(dtype)} for a Tensor of "
                 f"dtype {value.dtype}; use wg.cast to change a tensor's dtype"
             )
+        if isinstance(value, Variable):  # its value now, as TensorFlow reads a variable
+            from .array_ops import identity
+
+            return identity(value)
         return value
     if dtype is None and dtype_hint is not None and not isinstance(value, xp.ndarray):
         dtype = dtype_hint

@@ -91,6 +91,10 @@ class Layer:
         ((2, 3), 1)
     """
 
+    # Integer or boolean inputs are cast to the layer's dtype (Dense, convolutions,
+    # normalizations, recurrent layers); others (Embedding, shape ops) keep them.
+    _float_math = False
+
     def __init__(
         self,
         trainable: bool = True,
@@ -266,8 +270,10 @@ class Layer:
         if isinstance(inputs, dict) or inputs is None:
             return inputs
         t = operand(inputs)
-        # Floating inputs are computed in the layer's dtype, as Keras casts them.
-        if t.dtype.kind == "f" and t.dtype != self.dtype:
+        # Floating inputs are computed in the layer's dtype, as Keras casts them; layers
+        # that compute in floats take integer inputs too (Keras's ops promote them).
+        kind = t.dtype.kind
+        if (kind == "f" or (kind in "biu" and self._float_math)) and t.dtype != self.dtype:
             from ..array_ops import cast
 
             t = cast(t, self.dtype)

@@ -55,6 +55,8 @@ def _serialize(initializer):
 class _Conv(Layer):
     """Shared machinery of the N-D convolution layers (N = ``rank``)."""
 
+    _float_math = True  # integer inputs are cast to the layer's dtype
+
     rank = 2
 
     def __init__(

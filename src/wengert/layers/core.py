@@ -31,6 +31,8 @@ class Dense(Layer):
         ((2, 3), (4, 3))
     """
 
+    _float_math = True  # integer inputs are cast to the layer's dtype
+
     def __init__(
         self,
         units,
@@ -225,8 +227,9 @@ class Normalization(Layer):
 
     Args:
         axis: the axis (or axes) that keep their own statistics; the others are averaged.
-        mean: optional fixed mean (instead of ``adapt``).
+        mean: optional fixed mean (instead of ``adapt``); needs ``variance`` too.
         variance: optional fixed variance.
+        invert: undo the normalization instead, ``x * sqrt(variance) + mean`` (Keras).
         epsilon: optional constant added to the variance.
 
     Example:
@@ -237,9 +240,17 @@ class Normalization(Layer):
         array([[0., 0.]], dtype=float32)
     """
 
-    def __init__(self, axis=-1, mean=None, variance=None, epsilon=None, **kwargs):
+    _float_math = True  # integer inputs are cast to the layer's dtype
+
+    def __init__(self, axis=-1, mean=None, variance=None, invert=False, epsilon=None, **kwargs):
         super().__init__(**kwargs)
+        if (mean is None) != (variance is None):
+            raise ValueError(
+                f"Normalization '{self.name}': set both mean and variance, or neither "
+                f"(got mean={mean!r}, variance={variance!r})"
+            )
         self.axis = (axis,) if isinstance(axis, int) else tuple(axis or ())
+        self.invert = bool(invert)
         self.epsilon = None if epsilon is None else float(epsilon)
         self._fixed = (mean, variance)
 
@@ -271,8 +282,20 @@ class Normalization(Layer):
         from ..math_ops import maximum, sqrt
 
         if self.epsilon is None:
-            return (inputs - self.mean) / maximum(sqrt(self.variance), 1e-7)
-        return (inputs - self.mean) / sqrt(self.variance + self.epsilon)
+            scale = maximum(sqrt(self.variance), 1e-7)
+        else:
+            scale = sqrt(self.variance + self.epsilon)
+        if self.invert:
+            return inputs * scale + self.mean
+        return (inputs - self.mean) / scale
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
+        mean, variance = (None if v is None else xp.asarray(v).tolist() for v in self._fixed)
+        return {
+            **super().get_config(),
+            "axis": self.axis,
+            "mean": mean,
+            "variance": variance,
+            "invert": self.invert,
+            "epsilon": self.epsilon,
+        }

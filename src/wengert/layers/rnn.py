@@ -467,6 +467,8 @@ class RNN(Layer):
         (2, 5, 4)
     """
 
+    _float_math = True  # integer inputs are cast to the layer's dtype
+
     def __init__(
         self,
         cell,
