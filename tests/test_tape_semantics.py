@@ -114,3 +114,31 @@ def test_reading_a_variable_takes_its_value_now(read):
     with wg.GradientTape() as tape:
         y = wg.reduce_sum(read(v) * 3.0)
     np.testing.assert_array_equal(tape.gradient(y, v).numpy(), [3.0, 3.0])
+
+
+def test_namedtuple_sources_are_flattened_and_rebuilt():
+    import collections
+
+    Params = collections.namedtuple("Params", "w b")
+    w, b = wg.Variable(1.0), wg.Variable(2.0)
+    with wg.GradientTape() as tape:
+        y = w * 3.0 + b
+    grads = tape.gradient(y, Params(w, b))
+    assert isinstance(grads, Params) and (float(grads.w), float(grads.b)) == (3.0, 1.0)
+
+
+@pytest.mark.parametrize(
+    "dtype, expected",
+    [
+        ("int8", "float32"),
+        ("uint8", "float32"),
+        ("int16", "float32"),
+        ("uint16", "float32"),
+        ("int32", "float64"),
+        ("int64", "float64"),
+    ],
+)
+def test_integer_true_division_follows_tensorflow_dtypes(dtype, expected):
+    a = wg.constant(np.array([3, 4], dtype))
+    assert (a / a).dtype == np.dtype(expected)
+    np.testing.assert_array_equal((a / wg.constant(np.array([2, 8], dtype))).numpy(), [1.5, 0.5])

@@ -97,9 +97,17 @@ multiply = _binary(
     doc="Elementwise x * y, with broadcasting.",
     example=">>> wg.multiply([1.0, 2.0], 3.0).numpy()\narray([3., 6.], dtype=float32)",
 )
+def _true_divide(x, y):
+    # TensorFlow's table: 8- and 16-bit integers divide to float32, wider ones to float64
+    dt = getattr(x, "dtype", None)
+    if dt is not None and dt.kind in "iu" and dt.itemsize <= 2 and getattr(y, "dtype", dt) == dt:
+        return xp.true_divide(x, y, dtype=xp.float32)
+    return xp.true_divide(x, y)
+
+
 divide = _binary(
     "divide",
-    xp.true_divide,
+    _true_divide,
     vjp=(lambda g, out, x, y: g / y, lambda g, out, x, y: -g * out / y),
     jvp=(lambda dx, out, x, y: dx / y, lambda dy, out, x, y: -dy * out / y),
     doc="Elementwise x / y (true division), with broadcasting.",

@@ -63,9 +63,11 @@ def flatten(structure):
             keys = sorted(s)
             subs = [walk(s[k]) for k in keys]
             return lambda it: {k: f(it) for k, f in zip(keys, subs)}
-        if isinstance(s, (list, tuple)) and not hasattr(s, "_fields"):
+        if isinstance(s, (list, tuple)):
             subs = [walk(x) for x in s]
             kind = type(s)
+            if hasattr(s, "_fields"):  # a namedtuple: flattened and rebuilt, as tf.nest
+                return lambda it: kind(*(f(it) for f in subs))
             return lambda it: kind(f(it) for f in subs)
         leaves.append(s)
         return lambda it: next(it)
