@@ -97,6 +97,8 @@ multiply = _binary(
     doc="Elementwise x * y, with broadcasting.",
     example=">>> wg.multiply([1.0, 2.0], 3.0).numpy()\narray([3., 6.], dtype=float32)",
 )
+
+
 def _true_divide(x, y):
     # TensorFlow's table: 8- and 16-bit integers divide to float32, wider ones to float64
     dt = getattr(x, "dtype", None)
