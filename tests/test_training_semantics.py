@@ -364,3 +364,39 @@ def test_normalization_config_round_trip_invert_and_half_set_statistics():
     np.testing.assert_allclose(back(again(x)).numpy(), x)
     with pytest.raises(ValueError, match="set both mean and variance, or neither"):
         layers.Normalization(variance=4.0)
+
+
+def test_padding_masks_pass_through_dense_and_reach_pooling_and_the_rnn():
+    wg.random.set_seed(0)
+    emb = layers.Embedding(10, 4, mask_zero=True)
+    dense = layers.Dense(3)
+    pool = layers.GlobalAveragePooling1D()
+    padded = np.array([[3, 4, 0, 0]])
+    vectors = dense(emb(padded))
+    np.testing.assert_array_equal(layers.embedding.get_mask(vectors), [[True, True, False, False]])
+    np.testing.assert_allclose(pool(vectors).numpy(), vectors.numpy()[:, :2].mean(1), rtol=1e-6)
+    model = wg.Sequential([emb, dense, layers.LSTM(2)])
+    np.testing.assert_allclose(model(padded).numpy(), model(np.array([[3, 4]])).numpy(), rtol=1e-6)
+
+
+def test_losses_and_metrics_leave_padded_steps_out():
+    wg.random.set_seed(0)
+    model = wg.Sequential(
+        [
+            layers.Embedding(10, 4, mask_zero=True),
+            layers.LSTM(3, return_sequences=True),
+            layers.TimeDistributed(layers.Dense(1)),
+        ]
+    )
+    model.compile(optimizer="sgd", loss="mse", metrics=["mae"])
+    x = np.array([[3, 4, 0, 0], [5, 6, 7, 0]])
+    y = np.zeros((2, 4, 1), np.float32)
+    y_far = y.copy()
+    y_far[0, 2:] = 5000.0  # differs only at padded steps
+    y_far[1, 3] = -5000.0
+    assert model.evaluate(x, y, verbose=0) == pytest.approx(model.evaluate(x, y_far, verbose=0))
+    pred = model.predict(x)[..., 0]
+    real = np.array([[1, 1, 0, 0], [1, 1, 1, 0]], bool)
+    loss, mae = model.evaluate(x, y, verbose=0)
+    assert loss == pytest.approx(float((pred[real] ** 2).mean()), rel=1e-4)  # over real steps
+    assert mae == pytest.approx(float(np.abs(pred[real]).mean()), rel=1e-5)

@@ -17,6 +17,7 @@ from __future__ import annotations
 from .array_ops import broadcast_to, cast, expand_dims, one_hot, squeeze
 from .backend import xp
 from .core import operand
+from .layers.base import get_mask
 from .math_ops import abs as tensor_abs
 from .math_ops import clip_by_value, less_equal, log, reduce_mean, reduce_sum, square, where
 from .nn_ops import (
@@ -423,10 +424,30 @@ class Loss:
         raise NotImplementedError(f"{type(self).__name__} must implement call")
 
     def __call__(self, y_true, y_pred, sample_weight=None) -> Tensor:
-        """The reduced loss: a scalar Tensor (per-sample values for reduction "none")."""
-        return reduce_weighted_values(
-            self.call(y_true, y_pred), sample_weight, self.reduction, self.name
-        )
+        """The reduced loss: a scalar Tensor (per-sample values for reduction "none").
+
+        A padding mask on ``y_pred`` (Embedding(mask_zero=True) ... TimeDistributed)
+        leaves padded steps out, and the mean is over the real ones, as Keras 3 does.
+        """
+        values = self.call(y_true, y_pred)
+        mask = get_mask(y_pred) if isinstance(y_pred, Tensor) else None
+        if mask is not None:
+            weight = mask.astype(values.dtype)
+            if self.reduction in ("sum_over_batch_size", "mean"):
+                weight = weight * (weight.size / (weight.sum() + 1e-7))
+            if sample_weight is None:
+                sample_weight = weight
+            else:
+                w = xp.asarray(
+                    sample_weight._value if isinstance(sample_weight, Tensor) else sample_weight
+                )
+                w = (
+                    w.reshape(w.shape + (1,) * (weight.ndim - w.ndim))
+                    if w.ndim < weight.ndim
+                    else w
+                )
+                sample_weight = w * weight
+        return reduce_weighted_values(values, sample_weight, self.reduction, self.name)
 
     def get_config(self) -> dict:
         """The constructor arguments, as a JSON-serialisable dict."""

@@ -19,6 +19,7 @@ from __future__ import annotations
 from . import losses as _losses
 from .backend import xp
 from .core import all_paused
+from .layers.base import get_mask
 from .tensor import Tensor
 
 __all__ = [
@@ -324,6 +325,14 @@ class MeanMetricWrapper(_losses.FunctionWrapperConfig, Mean):
         """
         with all_paused():  # a metric is never differentiated: record nothing
             values = self.fn(y_true, y_pred, **self._fn_kwargs)
+        mask = get_mask(y_pred) if isinstance(y_pred, Tensor) else None
+        if mask is not None:  # padded steps are left out, as Keras 3 does
+            weight = mask.astype("float64")
+            if sample_weight is not None:
+                w = _array(sample_weight).astype("float64")
+                sample_weight = w.reshape(w.shape + (1,) * (weight.ndim - w.ndim)) * weight
+            else:
+                sample_weight = weight
         super().update_state(values, sample_weight)
 
     @staticmethod

@@ -10,18 +10,79 @@ from __future__ import annotations
 import contextvars
 import inspect
 import re
+import weakref
 from collections import defaultdict
 
 from ..backend import xp
 from ..core import operand
 from ..tensor import Tensor, Variable
 
-__all__ = ["Layer", "InputSpec", "Input", "InputLayer"]
+__all__ = ["Layer", "InputSpec", "Input", "InputLayer", "get_mask", "set_mask"]
 
 # The training flag of the outermost call, inherited by nested layers that are
 # called without an explicit ``training=`` (Keras's call context).
 _training = contextvars.ContextVar("wengert_training", default=None)
 _name_counts: dict = defaultdict(int)
+
+
+# -- padding masks ---------------------------------------------------------------------------
+# Keras attaches a padding mask to a layer's output (``_keras_mask``); tensors here have
+# fixed slots, so the mask travels beside the tensor.  A layer that supports masking
+# passes its input's mask on to its output (Layer.__call__); Embedding(mask_zero=True)
+# and Masking make one; recurrent layers, GlobalAveragePooling1D, losses and metrics
+# read it.
+
+# id(tensor) -> (weak reference to the tensor, bool mask array)
+_MASKS: dict = {}
+
+
+def _forget(key):
+    def callback(ref):
+        entry = _MASKS.get(key)
+        if entry is not None and entry[0] is ref:
+            del _MASKS[key]
+
+    return callback
+
+
+def set_mask(tensor: Tensor, mask) -> None:
+    """Attach a boolean padding mask (True = a real step) to ``tensor`` (None removes it).
+
+    Args:
+        tensor: a layer's output.
+        mask: a boolean array or Tensor (batch, time), or None.
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.layers.embedding import get_mask, set_mask
+        >>> t = wg.zeros((2, 3, 4))
+        >>> set_mask(t, [[True, True, False], [True, False, False]])
+        >>> get_mask(t).sum(axis=1)
+        array([2, 1])
+    """
+    key = id(tensor)
+    if mask is None:
+        _MASKS.pop(key, None)
+        return
+    m = xp.asarray(mask._value if isinstance(mask, Tensor) else mask)
+    if m.dtype != xp.bool_:
+        m = m != 0
+    _MASKS[key] = (weakref.ref(tensor, _forget(key)), m)
+
+
+def get_mask(tensor):
+    """The padding mask attached to ``tensor`` by ``set_mask`` (a bool array), or None.
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.layers.embedding import get_mask
+        >>> print(get_mask(wg.zeros((2, 3))))
+        None
+    """
+    entry = _MASKS.get(id(tensor))
+    if entry is None or entry[0]() is not tensor:
+        return None
+    return entry[1]
 
 
 def _snake(name: str) -> str:
@@ -94,6 +155,8 @@ class Layer:
     # Integer or boolean inputs are cast to the layer's dtype (Dense, convolutions,
     # normalizations, recurrent layers); others (Embedding, shape ops) keep them.
     _float_math = False
+    # Whether the layer hands its input's padding mask on to its output (Keras).
+    supports_masking = False
 
     def __init__(
         self,
@@ -243,7 +306,10 @@ class Layer:
         self.build(input_shape)
 
     def __call__(self, inputs, training=None, **kwargs):
+        mask = get_mask(inputs) if isinstance(inputs, Tensor) else None
         inputs = self._convert_inputs(inputs)
+        if mask is not None and get_mask(inputs) is None:
+            set_mask(inputs, mask)  # converted (cast): the new tensor carries the mask
         shape = _shape_of(inputs)
         if not self.built:
             self._build_on_first_call(shape)
@@ -262,6 +328,9 @@ class Layer:
         finally:
             _training.reset(token)
         self._output_shape = getattr(out, "shape", None)  # for summary()
+        if mask is not None and self.supports_masking and isinstance(out, Tensor):
+            if get_mask(out) is None:
+                set_mask(out, mask)
         return out
 
     def _convert_inputs(self, inputs):

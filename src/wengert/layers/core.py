@@ -31,6 +31,8 @@ class Dense(Layer):
         ((2, 3), (4, 3))
     """
 
+    supports_masking = True  # the input's padding mask passes through
+
     _float_math = True  # integer inputs are cast to the layer's dtype
 
     def __init__(
@@ -91,6 +93,8 @@ class Activation(Layer):
         array([0., 2.], dtype=float32)
     """
 
+    supports_masking = True  # the input's padding mask passes through
+
     def __init__(self, activation, **kwargs):
         super().__init__(**kwargs)
         self.activation = activations.get(activation)
@@ -120,6 +124,8 @@ class Dropout(Layer):
         >>> sorted(set(drop(wg.ones((4, 4)), training=True).numpy().ravel().tolist()))
         [0.0, 2.0]
     """
+
+    supports_masking = True  # the input's padding mask passes through
 
     def __init__(self, rate, noise_shape=None, seed=None, **kwargs):
         super().__init__(**kwargs)

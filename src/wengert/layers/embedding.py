@@ -6,74 +6,22 @@ fixed slots, so the mask travels beside the tensor instead: ``set_mask``
 remembers it (for as long as the tensor lives) and ``get_mask`` finds it.
 ``Embedding(mask_zero=True)`` and ``Masking`` set one; the recurrent layers,
 ``Bidirectional`` and ``TimeDistributed`` read it when called without an
-explicit ``mask=`` and pass it on when they return sequences.  That is all a
+explicit ``mask=`` and pass it on when they return sequences; Dense, Activation,
+Dropout and BatchNormalization pass it through (Layer.__call__), GlobalAveragePooling1D,
+losses and metrics leave padded steps out.  That is all a
 ``Sequential`` needs: ``Embedding(mask_zero=True)`` then ``LSTM`` skips padding.
 """
 
 from __future__ import annotations
-
-import weakref
 
 from .. import initializers
 from ..array_ops import cast, gather
 from ..backend import xp
 from ..math_ops import not_equal
 from ..tensor import Tensor, wrap
-from .base import Layer
+from .base import Layer, get_mask, set_mask
 
 __all__ = ["Embedding", "Masking", "get_mask", "set_mask"]
-
-# id(tensor) -> (weak reference to the tensor, bool mask array)
-_MASKS: dict = {}
-
-
-def _forget(key):
-    def callback(ref):
-        entry = _MASKS.get(key)
-        if entry is not None and entry[0] is ref:
-            del _MASKS[key]
-
-    return callback
-
-
-def set_mask(tensor: Tensor, mask) -> None:
-    """Attach a boolean padding mask (True = a real step) to ``tensor`` (None removes it).
-
-    Args:
-        tensor: a layer's output.
-        mask: a boolean array or Tensor (batch, time), or None.
-
-    Example:
-        >>> import wengert as wg
-        >>> from wengert.layers.embedding import get_mask, set_mask
-        >>> t = wg.zeros((2, 3, 4))
-        >>> set_mask(t, [[True, True, False], [True, False, False]])
-        >>> get_mask(t).sum(axis=1)
-        array([2, 1])
-    """
-    key = id(tensor)
-    if mask is None:
-        _MASKS.pop(key, None)
-        return
-    m = xp.asarray(mask._value if isinstance(mask, Tensor) else mask)
-    if m.dtype != xp.bool_:
-        m = m != 0
-    _MASKS[key] = (weakref.ref(tensor, _forget(key)), m)
-
-
-def get_mask(tensor):
-    """The padding mask attached to ``tensor`` by ``set_mask`` (a bool array), or None.
-
-    Example:
-        >>> import wengert as wg
-        >>> from wengert.layers.embedding import get_mask
-        >>> print(get_mask(wg.zeros((2, 3))))
-        None
-    """
-    entry = _MASKS.get(id(tensor))
-    if entry is None or entry[0]() is not tensor:
-        return None
-    return entry[1]
 
 
 class Embedding(Layer):

@@ -60,6 +60,8 @@ class BatchNormalization(Layer):
         (array([0.5, 1.5], dtype=float32), array([1. , 2.5], dtype=float32))
     """
 
+    supports_masking = True  # the input's padding mask passes through
+
     _float_math = True  # integer inputs are cast to the layer's dtype
 
     def __init__(

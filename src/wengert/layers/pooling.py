@@ -7,8 +7,9 @@ Arguments follow Keras 3: ``pool_size``, ``strides`` (default: ``pool_size``),
 from __future__ import annotations
 
 from .. import conv_ops as ops
-from ..math_ops import reduce_max, reduce_mean
-from .base import InputSpec, Layer
+from ..math_ops import reduce_max, reduce_mean, reduce_sum
+from ..tensor import wrap
+from .base import InputSpec, Layer, get_mask
 from .conv import _data_format, _tuple
 
 __all__ = [
@@ -164,6 +165,14 @@ class _GlobalPooling(Layer):
     def call(self, inputs):
         first = 1 if self.data_format == "channels_last" else 2
         axes = list(range(first, first + self.rank))
+        mask = get_mask(inputs) if self.rank == 1 and self.kind == "avg" else None
+        if mask is not None:  # Keras: the mean over the real (unmasked) steps only
+            weights = mask.astype(inputs.dtype)[:, :, None] if first == 1 else None
+            if weights is None:
+                weights = mask.astype(inputs.dtype)[:, None, :]
+            total = reduce_sum(inputs * wrap(weights), axis=axes, keepdims=self.keepdims)
+            count = weights.sum(axis=first, keepdims=self.keepdims)
+            return total / wrap(count)
         reduce = reduce_mean if self.kind == "avg" else reduce_max
         return reduce(inputs, axis=axes, keepdims=self.keepdims)
 
