@@ -142,3 +142,29 @@ def test_integer_true_division_follows_tensorflow_dtypes(dtype, expected):
     a = wg.constant(np.array([3, 4], dtype))
     assert (a / a).dtype == np.dtype(expected)
     np.testing.assert_array_equal((a / wg.constant(np.array([2, 8], dtype))).numpy(), [1.5, 0.5])
+
+
+def test_a_used_tape_entered_again_starts_afresh_and_nesting_itself_is_refused():
+    x = wg.constant(3.0)
+    tape = wg.GradientTape()
+    with tape:
+        tape.watch(x)
+        y = x * x
+    assert float(tape.gradient(y, x)) == 6.0
+    with tape:  # as TensorFlow: a fresh tape
+        tape.watch(x)
+        z = x * 5.0
+    assert float(tape.gradient(z, x)) == 5.0
+    with pytest.raises(ValueError, match="still recording"):
+        with tape:
+            with tape:
+                pass
+
+
+def test_integer_division_by_zero_is_an_error_as_in_tensorflow():
+    a = wg.constant(np.array([3, 4]))
+    np.testing.assert_array_equal((a // wg.constant(np.array([2, 3]))).numpy(), [1, 1])
+    with pytest.raises(ArithmeticError, match="floordiv: integer division by zero"):
+        a // wg.constant(np.array([0, 1]))
+    with pytest.raises(ArithmeticError, match="mod: integer division by zero"):
+        a % 0

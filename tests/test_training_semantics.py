@@ -400,3 +400,24 @@ def test_losses_and_metrics_leave_padded_steps_out():
     loss, mae = model.evaluate(x, y, verbose=0)
     assert loss == pytest.approx(float((pred[real] ** 2).mean()), rel=1e-4)  # over real steps
     assert mae == pytest.approx(float(np.abs(pred[real]).mean()), rel=1e-5)
+
+
+def test_validation_frequency_batch_size_and_keras_shorthand_arguments():
+    x, y = _data()
+    model = _model()
+    h = model.fit(
+        x,
+        y,
+        epochs=4,
+        verbose=0,
+        validation_data=(x, y),
+        validation_freq=2,
+        validation_batch_size=7,
+    )
+    assert len(h.history["loss"]) == 4 and len(h.history["val_loss"]) == 2
+    h = model.fit(x, y, epochs=3, verbose=0, validation_data=(x, y), validation_freq=[1, 3])
+    assert len(h.history["val_loss"]) == 2
+    dense = layers.Dense(2, input_dim=3)
+    assert wg.Sequential([dense]).built
+    with pytest.warns(DeprecationWarning, match="input_length is deprecated"):
+        layers.Embedding(10, 2, input_length=5)

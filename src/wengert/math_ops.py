@@ -115,15 +115,30 @@ divide = _binary(
     doc="Elementwise x / y (true division), with broadcasting.",
     example=">>> wg.divide([1.0, 3.0], 2.0).numpy()\narray([0.5, 1.5], dtype=float32)",
 )
+
+
+def _integer_checked(fn):
+    """``fn`` that refuses an integer division by zero, as TensorFlow does (NumPy returns 0)."""
+
+    def impl(x, y):
+        if getattr(y, "dtype", None) is not None and y.dtype.kind in "iu" and not xp.all(y):
+            raise ZeroDivisionError("integer division by zero")
+        if isinstance(y, int) and y == 0 and getattr(x, "dtype", xp.dtype(float)).kind in "iu":
+            raise ZeroDivisionError("integer division by zero")
+        return fn(x, y)
+
+    return impl
+
+
 floordiv = _binary(
     "floordiv",
-    xp.floor_divide,
+    _integer_checked(xp.floor_divide),
     doc="Elementwise floor(x / y); it has no gradient.",
     example=">>> wg.math.floordiv([7.0, -7.0], 2.0).numpy()\narray([ 3., -4.], dtype=float32)",
 )
 mod = _binary(
     "mod",
-    xp.mod,
+    _integer_checked(xp.mod),
     vjp=(lambda g, out, x, y: g, lambda g, out, x, y: -g * floordiv(x, y)),
     jvp=(lambda dx, out, x, y: dx, lambda dy, out, x, y: -dy * floordiv(x, y)),
     doc="Elementwise x mod y with the sign of y (Python's %).",

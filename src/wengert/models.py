@@ -134,6 +134,8 @@ class Model(Layer):
         raise_on_nan=True,
         sample_weight=None,
         class_weight=None,
+        validation_batch_size=None,
+        validation_freq=1,
     ):
         """Train for ``epochs`` epochs on ``(x, y)`` in batches; returns a ``History``.
 
@@ -155,6 +157,9 @@ class Model(Layer):
             sample_weight: one weight per training sample, for the loss and the metrics.
             class_weight: ``{class index: weight}``: each sample weighted by its class
                 (integer labels, or the argmax of one-hot ones), times ``sample_weight``.
+            validation_batch_size: batch size of the validation pass (default batch_size).
+            validation_freq: validate every this many epochs (an int), or after the
+                epochs listed (1-based, as Keras).
             raise_on_nan: stop with ``NonFiniteLossError`` naming epoch and batch when the
                 loss is not finite.  False, or a ``TerminateOnNaN`` among the callbacks:
                 no error (the callback then stops training, as in Keras).
@@ -272,12 +277,17 @@ class Model(Layer):
             logs = {"loss": loss_sum / max(seen, 1)}
             for m in self.compiled_metrics:
                 logs[m.name] = float(m.result())
-            if validation_data is not None:
+            due = (
+                (epoch + 1) % validation_freq == 0
+                if isinstance(validation_freq, int)
+                else epoch + 1 in validation_freq
+            )
+            if validation_data is not None and due:
                 x_val, y_val, *w_val = validation_data
                 val = self.evaluate(
                     x_val,
                     y_val,
-                    batch_size=batch_size,
+                    batch_size=validation_batch_size or batch_size,
                     verbose=0,
                     return_dict=True,
                     sample_weight=w_val[0] if w_val else None,

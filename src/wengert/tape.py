@@ -134,8 +134,13 @@ class GradientTape:
 
     # -- context ---------------------------------------------------------------
     def __enter__(self):
+        if self._recording:
+            raise ValueError(
+                "GradientTape: the tape is still recording; it cannot be entered again "
+                "inside its own context"
+            )
         if self._used and not self._persistent:
-            raise RuntimeError(_NON_PERSISTENT_MESSAGE)
+            self.reset()  # as TensorFlow: a used non-persistent tape starts afresh
         push_recorder(self)
         self._recording = True
         return self

@@ -164,8 +164,11 @@ class Layer:
         name: str | None = None,
         dtype=None,
         input_shape=None,
+        input_dim=None,
         **kwargs,
     ):
+        if input_shape is None and input_dim is not None:  # Keras's shorthand for (input_dim,)
+            input_shape = (int(input_dim),)
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
         self.name = name or unique_name(_snake(type(self).__name__))

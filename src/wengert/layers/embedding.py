@@ -14,6 +14,8 @@ losses and metrics leave padded steps out.  That is all a
 
 from __future__ import annotations
 
+import warnings
+
 from .. import initializers
 from ..array_ops import cast, gather
 from ..backend import xp
@@ -51,9 +53,16 @@ class Embedding(Layer):
         output_dim,
         embeddings_initializer="uniform",
         mask_zero=False,
+        input_length=None,
         **kwargs,
     ):
         super().__init__(**kwargs)
+        if input_length is not None:  # as Keras 3: accepted, and ignored with a warning
+            warnings.warn(
+                "Embedding: the argument input_length is deprecated and ignored; remove it",
+                DeprecationWarning,
+                stacklevel=2,
+            )
         if int(input_dim) <= 0 or int(output_dim) <= 0:
             raise ValueError(
                 f"Embedding: input_dim and output_dim must be positive, got {input_dim!r} "
