@@ -216,6 +216,7 @@ def test_object_arrays_are_refused_at_save(tmp_path, fmt):
         ({1: np.zeros(1)}, None, TypeError, "names must be str, got 1"),
         ({"": np.zeros(1)}, None, ValueError, "empty or reserved"),
         ({"__metadata__": np.zeros(1)}, None, ValueError, "empty or reserved"),
+        ({"a\x00b": np.zeros(1)}, None, ValueError, "contains a NUL character"),
         ([np.zeros(1)], None, TypeError, "must be a dict of name -> array, got list"),
         ({"w": np.zeros(1)}, {"f": object()}, TypeError, "JSON-serialisable"),
         ({"w": np.zeros(1)}, ["not", "a", "dict"], TypeError, "metadata must be a dict"),

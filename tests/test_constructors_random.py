@@ -271,21 +271,36 @@ def test_set_seed_reproduces_a_whole_sequence():
     assert not np.array_equal(first[1], third[1])
 
 
-def test_op_level_seed_is_reproducible():
+def test_op_level_seed_is_a_reproducible_stream_as_in_tensorflow():
+    """tf.random.set_seed's rule: with an op seed, successive calls draw successive values
+    (A1, A2), global draws in between do not matter, and set_seed starts over."""
+
+    def draws():
+        a1 = R.normal((4, 3), seed=11).numpy()
+        _ = R.normal((100,))  # global draws in between don't matter
+        a2 = R.normal((4, 3), seed=11).numpy()
+        return [
+            a1,
+            a2,
+            R.normal((4, 3), seed=12).numpy(),
+            R.uniform((6,), seed=3).numpy(),
+            R.truncated_normal((6,), seed=3).numpy(),
+            R.shuffle(np.arange(20), seed=5).numpy(),
+        ]
+
     R.set_seed(7)
-    a = R.normal((4, 3), seed=11).numpy()
-    _ = R.normal((100,))  # global draws in between don't matter
-    b = R.normal((4, 3), seed=11).numpy()
-    np.testing.assert_array_equal(a, b)
-    c = R.normal((4, 3), seed=12).numpy()
-    assert not np.array_equal(a, c)
-    u1 = R.uniform((6,), seed=3).numpy()
-    u2 = R.uniform((6,), seed=3).numpy()
-    np.testing.assert_array_equal(u1, u2)
-    t1 = R.truncated_normal((6,), seed=3).numpy()
-    np.testing.assert_array_equal(t1, R.truncated_normal((6,), seed=3).numpy())
-    s1 = R.shuffle(np.arange(20), seed=5).numpy()
-    np.testing.assert_array_equal(s1, R.shuffle(np.arange(20), seed=5).numpy())
+    first = draws()
+    assert not np.array_equal(first[0], first[1])  # A1, then A2
+    assert not np.array_equal(first[0], first[2])
+    R.set_seed(7)
+    for a, b in zip(first, draws()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_uniform_stays_below_maxval_in_narrow_dtypes():
+    R.set_seed(0)
+    u = R.uniform((200000,), dtype="float16").numpy()
+    assert u.max() < 1.0 and u.min() >= 0.0
 
 
 def test_op_level_seed_depends_on_global_seed():

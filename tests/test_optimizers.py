@@ -135,14 +135,38 @@ def test_set_state_names_missing_extra_and_misshapen_keys():
 def test_none_gradient_skips_its_variable():
     w, b = wg.Variable(np.ones(3)), wg.Variable(np.ones(2))
     opt = optimizers.Adam(0.1)
-    assert opt.apply_gradients([(np.ones(3), w), (None, b)]) == 1
+    with pytest.warns(UserWarning, match="gradients do not exist for variables"):
+        assert opt.apply_gradients([(np.ones(3), w), (None, b)]) == 1
     assert opt.built and len(opt.get_state()) == 5  # b was built, though skipped
     np.testing.assert_array_equal(b.numpy(), np.ones(2))
     np.testing.assert_array_equal(opt.get_state()["m/1"], np.zeros(2))
     assert not np.allclose(w.numpy(), 1.0)
-    # All gradients None: a no-op, as in Keras.
-    assert opt.apply_gradients([(None, w), (None, b)]) == 1
+    # All gradients None: an error, as in Keras (a loss not connected to the weights)
+    with pytest.raises(ValueError, match="no gradients provided for any variable"):
+        opt.apply_gradients([(None, w), (None, b)])
     assert opt.iterations == 1
+
+
+def test_minimize_watches_its_variables_and_takes_a_tape():
+    w = wg.Variable(3.0, trainable=False)  # not watched automatically
+    opt = optimizers.SGD(0.25)
+    opt.minimize(lambda: w * w, [w])
+    assert float(w) == 1.5 and opt.iterations == 1
+    v = wg.Variable(2.0)
+    tape = wg.GradientTape()
+    optimizers.SGD(0.25).minimize(lambda: v * v, lambda: [v], tape=tape)
+    assert float(v) == 1.0
+
+
+def test_clipping_norms_are_summed_wide_and_nan_norms_propagate():
+    w = wg.Variable(np.ones(300, "float16"))
+    optimizers.SGD(1.0, clipnorm=1.0).apply_gradients([(np.full(300, 100.0, "float16"), w)])
+    np.testing.assert_allclose(w.numpy()[0], 1 - 1 / np.sqrt(300), rtol=1e-3)
+    a, b = wg.Variable([1.0, 1.0]), wg.Variable([1.0])
+    optimizers.SGD(1.0, global_clipnorm=1.0).apply_gradients(
+        [(np.array([np.nan, 1.0]), a), (np.array([5.0]), b)]
+    )
+    assert np.isnan(b.numpy()).all()  # as torch: never an unclipped step
 
 
 @pytest.mark.parametrize("name", sorted(FULL))

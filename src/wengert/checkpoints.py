@@ -153,6 +153,8 @@ def _check_arrays(arrays) -> dict:
             raise TypeError(f"array names must be str, got {name!r} ({type(name).__name__})")
         if not name or name == _NPZ_METADATA:
             raise ValueError(f"array name {name!r} is empty or reserved")
+        if "\x00" in name:  # a zip member name ends at NUL: the file would not load back
+            raise ValueError(f"array name {name!r} contains a NUL character")
         a = xp.asarray(value)
         if a.dtype.hasobject:
             raise TypeError(

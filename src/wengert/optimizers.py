@@ -22,6 +22,7 @@ private arrays updated in place, exposed through ``get_state``/``set_state``.
 from __future__ import annotations
 
 import math
+import warnings
 
 from . import backend, schedules
 from .backend import xp
@@ -207,7 +208,9 @@ class Optimizer:
         Builds the optimizer on the first call (with every variable given, even
         those whose gradient is None), clips, evaluates the learning rate at
         ``iterations``, updates, then adds one to ``iterations``.  A call whose
-        gradients are all None changes nothing (as Keras).
+        gradients are all None raises ValueError, and variables without a gradient
+        get a warning naming them (as Keras: a loss not connected to the weights
+        would otherwise train nothing, silently).
 
         Args:
             grads_and_vars: an iterable of ``(gradient, variable)`` pairs; a gradient
@@ -220,10 +223,10 @@ class Optimizer:
             >>> import wengert as wg
             >>> w, b = wg.Variable([1.0, 2.0]), wg.Variable(0.0)
             >>> opt = wg.optimizers.SGD(learning_rate=0.1)
-            >>> opt.apply_gradients([(wg.constant([1.0, -1.0]), w), (None, b)])
+            >>> opt.apply_gradients([(wg.constant([1.0, -1.0]), w), (wg.constant(2.5), b)])
             1
             >>> w.numpy(), float(b)
-            (array([0.9, 2.1], dtype=float32), 0.0)
+            (array([0.9, 2.1], dtype=float32), -0.25)
         """
         pairs = list(grads_and_vars)
         for pair in pairs:
@@ -232,6 +235,19 @@ class Optimizer:
                     f"{type(self).__name__}.apply_gradients: expected (gradient, variable) "
                     f"pairs, got {type(pair).__name__}"
                 )
+        missing = [v for g, v in pairs if g is None]
+        if pairs and len(missing) == len(pairs):
+            raise ValueError(
+                f"{type(self).__name__}.apply_gradients: no gradients provided for any "
+                f"variable: {[getattr(v, 'name', '?') for v in missing]}"
+            )
+        if missing:
+            warnings.warn(
+                f"{type(self).__name__}.apply_gradients: gradients do not exist for "
+                f"variables {[getattr(v, 'name', '?') for v in missing]} when minimizing "
+                "the loss; they are left unchanged",
+                stacklevel=2,
+            )
         if not self.built:
             self.build([v for _, v in pairs])
         grads, variables = [], []
@@ -344,15 +360,19 @@ class Optimizer:
             >>> float(loss), float(w)
             (9.0, 1.5)
         """
-        var_list = list(var_list)
         if callable(loss):
-            with GradientTape() as tape:
+            tape = tape if tape is not None else GradientTape()
+            with tape:  # as TensorFlow: the variables are watched, even non-trainable ones
+                if not callable(var_list):
+                    tape.watch(list(var_list))
                 loss = loss()
         elif tape is None:
             raise ValueError(
                 f"{type(self).__name__}.minimize: pass a callable loss, or the tape that "
                 "recorded the loss tensor"
             )
+        # a callable var_list is evaluated after the loss, which may create the variables
+        var_list = list(var_list() if callable(var_list) else var_list)
         grads = tape.gradient(loss, var_list)
         self.apply_gradients(zip(grads, var_list))
         return loss
@@ -481,13 +501,16 @@ class Optimizer:
 
 
 def _norm2(g) -> float:
-    """Squared L2 norm of an array, as a Python float."""
+    """Squared L2 norm of an array, as a Python float (summed in float64: a float16
+    gradient's square would overflow)."""
+    g = g.astype(xp.float64) if g.dtype.itemsize < 8 and g.dtype.kind == "f" else g
     return float(xp.vdot(g, g).real)
 
 
 def _scale_to_norm(g, norm2: float, max_norm: float):
     coef = max_norm / (math.sqrt(norm2) + 1e-6)
-    return g * coef if coef < 1.0 else g
+    # a NaN norm makes every gradient NaN, as torch's clip_grad_norm_ (never a silent skip)
+    return g * coef if coef < 1.0 or math.isnan(coef) else g
 
 
 class SGD(Optimizer):

@@ -1,9 +1,11 @@
 """Random numbers, reproducible from a seed (tier 0: arrays only, wrapped as Tensors).
 
 ``set_seed(s)`` reseeds the global generator, so a program that calls it first
-draws the same numbers every run.  An op-level ``seed=`` gives the same numbers
-for the same (global seed, op seed) pair, whatever came before.  A
-``Generator`` is an explicit, independent stream whose state can be saved.
+draws the same numbers every run.  An op-level ``seed=`` gives each (global seed,
+op seed) pair its own stream, as TensorFlow does: successive calls with the same
+op seed draw successive values (A1, A2, ...), the same in every run, and
+``set_seed`` starts every such stream over.  A ``Generator`` is an explicit,
+independent stream whose state can be saved.
 """
 
 from __future__ import annotations
@@ -68,7 +70,12 @@ class Generator:
                 raise ValueError("uniform: maxval is required for integer dtypes")
             a = self._rng.integers(int(minval), int(maxval), _shape(shape))
         else:
-            a = self._rng.uniform(minval, 1.0 if maxval is None else maxval, _shape(shape))
+            high = 1.0 if maxval is None else maxval
+            a = self._rng.uniform(minval, high, _shape(shape)).astype(dtype)
+            # rounding to a narrower float can reach maxval: keep the interval half-open
+            top = xp.nextafter(xp.asarray(high, dtype), xp.asarray(minval, dtype))
+            a = xp.minimum(a, top, out=a) if a.ndim else xp.minimum(a, top)
+            return _wrap(a, "random.uniform")
         return _wrap(a.astype(dtype), "random.uniform")
 
     def truncated_normal(self, shape, mean=0.0, stddev=1.0, dtype=float32):
@@ -121,6 +128,7 @@ def set_seed(seed: int) -> None:
     global _global, _global_seed
     _global_seed = int(seed)
     _global = Generator(_global_seed)
+    _op_streams.clear()
 
 
 def get_global_generator() -> Generator:
@@ -134,10 +142,17 @@ def get_global_generator() -> Generator:
     return _global
 
 
+_op_streams: dict = {}  # (global seed, op seed) -> its stream, until the next set_seed
+
+
 def _generator(seed) -> Generator:
     if seed is None:
         return _global
-    return Generator([0 if _global_seed is None else _global_seed, int(seed)])
+    key = (0 if _global_seed is None else _global_seed, int(seed))
+    stream = _op_streams.get(key)
+    if stream is None:
+        stream = _op_streams[key] = Generator(list(key))
+    return stream
 
 
 def normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=None):
