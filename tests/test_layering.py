@@ -18,7 +18,7 @@ TIERS = {
     "numpy_api": 1, "math": 1, "nn": 1, "linalg": 1, "conv_ops": 1, "rnn_ops": 1, "saved": 1,
     "debugging": 1,
     # tier 2: layers and the chapter's classic units
-    "classic": 2, "layers": 2, "initializers": 2, "activations": 2,
+    "classic": 2, "layers": 2, "initializers": 2, "activations": 2, "regularizers": 2,
     # tier 3: training
     "losses": 3, "optimizers": 3, "schedules": 3, "metrics": 3, "models": 3, "callbacks": 3,
     "checkpoints": 3, "datasets": 3, "training": 3, "text": 3, "zoo": 3,

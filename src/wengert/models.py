@@ -104,6 +104,9 @@ class Model(Layer):
         with GradientTape() as tape:
             y_pred = self(x, training=True)
             loss = self._loss(y, y_pred, sample_weight)
+            penalties = self.losses  # regularization, added to the loss as Keras does
+            if penalties:
+                loss = loss + sum(penalties[1:], penalties[0])
         # Read after the forward pass: a subclassed model creates its weights on first call.
         variables = self.trainable_weights
         grads = tape.gradient(loss, variables)
@@ -324,7 +327,9 @@ class Model(Layer):
             yb = wrap(y[part], "batch")
             wb = None if w is None else wrap(w[part], "batch")
             y_pred = self(xb, training=False)
-            total += float(self._loss(yb, y_pred, wb)._value) * len(xb)
+            batch_loss = float(self._loss(yb, y_pred, wb)._value)
+            batch_loss += sum(float(p._value) for p in self.losses)
+            total += batch_loss * len(xb)
             _update_metrics(self.compiled_metrics, yb, y_pred, wb)
         result = {"loss": total / max(len(x), 1)}
         for m in self.compiled_metrics:

@@ -165,10 +165,22 @@ class Layer:
         dtype=None,
         input_shape=None,
         input_dim=None,
+        activity_regularizer=None,
         **kwargs,
     ):
+        from .. import regularizers
+
         if input_shape is None and input_dim is not None:  # Keras's shorthand for (input_dim,)
             input_shape = (int(input_dim),)
+        # Keras's <weight>_regularizer arguments (kernel_regularizer, bias_regularizer,
+        # recurrent_regularizer, ...): add_weight applies the one named after the weight.
+        self._weight_regularizers = {
+            key[: -len("_regularizer")]: regularizers.get(kwargs.pop(key))
+            for key in [k for k in kwargs if k.endswith("_regularizer")]
+        }
+        self._activity_regularizer = regularizers.get(activity_regularizer)
+        self._regularized = []  # (variable, regularizer) pairs of this layer's own weights
+        self._activity_losses = []
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
         self.name = name or unique_name(_snake(type(self).__name__))
@@ -194,20 +206,50 @@ class Layer:
 
     # -- weights ---------------------------------------------------------------------
     def add_weight(
-        self, shape, initializer="glorot_uniform", dtype=None, trainable=True, name=None
+        self,
+        shape,
+        initializer="glorot_uniform",
+        dtype=None,
+        trainable=True,
+        name=None,
+        regularizer=None,
     ) -> Variable:
-        """Create a weight Variable, initialised by ``initializer`` (a name or an object)."""
-        from .. import initializers
+        """Create a weight Variable, initialised by ``initializer`` (a name or an object).
+
+        ``regularizer`` (default: the layer's ``<name>_regularizer`` argument) adds its
+        penalty of the weight to ``losses``.
+        """
+        from .. import initializers, regularizers
 
         dtype = self.dtype if dtype is None else xp.dtype(dtype)
         shape = tuple(int(s) for s in shape)
         value = initializers.get(initializer)(shape, dtype=dtype)
         value = value._value if isinstance(value, Tensor) else xp.asarray(value)
-        return Variable(
+        variable = Variable(
             value.astype(dtype, copy=False),
             trainable=trainable,
             name=f"{self.name}/{name or 'weight'}",
         )
+        if regularizer is None and name is not None:
+            # kernel_regularizer for "kernel"; recurrent_regularizer for "recurrent_kernel"
+            regularizer = self._weight_regularizers.get(
+                name, self._weight_regularizers.get(name.removesuffix("_kernel"))
+            )
+        regularizer = regularizers.get(regularizer)
+        if regularizer is not None:
+            self._regularized.append((variable, regularizer))
+        return variable
+
+    @property
+    def losses(self) -> list:
+        """The regularization penalties (scalar Tensors): each regularized weight's, computed
+        now (so a tape records them), the last call's activity penalties, then every
+        sublayer's, as Keras lists them."""
+        out = [reg(v) for v, reg in self._regularized]
+        out += self._activity_losses
+        for layer in self.layers:
+            out += layer.losses
+        return out
 
     def _walk(self, prefix: str = ""):
         """Yield (path, object) for tracked Variables and Layers, in attribute order."""
@@ -331,6 +373,8 @@ class Layer:
         finally:
             _training.reset(token)
         self._output_shape = getattr(out, "shape", None)  # for summary()
+        if self._activity_regularizer is not None and isinstance(out, Tensor):
+            self._activity_losses = [self._activity_regularizer(out)]
         if mask is not None and self.supports_masking and isinstance(out, Tensor):
             if get_mask(out) is None:
                 set_mask(out, mask)
@@ -360,7 +404,15 @@ class Layer:
     # -- configuration ---------------------------------------------------------------------
     def get_config(self) -> dict:
         """The constructor arguments that recreate this layer (without its weights)."""
-        return {"name": self.name, "trainable": self.trainable, "dtype": str(self.dtype)}
+        from .. import regularizers
+
+        config = {"name": self.name, "trainable": self.trainable, "dtype": str(self.dtype)}
+        for weight, reg in self._weight_regularizers.items():
+            if reg is not None:
+                config[f"{weight}_regularizer"] = regularizers.serialize(reg)
+        if self._activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self._activity_regularizer)
+        return config
 
     @classmethod
     def from_config(cls, config: dict):

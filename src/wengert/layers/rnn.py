@@ -747,6 +747,7 @@ def _rnn_kwargs(kwargs):
         "trainable",
         "dtype",
         "input_shape",
+        "activity_regularizer",
     }
     layer = {k: v for k, v in kwargs.items() if k in layer_keys}
     cell = {k: v for k, v in kwargs.items() if k not in layer_keys}
