@@ -59,7 +59,13 @@ class L1L2(Regularizer):
 
 
 class L1(L1L2):
-    """``l1 * sum(|x|)`` (Keras's default factor 0.01)."""
+    """``l1 * sum(|x|)`` (Keras's default factor 0.01).
+
+    Example:
+        >>> import wengert as wg
+        >>> float(wg.regularizers.L1(0.5)(wg.constant([-1.0, 2.0])))
+        1.5
+    """
 
     def __init__(self, l1=0.01):
         super().__init__(l1=l1)
@@ -69,7 +75,15 @@ class L1(L1L2):
 
 
 class L2(L1L2):
-    """``l2 * sum(x^2)`` (Keras's default factor 0.01; no 1/2)."""
+    """``l2 * sum(x^2)`` (Keras's default factor 0.01; no 1/2).
+
+    Example:
+        >>> import wengert as wg
+        >>> layer = wg.layers.Dense(2, kernel_regularizer=wg.regularizers.L2(0.01))
+        >>> _ = layer(wg.ones((1, 3)))
+        >>> len(layer.losses)
+        1
+    """
 
     def __init__(self, l2=0.01):
         super().__init__(l2=l2)
@@ -91,7 +105,13 @@ _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2}
 
 def get(identifier):
     """A regularizer from None, a name ("l1", "l2", "l1_l2"), a ``serialize`` dict, or a
-    callable (returned as is)."""
+    callable (returned as is).
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.regularizers.get("l2").get_config()
+        {'l2': 0.01}
+    """
     if identifier is None or callable(identifier):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _NAMES:
@@ -105,7 +125,13 @@ def get(identifier):
 
 
 def serialize(regularizer):
-    """``{"class_name", "config"}`` for a built-in regularizer (None for None)."""
+    """``{"class_name", "config"}`` for a built-in regularizer (None for None).
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.regularizers.serialize(wg.regularizers.L1(0.1))
+        {'class_name': 'L1', 'config': {'l1': 0.1}}
+    """
     if regularizer is None:
         return None
     if type(regularizer).__name__ not in _CLASSES:
