@@ -168,3 +168,37 @@ def test_integer_division_by_zero_is_an_error_as_in_tensorflow():
         a // wg.constant(np.array([0, 1]))
     with pytest.raises(ArithmeticError, match="mod: integer division by zero"):
         a % 0
+
+
+def test_float16_moments_and_batch_norm_are_computed_in_float32():
+    x = (np.random.RandomState(0).randn(64, 16, 16, 8) * 2 + 3).astype(np.float16)
+    mean, var = wg.nn.moments(wg.constant(x), axes=[0, 1, 2])
+    assert mean.dtype == np.float16
+    np.testing.assert_allclose(mean.numpy(), x.astype(np.float64).mean((0, 1, 2)), rtol=2e-3)
+    np.testing.assert_allclose(var.numpy(), x.astype(np.float64).var((0, 1, 2)), rtol=3e-3)
+    from wengert.conv_ops import batch_norm_training
+
+    y, m, v = batch_norm_training(wg.constant(x), np.ones(8, "float16"), np.zeros(8, "float16"))
+    assert y.dtype == np.float16 and np.isfinite(y.numpy()).all()
+    np.testing.assert_allclose(m.numpy(), mean.numpy(), rtol=2e-3)
+
+
+def test_tensorflow_argument_checks_gather_clip_and_transposed_conv():
+    with pytest.raises(IndexError, match=r"gather: indices out of range \[0, 3\)"):
+        wg.gather([1.0, 2.0, 3.0], [-1])
+    np.testing.assert_array_equal(wg.clip_by_value([0.0, 5.0, 10.0], 6.0, 4.0).numpy(), [6, 6, 6])
+    with pytest.raises(ValueError, match="clip_by_value: the bounds would broadcast"):
+        wg.clip_by_value([1.0], [[0.0], [0.0]], 2.0)
+    x, w = wg.ones((1, 2, 2, 1)), wg.ones((2, 2, 2, 1))
+    assert wg.nn.conv2d_transpose(x, w, (1, 4, 4, 2), 2, "VALID").shape == (1, 4, 4, 2)
+    with pytest.raises(ValueError, match="must have the input's batch 1 and the filters' 2"):
+        wg.nn.conv2d_transpose(x, w, (1, 4, 4, 3), 2, "VALID")
+
+
+@pytest.mark.parametrize("v", [1.0, 1e4, 1e5, 1e6])
+def test_logsumexp_gradient_is_the_exact_softmax_at_large_values(v):
+    x = wg.constant([v, v])
+    with wg.GradientTape() as tape:
+        tape.watch(x)
+        y = wg.reduce_logsumexp(x)
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [0.5, 0.5])

@@ -422,7 +422,7 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name
     if b > axis:
         raise ValueError(f"gather: batch_dims ({b}) must be <= axis ({axis})")
     size = x.shape[axis]
-    if idx.size and (idx.min() < -size or idx.max() >= size):
+    if idx.size and (idx.min() < 0 or idx.max() >= size):  # TensorFlow refuses negatives
         raise IndexError(
             f"gather: indices out of range [0, {size}) for axis {axis} of params {x.shape}"
         )

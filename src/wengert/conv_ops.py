@@ -46,7 +46,7 @@ import math
 import threading
 
 from . import core
-from .array_ops import broadcast_to, expand_dims, reshape, squeeze, transpose
+from .array_ops import broadcast_to, cast, expand_dims, reshape, squeeze, transpose
 from .backend import xp
 from .core import apply, defjvp, defvjp, operand, primitive
 from .math_ops import reduce_mean, reduce_sum, sqrt, square, zeros_like_op
@@ -984,11 +984,18 @@ def _transpose_conv(op, x, w, out_spatial, strides, padding, dilations, data_for
     return _input_grad(x, w, tuple(out_spatial), params)
 
 
-def _spatial_output_shape(op, output_shape, n, data_format):
+def _spatial_output_shape(op, output_shape, n, data_format, x=None, w=None):
     if isinstance(output_shape, Tensor):
         output_shape = output_shape._value.tolist()
     shape = tuple(int(s) for s in output_shape)
     if len(shape) == n + 2:
+        batch, channels = (shape[0], shape[1]) if data_format.startswith("NC") else shape[::n + 1]
+        # as TensorFlow: the batch must be the input's, the channels the filters' outputs
+        if x is not None and (batch != x.shape[0] or channels != w.shape[-2]):
+            raise ValueError(
+                f"{op}: output_shape {list(shape)} ({data_format}) must have the input's batch "
+                f"{x.shape[0]} and the filters' {w.shape[-2]} output channels"
+            )
         shape = shape[2:] if data_format.startswith("NC") else shape[1:-1]
     if len(shape) != n or any(s <= 0 for s in shape):
         raise ValueError(
@@ -1040,7 +1047,7 @@ def conv2d_transpose(
         )
     strides = _ints(strides, 2, "strides", op, data_format)
     dilations = _ints(1 if dilations is None else dilations, 2, "dilations", op, data_format)
-    out_spatial = _spatial_output_shape(op, output_shape, 2, data_format)
+    out_spatial = _spatial_output_shape(op, output_shape, 2, data_format, x, w)
     x = _to_nhwc(x, data_format)
     y = _transpose_conv(op, x, w, out_spatial, strides, padding, dilations, data_format)
     return _from_nhwc(y, data_format)
@@ -1086,7 +1093,7 @@ def conv1d_transpose(
         )
     (stride,) = _ints(strides, 1, "strides", op, data_format)
     (dilation,) = _ints(1 if dilations is None else dilations, 1, "dilations", op, data_format)
-    (width,) = _spatial_output_shape(op, output_shape, 1, data_format)
+    (width,) = _spatial_output_shape(op, output_shape, 1, data_format, x, w)
     if data_format == "NCW":
         x = transpose(x, (0, 2, 1))
     pads = _padding(padding, (width,), w.shape[:1], (stride,), (dilation,), op, data_format)
@@ -1595,8 +1602,13 @@ def moments(x, axes, shift=None, keepdims=False, name=None):
         (array([2., 4.], dtype=float32), array([1., 4.], dtype=float32))
     """
     x = operand(x)
+    narrow = x._value.dtype == xp.float16
+    if narrow:  # float16 sums overflow and stall: computed in float32, as TensorFlow does
+        x = cast(x, "float32")
     mean = reduce_mean(x, axes, keepdims=True)
     variance = reduce_mean(square(x - mean), axes, keepdims=True)
+    if narrow:
+        mean, variance = cast(mean, "float16"), cast(variance, "float16")
     if not keepdims:
         shape = tuple(s for i, s in enumerate(mean.shape) if i not in _norm_axes(axes, x.ndim))
         mean = reshape(mean, shape)
@@ -1657,6 +1669,11 @@ def _channels_middle(a, axis):
 
 
 def _batch_norm_training_impl(x, scale, offset, axis, epsilon):
+    if x.dtype == xp.float16:  # statistics in float32, as TensorFlow computes them
+        y, mean, variance, saved = _batch_norm_training_impl(
+            x.astype(xp.float32), scale.astype(xp.float32), offset.astype(xp.float32), axis, epsilon
+        )
+        return y.astype(x.dtype), mean.astype(x.dtype), variance.astype(x.dtype), saved
     x3 = _channels_middle(x, axis)
     n = x3.shape[0] * x3.shape[2]
     # einsum sums each channel in one pass, faster than a reduction over the leading axes

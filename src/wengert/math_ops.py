@@ -465,7 +465,14 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None) -> Tensor:
         >>> wg.clip_by_value([-2.0, 0.5, 3.0], 0.0, 1.0).numpy()
         array([0. , 0.5, 1. ], dtype=float32)
     """
-    return minimum(maximum(t, clip_value_min), clip_value_max)
+    t = operand(t)
+    out = maximum(minimum(t, clip_value_max), clip_value_min)  # TensorFlow's order
+    if out.shape != t.shape:
+        raise ValueError(
+            f"clip_by_value: the bounds would broadcast t {list(t.shape)} to "
+            f"{list(out.shape)}; they must broadcast to t's shape"
+        )
+    return out
 
 
 # -- reductions --------------------------------------------------------------------
@@ -596,11 +603,18 @@ def _logsumexp_impl(x, axis, keepdims):
 
 
 reduce_logsumexp_p = primitive("reduce_logsumexp", _logsumexp_impl)
+def _softmax_of(x, axis):
+    """softmax(x) along ``axis``, shifted by the (constant) max: the logsumexp's gradient,
+    exact even where the rounded logsumexp itself would not be (|x| ~ 1e5)."""
+    from .array_ops import stop_gradient
+
+    e = exp(x - stop_gradient(reduce_max(x, axis, keepdims=True)))
+    return e / reduce_sum(e, axis, keepdims=True)
+
+
 defvjp(
     reduce_logsumexp_p,
-    lambda g, out, x, axis, keepdims: (
-        _expand(g, x, axis, keepdims) * exp(x - _expand(out, x, axis, keepdims))
-    ),
+    lambda g, out, x, axis, keepdims: _expand(g, x, axis, keepdims) * _softmax_of(x, axis),
 )
 defjvp(
     reduce_logsumexp_p,

@@ -557,6 +557,8 @@ def elu(features, alpha=1.0, name=None) -> Tensor:
     negative_part = expm1(minimum(x, 0.0))
     if alpha != 1.0:
         negative_part = negative_part * float(alpha)
+    # At exactly 0 the derivative is alpha (PyTorch's convention, and the tests' oracle);
+    # TensorFlow's EluGrad gives 1 there.
     return where(greater(x, 0.0), x, negative_part)
 
 
