@@ -95,3 +95,30 @@ def test_unknown_model_is_rejected(capsys):
         main(["train", "--model", "resnet9000"])
     assert exc.value.code == 2
     assert "invalid choice" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "options, message",
+    [
+        (["--batch-size", "0"], "--batch-size must be at least 1, got 0"),
+        (["--epochs", "0"], "--epochs must be at least 1, got 0"),
+        (["--lr", "nan"], "--lr must be a positive number"),
+        (["--optimizer", "bogus"], "Unknown optimizer 'bogus'; valid names"),
+        (["--model", "char-lstm", "--batch-size", "0"], "--batch-size must be at least 1"),
+    ],
+)
+def test_bad_options_are_clear_errors_and_leave_no_folder(options, message, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", *options, "--out", str(out)]) == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
+
+
+def test_diagnose_of_a_finished_run_uses_its_initial_rate(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["train", "--epochs", "1", "--out", str(out), "--verbose", "0"]) == 0
+    report = tmp_path / "report.json"
+    assert main(["diagnose", "--checkpoint", str(out), "--json", str(report)]) == 0
+    assert "has decayed to 0" in capsys.readouterr().out
+    ratios = [row["update_ratio"] for row in json.loads(report.read_text())["layers"]]
+    assert all(r > 0 for r in ratios)

@@ -202,3 +202,23 @@ def test_logsumexp_gradient_is_the_exact_softmax_at_large_values(v):
         tape.watch(x)
         y = wg.reduce_logsumexp(x)
     np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [0.5, 0.5])
+
+
+def test_tape_view_names_distinct_variables_apart_and_explain_follows_the_path():
+    a, b = wg.Variable(1.0), wg.Variable(2.0)
+    with wg.GradientTape(persistent=True) as tape:
+        y = a * b
+    text = str(tape)
+    assert "multiply(Variable, Variable#2)" in text
+    assert "Variable#2" in tape.to_dot()  # two nodes in the drawing, not one
+    x, u = wg.constant(1.0), wg.constant(-1.0)
+    with wg.GradientTape(persistent=True) as tape:
+        tape.watch([x, u])
+        y = wg.reduce_sum(x * 0.0)
+        wg.nn.relu(u)  # dead, but not between x and y
+    assert "relu" not in tape.explain(y, x)
+    s = wg.constant(30.0)
+    with wg.GradientTape(persistent=True) as tape:
+        tape.watch(s)
+        y = wg.sigmoid(s) * 1.0
+    assert "`sigmoid`, saturated" in tape.explain(y, s)

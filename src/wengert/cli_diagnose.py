@@ -116,6 +116,14 @@ def _from_checkpoint(path):
         optimizer=opt, loss=SparseCategoricalCrossentropy(from_logits=True), metrics=["accuracy"]
     )
     model.load_checkpoint(file)
+    if opt.learning_rate == 0.0:
+        # A finished run's cosine schedule has decayed to 0: the next step would change
+        # nothing, so measure (and train) at the run's initial rate instead.
+        print(
+            f"note: the run's learning rate has decayed to 0 at step {opt.iterations}; "
+            f"using its initial rate {config['lr']:g} for the update ratios and training"
+        )
+        opt.learning_rate = float(config["lr"])
     return model, (x_train, y_train), (x_test, y_test)
 
 

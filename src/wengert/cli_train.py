@@ -246,8 +246,29 @@ def _fit_until_signal(model, out, x, y, callbacks=(), **fit_kwargs):
     return elapsed, 128 + int(interrupt.signal)
 
 
+def _bad_option(args):
+    """A sentence naming the first option that cannot work, or None."""
+    import math
+
+    if args.epochs is not None and args.epochs < 1:
+        return f"--epochs must be at least 1, got {args.epochs}"
+    if args.batch_size < 1:
+        return f"--batch-size must be at least 1, got {args.batch_size}"
+    if not (math.isfinite(args.lr) and args.lr > 0):
+        return f"--lr must be a positive number, got {args.lr}"
+    try:
+        optimizers.get(args.optimizer)
+    except ValueError as exc:
+        return f"--optimizer: {exc}"
+    return None
+
+
 def run(args) -> int:
     """Run ``wengert train`` with parsed ``args``; returns the exit status."""
+    problem = _bad_option(args)
+    if problem is not None:
+        print(f"wengert train: {problem}", file=sys.stderr)
+        return 2
     if args.model == "char-lstm" or (args.resume and _saved_model(args.resume) == "char-lstm"):
         from .cli_text import train_char_lstm  # a language model: its own data and metrics
 
@@ -263,6 +284,7 @@ def run(args) -> int:
         config = saved
         if args.epochs is not None:  # train further than the saved run planned
             config["epochs"] = args.epochs
+            atomic_write_bytes(os.path.join(out, CONFIG), json.dumps(config, indent=2).encode())
     else:
         out = args.out or os.path.join("runs", f"{args.model}-{args.dataset}")
         config = {
@@ -274,13 +296,17 @@ def run(args) -> int:
             "optimizer": args.optimizer,
             "seed": args.seed,
         }
-    os.makedirs(out, exist_ok=True)
     verbose = args.verbose if args.verbose is not None else (1 if sys.stdout.isatty() else 2)
 
     from . import random as wg_random
 
     wg_random.set_seed(config["seed"])
-    (x_train, y_train), (x_test, y_test) = load_dataset(config["dataset"])
+    try:
+        (x_train, y_train), (x_test, y_test) = load_dataset(config["dataset"])
+    except (OSError, ValueError) as exc:  # missing or broken dataset files: say which
+        print(f"wengert train: {exc}", file=sys.stderr)
+        return 2
+    os.makedirs(out, exist_ok=True)
     num_classes = int(y_train.max()) + 1
     model = MODELS[config["model"]](x_train, num_classes, config["seed"])
     opt = optimizers.get(config["optimizer"])

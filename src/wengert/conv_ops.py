@@ -989,7 +989,7 @@ def _spatial_output_shape(op, output_shape, n, data_format, x=None, w=None):
         output_shape = output_shape._value.tolist()
     shape = tuple(int(s) for s in output_shape)
     if len(shape) == n + 2:
-        batch, channels = (shape[0], shape[1]) if data_format.startswith("NC") else shape[::n + 1]
+        batch, channels = (shape[0], shape[1]) if data_format.startswith("NC") else shape[:: n + 1]
         # as TensorFlow: the batch must be the input's, the channels the filters' outputs
         if x is not None and (batch != x.shape[0] or channels != w.shape[-2]):
             raise ValueError(

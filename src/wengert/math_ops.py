@@ -603,6 +603,8 @@ def _logsumexp_impl(x, axis, keepdims):
 
 
 reduce_logsumexp_p = primitive("reduce_logsumexp", _logsumexp_impl)
+
+
 def _softmax_of(x, axis):
     """softmax(x) along ``axis``, shifted by the (constant) max: the logsumexp's gradient,
     exact even where the rounded logsumexp itself would not be (|x| ~ 1e5)."""

@@ -15,16 +15,26 @@ def _names(tape) -> dict:
     names = {}
     for tid, t in tape._leaves.items():
         names[tid] = t.name if isinstance(t, Variable) else f"v{len(names) + 1}"
+    # Distinct Variables that share a name (unnamed ones are all "Variable") get #2, #3,
+    # ... so that the table and the drawing never merge them.
+    taken: dict = {}
+    for tid in list(names):
+        base = names[tid]
+        taken[base] = taken.get(base, 0) + 1
+        if taken[base] > 1:
+            names[tid] = f"{base}#{taken[base]}"
+    used = set(names.values())
     for r in tape._records:
         if r is None:
             continue
-        for tid in r[4]:
-            if tid and tid not in names:
-                names[tid] = f"v{len(names) + 1}"
         outs = r[5] if isinstance(r[5], tuple) else (r[5],)
-        for tid in outs:
+        for tid in [t for t in r[4] if t] + list(outs):
             if tid not in names:
-                names[tid] = f"v{len(names) + 1}"
+                k = len(names) + 1
+                while f"v{k}" in used:  # a Variable may be called v1
+                    k += 1
+                names[tid] = f"v{k}"
+                used.add(names[tid])
     return names
 
 
@@ -62,8 +72,9 @@ def format_tape(tape) -> str:
         f"{tape.saved_bytes} bytes saved" + (" (values freed by gradient())" if freed else "")
     )
     lines = [head]
+    name_width = max([6] + [len(names[tid]) for tid in tape._leaves])
     for tid, t in tape._leaves.items():
-        lines.append(f"  watched  {names[tid]:<6} {str(t.shape):<12} {t.dtype}")
+        lines.append(f"  watched  {names[tid]:<{name_width}} {str(t.shape):<12} {t.dtype}")
     width = len(str(len(live)))
     rows = []
     for i, r in enumerate(live, 1):
@@ -263,15 +274,26 @@ def _explain_zero(tape, target, source, records) -> str:
         tape._persistent = persistent
     if g is None or not bool(xp.all(g._value == 0)):
         return "The gradient is connected and nonzero: nothing to explain."
-    # The first op back from the target whose local derivative vanishes everywhere.
+    on_path = _records_between(records, source._tid, target._tid)
+    # The first op back from the target, on a path from the source, whose local
+    # derivative vanishes everywhere.
     for idx in range(len(records) - 1, -1, -1):
         prim, args, out = records[idx][0], records[idx][1], records[idx][2]
-        if args is None or isinstance(out, tuple):
+        if idx not in on_path or args is None or isinstance(out, tuple):
             continue
         if prim.name == "relu" and bool(xp.all(out._value <= 0)):
             return (
                 f"The gradient is exactly zero: it dies at record {idx + 1}, `relu`, whose "
                 "inputs are all <= 0 (a dead unit passes no gradient)."
+            )
+        saturated = (
+            prim.name == "sigmoid" and bool(xp.all((out._value == 0) | (out._value == 1)))
+        ) or (prim.name == "tanh" and bool(xp.all(xp.abs(out._value) == 1)))
+        if saturated:
+            return (
+                f"The gradient is exactly zero: it dies at record {idx + 1}, `{prim.name}`, "
+                "saturated: its outputs are all at their limits, where its derivative is "
+                "zero in floating point (the vanishing-gradient problem at its extreme)."
             )
         if prim.name in ("sign", "zeros_like"):
             return (
@@ -282,6 +304,27 @@ def _explain_zero(tape, target, source, records) -> str:
         "The gradient is exactly zero although the target depends on the source: the "
         "contributions cancel or a factor on the path is zero."
     )
+
+
+def _records_between(records, source_tid, target_tid) -> set:
+    """Indices of the records on some path from the source to the target."""
+    depends = {source_tid}  # values that depend on the source
+    forward = set()
+    for idx, rec in enumerate(records):
+        in_tids, out_tid = rec[4], rec[5]
+        if any(t in depends for t in in_tids):
+            forward.add(idx)
+            depends.update(out_tid if isinstance(out_tid, tuple) else (out_tid,))
+    needed = {target_tid}  # values the target depends on
+    between = set()
+    for idx in range(len(records) - 1, -1, -1):
+        in_tids, out_tid = records[idx][4], records[idx][5]
+        outs = out_tid if isinstance(out_tid, tuple) else (out_tid,)
+        if any(t in needed for t in outs):
+            needed.update(in_tids)
+            if idx in forward:
+                between.add(idx)
+    return between
 
 
 def _none_mode():
