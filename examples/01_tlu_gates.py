@@ -31,8 +31,9 @@ print(
     classic.and_gate(3)(list(itertools.product([0, 1], repeat=3))).tolist(),
 )
 
-# And, as the chapter says, no choice of weights seems to give XOR: w = (1, 1), T = 1
-# gets (0,0), (0,1), (1,0) right, then fires on (1,1) too.
-attempt = classic.TLU([1, 1], 1, binary=True, name="XOR attempt")
-print("\nw = (1, 1), T = 1 on XOR's inputs:", attempt(X).tolist(), "but XOR is [0, 1, 1, 0]")
+# And, as the chapter says, no choice of weights seems to give XOR.  The chapter's
+# w = (1, 1), T = 1 assumes the unit fires at w.x >= T; under the strict w.x > T used
+# here it is T = 0.5: (0,0), (0,1), (1,0) come out right, then it fires on (1,1) too.
+attempt = classic.TLU([1, 1], 0.5, binary=True, name="XOR attempt")
+print("\nw = (1, 1), T = 0.5 on XOR's inputs:", attempt(X).tolist(), "but XOR is [0, 1, 1, 0]")
 print("Example 02 proves that no weights at all work.")

@@ -51,3 +51,12 @@ def test_console_command_module():
         timeout=120,
     )
     assert out.returncode == 0 and wengert.__version__ in out.stdout
+
+
+def test_perceptron_says_when_random_clouds_may_overlap_and_infinite_rates_are_refused(capsys):
+    from wengert.cli import main
+
+    assert main(["perceptron", "--seed", "21", "--max-epochs", "20"]) == 0
+    assert "may not be linearly separable" in capsys.readouterr().out
+    assert main(["xor", "--learning-rate", "inf"]) != 0
+    assert "finite learning_rate > 0" in capsys.readouterr().err

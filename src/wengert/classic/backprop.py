@@ -135,8 +135,10 @@ class BackpropMLP:
         ):
             if isinstance(value, bool) or not isinstance(value, int) or value < 1:
                 raise ValueError(f"BackpropMLP: expected {label} to be an int >= 1; got {value!r}")
-        if not learning_rate > 0:
-            raise ValueError(f"BackpropMLP: expected learning_rate > 0; got {learning_rate!r}")
+        if not 0 < learning_rate < float("inf"):
+            raise ValueError(
+                f"BackpropMLP: expected a finite learning_rate > 0; got {learning_rate!r}"
+            )
         if not 0 <= momentum < 1:
             raise ValueError(f"BackpropMLP: expected momentum in [0, 1); got {momentum!r}")
         self.n_inputs, self.n_hidden, self.n_outputs = n_inputs, n_hidden, n_outputs

@@ -206,6 +206,13 @@ def run_perceptron(args) -> int:
         )
         history = model.fit(X, y)
         print(f"{name}: {history.summary()}")
+        if len(X) > 4 and not history.converged:
+            # Drawn at random, the clouds overlap for some seeds (seeds 9, 13, 15, ... of
+            # 0-39): then no line separates them and no perceptron converges.
+            print(
+                "  (this draw of the clouds may not be linearly separable: their tails can "
+                "overlap; try another --seed)"
+            )
         print(f"  final w = {_vector(model.weights.tolist())}, b = {model.bias:g}")
         if history.cycle is not None and len(X) == 4:
             print("  " + _describe_cycle(X, history.cycle_updates()))

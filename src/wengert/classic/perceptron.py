@@ -7,10 +7,11 @@
 5. Repeat 3-4 until the number of errors falls to ``error_threshold`` (default 0).
 
 On data that are not linearly separable the rule never settles; the weights stay
-bounded (Block & Levin, 1970) and, on a finite data set visited in a fixed order,
-eventually repeat. ``fit`` watches for a repeated state at the end of an epoch,
-which proves the training will cycle for ever, and stops there (or at
-``max_epochs``) with ``converged=False``.
+bounded (Block & Levin, 1970).  With integer inputs (the Boolean functions) and a
+fixed visiting order they eventually repeat: ``fit`` watches for a repeated state at
+the end of an epoch, which proves the training will cycle for ever, and stops there
+with ``converged=False``.  With real-valued inputs a state need not ever repeat
+exactly, and training stops at ``max_epochs``.
 """
 
 from __future__ import annotations
@@ -148,8 +149,10 @@ class Perceptron:
         batch: bool = False,
         error_threshold: int = 0,
     ):
-        if not learning_rate > 0:
-            raise ValueError(f"Perceptron: expected learning_rate > 0; got {learning_rate!r}")
+        if not 0 < learning_rate < float("inf"):
+            raise ValueError(
+                f"Perceptron: expected a finite learning_rate > 0; got {learning_rate!r}"
+            )
         if isinstance(max_epochs, bool) or not isinstance(max_epochs, int) or max_epochs < 1:
             raise ValueError(
                 f"Perceptron: expected max_epochs to be an int >= 1; got {max_epochs!r}"
