@@ -60,3 +60,23 @@ def test_perceptron_says_when_random_clouds_may_overlap_and_infinite_rates_are_r
     assert "may not be linearly separable" in capsys.readouterr().out
     assert main(["xor", "--learning-rate", "inf"]) != 0
     assert "finite learning_rate > 0" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["gates", "--plot", "/nonexistent/dir/g.png"],
+            "the folder /nonexistent/dir does not exist",
+        ),
+        (["diagnose", "--factor", "0"], "--factor must be a number > 1"),
+        (["diagnose", "--batch-size", "0"], "--batch-size must be at least 1"),
+        (["diagnose", "--checkpoint", "/nonexistent/run"], "no such file or folder"),
+        (["diagnose", "--json", "/nonexistent/dir/r.json"], "does not exist"),
+    ],
+)
+def test_cli_options_that_cannot_work_fail_first_with_one_line(argv, message, capsys):
+    from wengert.cli import main
+
+    assert main(argv) != 0
+    assert message in capsys.readouterr().err

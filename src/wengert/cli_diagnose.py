@@ -140,6 +140,21 @@ def run(args) -> int:
             return 1
     from . import random as wg_random
 
+    problem = None
+    if not args.factor > 1:
+        problem = f"--factor must be a number > 1, got {args.factor}"
+    elif args.batch_size < 1:
+        problem = f"--batch-size must be at least 1, got {args.batch_size}"
+    elif args.checkpoint and not os.path.exists(args.checkpoint):
+        problem = f"--checkpoint {args.checkpoint}: no such file or folder"
+    else:
+        for option, path in (("--json", args.json), ("--plot", args.plot)):
+            folder = os.path.dirname(os.path.abspath(path)) if path else None
+            if folder and not os.path.isdir(folder):
+                problem = f"{option} {path}: the folder {folder} does not exist"
+    if problem is not None:
+        print(f"wengert diagnose: {problem}", file=sys.stderr)
+        return 2
     wg_random.set_seed(args.seed)
     try:
         if args.checkpoint:

@@ -305,7 +305,7 @@ def generate(args) -> int:
             file=sys.stderr,
         )
         return 2
-    if args.temperature < 0 or args.length < 0:
+    if not args.temperature >= 0 or args.length < 0:  # NaN fails too
         print("wengert generate: --temperature and --length must be >= 0", file=sys.stderr)
         return 2
     model = _model(config, vocab)

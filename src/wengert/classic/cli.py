@@ -7,6 +7,7 @@ also saves a PNG of the decision boundaries (and training curves) with matplotli
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -95,10 +96,18 @@ def _fail(command: str, message: str) -> int:
 
 
 def _plot_ready(args) -> bool:
-    """Fail fast, before any training, if a plot is asked for and matplotlib is missing."""
+    """Fail fast, before any training, if a plot is asked for and matplotlib is missing or
+    the picture's folder does not exist."""
     if args.plot:
         require_matplotlib()
+        _check_output_folder(args.plot)
     return bool(args.plot)
+
+
+def _check_output_folder(path) -> None:
+    folder = os.path.dirname(os.path.abspath(os.fspath(path)))
+    if not os.path.isdir(folder):
+        raise ValueError(f"cannot write {path}: the folder {folder} does not exist")
 
 
 def _vector(values) -> str:
@@ -123,7 +132,7 @@ def run_gates(args) -> int:
     """
     try:
         plot = _plot_ready(args)
-    except MissingPlotExtra as err:
+    except (MissingPlotExtra, ValueError) as err:
         return _fail("gates", str(err))
     print("Threshold logic units (McCulloch & Pitts, 1943): f(x) = 1 if w.x > T else 0.")
     print(
