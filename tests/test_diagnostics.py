@@ -326,6 +326,9 @@ def test_cli_diagnose_checkpoint_of_a_train_run(capsys, tmp_path):
         out = capsys.readouterr().out
         assert 'Model "mlp"' in out and out.count("(Dense)") == 3
     assert main(["diagnose", "--checkpoint", str(tmp_path / "missing")]) == 2
+    assert "missing: no such file or folder" in capsys.readouterr().err
+    (tmp_path / "empty").mkdir()  # a folder, but not a run: its config.json is named
+    assert main(["diagnose", "--checkpoint", str(tmp_path / "empty")]) == 2
     assert "config.json" in capsys.readouterr().err
 
 
