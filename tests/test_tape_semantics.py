@@ -222,3 +222,11 @@ def test_tape_view_names_distinct_variables_apart_and_explain_follows_the_path()
         tape.watch(s)
         y = wg.sigmoid(s) * 1.0
     assert "`sigmoid`, saturated" in tape.explain(y, s)
+
+
+def test_variance_and_norm_of_integer_and_complex_tensors_as_tensorflow():
+    with pytest.raises(TypeError, match="reduce_variance: expected a real or complex"):
+        wg.math.reduce_variance([1, 2])
+    c = wg.constant(np.array([1j, -1j], np.complex64))
+    assert float(wg.math.reduce_variance(c)) == 1.0
+    assert complex(wg.linalg.norm(wg.constant(np.array([1j, 0j], np.complex64)))) == 1.0

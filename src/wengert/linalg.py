@@ -2,6 +2,7 @@
 
 from .array_ops import eye  # noqa: F401
 from .math_ops import _mT, matmul, reduce_sum, sqrt, tensordot  # noqa: F401
+from .math_ops import abs as abs_op
 
 
 def matrix_transpose(a, name=None):
@@ -30,4 +31,6 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=False, name=None):
     from .core import operand
 
     x = operand(tensor)
+    if x._value.dtype.kind == "c":  # |x|^2 for complex entries, not x^2
+        x = abs_op(x)
     return sqrt(reduce_sum(x * x, axis=axis, keepdims=keepdims))

@@ -711,8 +711,16 @@ def reduce_variance(input_tensor, axis=None, keepdims=False, name=None) -> Tenso
         1.0
     """
     x = operand(input_tensor)
-    mean = reduce_mean(x, axis, keepdims=True)
-    return reduce_mean(square(x - mean), axis, keepdims=keepdims)
+    kind = x._value.dtype.kind
+    if kind not in "fc":  # as TensorFlow: an integer variance would truncate silently
+        raise TypeError(
+            f"reduce_variance: expected a real or complex floating-point tensor, got "
+            f"{x._value.dtype}{list(x.shape)}; cast it first"
+        )
+    deviation = x - reduce_mean(x, axis, keepdims=True)
+    if kind == "c":  # |x - mean|^2, real, as TensorFlow
+        deviation = abs(deviation)
+    return reduce_mean(square(deviation), axis, keepdims=keepdims)
 
 
 def reduce_std(input_tensor, axis=None, keepdims=False, name=None) -> Tensor:
