@@ -230,3 +230,20 @@ def test_variance_and_norm_of_integer_and_complex_tensors_as_tensorflow():
     c = wg.constant(np.array([1j, -1j], np.complex64))
     assert float(wg.math.reduce_variance(c)) == 1.0
     assert complex(wg.linalg.norm(wg.constant(np.array([1j, 0j], np.complex64)))) == 1.0
+
+
+def test_float16_cross_entropies_labels_cast_where_indices_and_adjoint_matmul():
+    logits = wg.constant(np.array([[-4e4, 4e4]], np.float16))
+    ce = wg.nn.softmax_cross_entropy_with_logits(np.array([[0, 1]], np.float16), logits)
+    assert ce.dtype == np.float16 and float(ce.numpy()[0]) == 0.0  # was NaN in float16
+    assert wg.nn.sparse_softmax_cross_entropy_with_logits(np.array([1]), logits).numpy()[0] == 0.0
+    as_ints = wg.nn.softmax_cross_entropy_with_logits(
+        np.array([[0, 1]], np.int32), wg.constant([[0.0, 1.0]])
+    )
+    assert float(as_ints.numpy()[0]) == pytest.approx(math.log(1 + math.exp(-1)), rel=1e-6)
+    idx = wg.where([[True, False], [False, True]])
+    assert idx.dtype == np.int64 and idx.numpy().tolist() == [[0, 0], [1, 1]]
+    a = wg.constant([[1.0, 2.0], [3.0, 4.0]])
+    np.testing.assert_array_equal(
+        wg.matmul(a, a, adjoint_a=True).numpy(), wg.matmul(a, a, transpose_a=True).numpy()
+    )

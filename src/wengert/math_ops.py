@@ -424,8 +424,11 @@ defjvp(
 )
 
 
-def where(condition, x, y, name=None) -> Tensor:
+def where(condition, x=None, y=None, name=None) -> Tensor:
     """Choose elementwise from ``x`` where ``condition`` holds, else from ``y``.
+
+    With ``condition`` alone, as TensorFlow: the int64 coordinates of its True entries,
+    shape (number true, rank).
 
     Args:
         condition: a boolean tensor or array, broadcastable with x and y.
@@ -434,16 +437,24 @@ def where(condition, x, y, name=None) -> Tensor:
         name: ignored (TensorFlow compatibility).
 
     Returns:
-        A Tensor of the broadcast shape.
+        A Tensor of the broadcast shape (or the coordinates).
 
     Example:
         >>> import wengert as wg
         >>> wg.where([True, False], [1.0, 2.0], 0.0).numpy()
         array([1., 0.], dtype=float32)
+        >>> wg.where([[True, False], [False, True]]).numpy().tolist()
+        [[0, 0], [1, 1]]
     """
     condition = operand(condition)
     if condition._value.dtype.kind != "b":
         raise TypeError(f"where: condition must be bool, got {condition.dtype}")
+    if x is None and y is None:
+        from .tensor import wrap
+
+        return wrap(xp.argwhere(condition._value).astype(xp.int64), "where")
+    if x is None or y is None:
+        raise ValueError("where: give both x and y, or neither (for the True coordinates)")
     x, y, _, _ = _common(x, y, "where")
     return apply(where_p, (condition, x, y))
 
@@ -782,7 +793,9 @@ defvjp(matmul_p, lambda g, out, x, y: matmul(g, _mT(y)), lambda g, out, x, y: ma
 defjvp(matmul_p, lambda dx, out, x, y: matmul(dx, y), lambda dy, out, x, y: matmul(x, dy))
 
 
-def matmul(a, b, transpose_a=False, transpose_b=False, name=None) -> Tensor:
+def matmul(
+    a, b, transpose_a=False, transpose_b=False, adjoint_a=False, adjoint_b=False, name=None
+) -> Tensor:
     """Matrix product ``a @ b``, batched over leading axes with broadcasting.
 
     Rank-1 arguments are treated as NumPy and PyTorch treat them (a row or a
@@ -793,6 +806,8 @@ def matmul(a, b, transpose_a=False, transpose_b=False, name=None) -> Tensor:
         b: a Tensor of rank >= 1, same dtype.
         transpose_a: use the transpose of a's last two axes.
         transpose_b: use the transpose of b's last two axes.
+        adjoint_a: the conjugate transpose of a (the transpose, for real tensors).
+        adjoint_b: the conjugate transpose of b.
         name: ignored (TensorFlow compatibility).
 
     Returns:
@@ -803,6 +818,12 @@ def matmul(a, b, transpose_a=False, transpose_b=False, name=None) -> Tensor:
         >>> wg.matmul([[1.0, 2.0]], [[3.0], [4.0]]).numpy()
         array([[11.]], dtype=float32)
     """
+    if adjoint_a or adjoint_b:
+        for flag, t in ((adjoint_a, a), (adjoint_b, b)):
+            if flag and getattr(getattr(t, "dtype", None), "kind", "f") == "c":
+                raise TypeError("matmul: the adjoint of a complex tensor is not supported")
+        transpose_a = transpose_a or adjoint_a
+        transpose_b = transpose_b or adjoint_b
     ta = type(a)
     if (ta is Tensor or ta is Variable) and type(b) is ta and not (transpose_a or transpose_b):
         av = a._value

@@ -9,7 +9,7 @@ compositions of stable ops: their gradients come from the ops' rules.
 
 from __future__ import annotations
 
-from .array_ops import expand_dims, one_hot
+from .array_ops import cast, expand_dims, one_hot
 from .backend import xp
 from .core import apply, binary_operands, defjvp, defvjp, operand, primitive, unary_op
 from .math_ops import _axes, exp, expm1, greater, minimum, reduce_sum, tanh, where
@@ -425,10 +425,18 @@ def softmax_cross_entropy_with_logits(labels=None, logits=None, axis=-1, name=No
         array([0.6931472], dtype=float32)
     """
     op = "softmax_cross_entropy_with_logits"
-    z, x = _labels_logits(op, labels, logits)
+    x = operand(logits) if logits is not None else None
+    if labels is not None and x is not None and x._value.dtype.kind == "f":
+        z = operand(labels)
+        if z._value.dtype != x._value.dtype:  # as TensorFlow: labels take the logits' dtype
+            labels = cast(z, x._value.dtype)
+    z, x = _labels_logits(op, labels, x)
     if x._value.ndim == 0:
         raise ValueError(f"{op}: logits must have at least one axis, got a scalar {x.dtype}")
     (axis,) = _axes(axis, x._value.ndim, op)
+    if x._value.dtype == xp.float16:  # computed in float32, as TensorFlow does
+        out = apply(softmax_ce_p, (cast(z, "float32"), cast(x, "float32")), {"axis": axis})
+        return cast(out, "float16")
     return apply(softmax_ce_p, (z, x), {"axis": axis})
 
 
@@ -502,6 +510,8 @@ def sparse_softmax_cross_entropy_with_logits(labels=None, logits=None, name=None
             f"{op}: label {int(label)} is out of range [0, {classes}) for logits with "
             f"{classes} classes (logits {x.dtype}{list(x.shape)})"
         )
+    if x._value.dtype == xp.float16:  # computed in float32, as TensorFlow does
+        return cast(apply(sparse_ce_p, (z, cast(x, "float32"))), "float16")
     return apply(sparse_ce_p, (z, x))
 
 
