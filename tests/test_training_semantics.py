@@ -421,3 +421,28 @@ def test_validation_frequency_batch_size_and_keras_shorthand_arguments():
     assert wg.Sequential([dense]).built
     with pytest.warns(DeprecationWarning, match="input_length is deprecated"):
         layers.Embedding(10, 2, input_length=5)
+
+
+def test_batch_norm_statistics_leave_padded_steps_out_as_keras():
+    from wengert.layers.base import set_mask
+
+    rng = np.random.default_rng(3)
+    mask = np.array([[1, 1, 0, 0], [1, 1, 1, 0]], bool)
+    values = rng.standard_normal((2, 4, 3)).astype(np.float32)
+    outs = []
+    for padding in (0.0, 1000.0):  # whatever the padded steps hold
+        x = values.copy()
+        x[~mask] = padding
+        t = wg.constant(x)
+        set_mask(t, mask)
+        bn = layers.BatchNormalization(momentum=0.0, epsilon=1e-3)
+        y = bn(t, training=True)
+        outs.append((y.numpy()[mask], bn.moving_mean.numpy(), bn.moving_variance.numpy()))
+    real = values[mask]  # (5, 3): the real steps
+    np.testing.assert_allclose(outs[0][1], real.mean(0), rtol=1e-5)
+    np.testing.assert_allclose(outs[0][2], real.var(0), rtol=1e-4)
+    np.testing.assert_allclose(
+        outs[0][0], (real - real.mean(0)) / np.sqrt(real.var(0) + 1e-3), rtol=1e-4, atol=1e-5
+    )
+    for a, b in zip(*outs):
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-5)

@@ -24,9 +24,9 @@ from ..array_ops import reshape
 from ..backend import xp
 from ..conv_ops import batch_norm_training
 from ..core import operand
-from ..math_ops import reduce_mean, sqrt
-from ..tensor import constant
-from .base import InputSpec, Layer
+from ..math_ops import reduce_mean, reduce_sum, sqrt
+from ..tensor import constant, wrap
+from .base import InputSpec, Layer, get_mask
 from .conv import _serialize
 
 __all__ = ["BatchNormalization"]
@@ -124,7 +124,10 @@ class BatchNormalization(Layer):
         return v if self._broadcast[-1] != 1 else reshape(v, self._broadcast)
 
     def call(self, inputs, training=None):
-        if training and self.trainable and self._fusable(inputs):
+        mask = get_mask(inputs)
+        if mask is not None and mask.ndim != inputs._value.ndim - 1:
+            mask = None  # as Keras: a mask over all but the feature axis, or none
+        if training and self.trainable and mask is None and self._fusable(inputs):
             y, mean, variance = batch_norm_training(
                 inputs,
                 self._weight_or(self.gamma if self.scale else None, 1.0),
@@ -136,9 +139,20 @@ class BatchNormalization(Layer):
             return y
         # Per-channel factors first, so the full-size work is a few multiplies and adds.
         if training and self.trainable:
-            mean = reduce_mean(inputs, self._reduction_axes, keepdims=True)
-            centred = inputs - mean
-            variance = reduce_mean(centred * centred, self._reduction_axes, keepdims=True)
+            axes = self._reduction_axes
+            if mask is None:
+                mean = reduce_mean(inputs, axes, keepdims=True)
+                centred = inputs - mean
+                variance = reduce_mean(centred * centred, axes, keepdims=True)
+            else:  # Keras 3: the statistics of the real (unmasked) steps only
+                w = xp.broadcast_to(mask[..., None], inputs.shape).astype(inputs.dtype)
+                count = w.sum(axis=axes, keepdims=True) + 1e-7
+                weights = wrap(w)
+                mean = reduce_sum(inputs * weights, axes, keepdims=True) / wrap(count)
+                centred = inputs - mean
+                variance = reduce_sum(weights * centred * centred, axes, keepdims=True) / wrap(
+                    count
+                )
             self._update_moving(mean._value, variance._value)
             inv = 1.0 / sqrt(variance + self.epsilon)
             if self.scale:
