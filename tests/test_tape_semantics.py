@@ -247,3 +247,12 @@ def test_float16_cross_entropies_labels_cast_where_indices_and_adjoint_matmul():
     np.testing.assert_array_equal(
         wg.matmul(a, a, adjoint_a=True).numpy(), wg.matmul(a, a, transpose_a=True).numpy()
     )
+
+
+def test_range_takes_the_widest_argument_dtype_and_refuses_unreachable_limits():
+    assert wg.range(wg.constant(0.0, dtype="float64"), 1.0, 0.25).dtype == np.float64
+    assert wg.range(wg.constant(np.int64(2**31)), 2**31 + 2).numpy().tolist() == [2**31, 2**31 + 1]
+    assert wg.range(5).dtype == np.int32 and wg.range(0.0, 1.0, 0.5).dtype == np.float32
+    assert wg.range(5, 0, -2).numpy().tolist() == [5, 3, 1]
+    with pytest.raises(ValueError, match="start 5 cannot reach limit 0 by delta 1"):
+        wg.range(5, 0, 1)

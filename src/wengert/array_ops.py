@@ -735,14 +735,27 @@ def range_(start, limit=None, delta=1, dtype=None, name="range") -> Tensor:
     """
     if limit is None:
         start, limit = 0, start
-    values = [
-        float(v) if isinstance(v, Tensor) and v.dtype.kind == "f" else v
-        for v in (start, limit, delta)
-    ]
+    args = (start, limit, delta)
     if dtype is None:
-        dtype = backend.float32 if any(isinstance(v, float) for v in values) else backend.int32
-    if delta == 0:
+        # TensorFlow's rule: the widest of the arguments' dtypes, Python numbers counting
+        # as int32 or float32 (int32 < int64 < float32 < float64)
+        order = [backend.int32, xp.dtype("int64"), backend.float32, xp.dtype("float64")]
+        kinds = [
+            v.dtype
+            if isinstance(v, Tensor)
+            else (backend.float32 if isinstance(v, float) else backend.int32)
+            for v in args
+        ]
+        dtype = max(kinds, key=lambda d: order.index(d) if d in order else 0)
+    values = [v._value.item() if isinstance(v, Tensor) else v for v in args]
+    start_v, limit_v, delta_v = values
+    if delta_v == 0:
         raise ValueError("range: delta must not be zero")
+    if (delta_v > 0 and start_v > limit_v) or (delta_v < 0 and start_v < limit_v):
+        raise ValueError(
+            f"range: start {start_v} cannot reach limit {limit_v} by delta {delta_v} "
+            "(TensorFlow requires start <= limit when delta > 0, and >= when delta < 0)"
+        )
     return wrap(xp.arange(*values, dtype=xp.dtype(dtype)), "range")
 
 
