@@ -125,7 +125,7 @@ def train_char_lstm(args) -> int:
         2
     """
     from . import random as wg_random
-    from .cli_train import _fit_until_signal
+    from .cli_train import _fit_until_signal, _resume_or_record
 
     if args.resume:
         out = args.resume
@@ -187,14 +187,9 @@ def train_char_lstm(args) -> int:
     steps = config["epochs"] * -(-len(x) // config["batch_size"])
     opt.learning_rate = optimizers.schedules.CosineDecay(config["lr"], steps, alpha=0.1)
     model.compile(optimizer=opt, loss=SparseCategoricalCrossentropy(from_logits=True))
-    if args.resume:
-        try:
-            model.load_checkpoint(os.path.join(out, CHECKPOINT))
-        except CheckpointError as exc:
-            print(f"wengert train: {exc}", file=sys.stderr)
-            return 2
-    else:
-        atomic_write_bytes(os.path.join(out, CONFIG), json.dumps(config, indent=2).encode())
+    if not _resume_or_record(model, out, args.resume, config):
+        return 2
+    if not args.resume:
         atomic_write_bytes(os.path.join(out, VOCAB), vocab.to_json().encode())
         if verbose:
             print(

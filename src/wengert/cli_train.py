@@ -246,6 +246,20 @@ def _fit_until_signal(model, out, x, y, callbacks=(), **fit_kwargs):
     return elapsed, 128 + int(interrupt.signal)
 
 
+def _resume_or_record(model, out, resume, config) -> bool:
+    """Load the run's checkpoint when resuming, else write its config.json; False (after
+    printing why) when the checkpoint cannot be read."""
+    if resume:
+        try:
+            model.load_checkpoint(os.path.join(out, CHECKPOINT))
+        except CheckpointError as exc:
+            print(f"wengert train: {exc}", file=sys.stderr)
+            return False
+    else:
+        atomic_write_bytes(os.path.join(out, CONFIG), json.dumps(config, indent=2).encode())
+    return True
+
+
 def _bad_option(args):
     """A sentence naming the first option that cannot work, or None."""
     import math
@@ -314,14 +328,8 @@ def run(args) -> int:
     # Cosine decay to zero over the planned run: robust accuracy without tuning.
     opt.learning_rate = optimizers.schedules.CosineDecay(config["lr"], steps)
     model.compile(optimizer=opt, loss=_logits_loss(), metrics=["accuracy"])
-    if args.resume:
-        try:
-            model.load_checkpoint(os.path.join(out, CHECKPOINT))
-        except CheckpointError as exc:
-            print(f"wengert train: {exc}", file=sys.stderr)
-            return 2
-    else:
-        atomic_write_bytes(os.path.join(out, CONFIG), json.dumps(config, indent=2).encode())
+    if not _resume_or_record(model, out, args.resume, config):
+        return 2
 
     elapsed, interrupted = _fit_until_signal(
         model,

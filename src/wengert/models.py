@@ -346,6 +346,18 @@ class Model(Layer):
         ``on_epoch_end``): ``save_checkpoint`` records the exact position, and ``fit``
         after ``load_checkpoint`` finishes the epoch as if never interrupted.  For signal
         handlers (``wengert train`` uses it on SIGINT/SIGTERM).
+
+        Example:
+            >>> import numpy as np, wengert as wg
+            >>> model = wg.Sequential([wg.layers.Input((1,)), wg.layers.Dense(1)])
+            >>> model.compile(optimizer="sgd", loss="mse")
+            >>> class PauseAfterOne(wg.callbacks.Callback):
+            ...     def on_train_batch_end(self, batch, logs=None):
+            ...         self.model.pause_training()
+            >>> x = np.zeros((4, 1), "float32")
+            >>> history = model.fit(x, x, batch_size=2, verbose=0, callbacks=[PauseAfterOne()])
+            >>> history.history  # the epoch is unfinished: no row yet
+            {}
         """
         self._paused = True
 

@@ -33,12 +33,27 @@ class Saved:
 
 
 def saved_handle(arrays):
-    """The extra output carrying ``arrays`` (a tuple) to the VJP: ``out[-1]._value[()]``."""
+    """The extra output carrying ``arrays`` (a tuple) to the VJP: ``out[-1]._value[()]``.
+
+    Example:
+        >>> import numpy as np
+        >>> from wengert.saved import saved_handle
+        >>> h = saved_handle((np.zeros(3),))
+        >>> h.dtype, h[()].arrays[0].shape
+        (dtype('O'), (3,))
+    """
     h = xp.empty((), dtype=object)
     h[()] = Saved(arrays)
     return h
 
 
 def is_zero(g) -> bool:
-    """Whether a cotangent is absent: None, or the zeros the tape puts for an unused output."""
+    """Whether a cotangent is absent: None, or the zeros the tape puts for an unused output.
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.saved import is_zero
+        >>> is_zero(None), is_zero(wg.zeros(2))
+        (True, False)
+    """
     return g is None or (type(g) is Tensor and g._origin is _ZEROS)

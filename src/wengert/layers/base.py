@@ -244,7 +244,15 @@ class Layer:
     def losses(self) -> list:
         """The regularization penalties (scalar Tensors): each regularized weight's, computed
         now (so a tape records them), the last call's activity penalties, then every
-        sublayer's, as Keras lists them."""
+        sublayer's, as Keras lists them.
+
+        Example:
+            >>> import wengert as wg
+            >>> layer = wg.layers.Dense(1, kernel_initializer="ones", kernel_regularizer="l1")
+            >>> _ = layer(wg.ones((1, 3)))
+            >>> [round(float(p), 4) for p in layer.losses]  # 0.01 * (1 + 1 + 1)
+            [0.03]
+        """
         out = [reg(v) for v, reg in self._regularized]
         out += self._activity_losses
         for layer in self.layers:
