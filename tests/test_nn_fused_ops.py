@@ -280,3 +280,45 @@ def test_cross_entropy_shape_and_dtype_errors():
         wg.nn.sigmoid_cross_entropy_with_logits([1, 0], [1, 0])
     with pytest.raises(TypeError, match="dtypes differ"):
         wg.nn.sigmoid_cross_entropy_with_logits(wg.zeros(2, "float32"), wg.zeros(2, "float64"))
+
+
+# -- the fused affine map of Dense ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("x_shape", [(5, 3), (2, 4, 3)], ids=str)
+def test_dense_equals_matmul_plus_bias_and_torch_linear(x_shape):
+    from wengert.nn_ops import dense
+
+    x, k, b = normal(*x_shape), normal(3, 2), normal(2)
+    xs = [wg.constant(a) for a in (x, k, b)]
+    with wg.GradientTape(persistent=True) as tape:
+        tape.watch(xs)
+        fused = dense(*xs)
+        plain = wg.matmul(xs[0], xs[1]) + xs[2]
+        loss_fused = wg.reduce_sum(fused * fused)
+        loss_plain = wg.reduce_sum(plain * plain)
+    np.testing.assert_allclose(fused.numpy(), plain.numpy(), rtol=1e-12)
+    for gf, gp in zip(tape.gradient(loss_fused, xs), tape.gradient(loss_plain, xs)):
+        np.testing.assert_allclose(gf.numpy(), gp.numpy(), rtol=1e-12)
+    xt, kt, bt = (torch.tensor(a, requires_grad=True) for a in (x, k, b))
+    yt = F.linear(xt, kt.T, bt)
+    (yt * yt).sum().backward()
+    np.testing.assert_allclose(fused.numpy(), yt.detach().numpy(), rtol=1e-12)
+    for g, t in zip(tape.gradient(loss_fused, xs), (xt, kt, bt)):
+        np.testing.assert_allclose(g.numpy(), t.grad.numpy(), rtol=1e-10)
+
+
+def test_dense_bad_input_names_op_and_shapes():
+    from wengert.nn_ops import dense
+
+    with pytest.raises(ValueError, match=r"dense: .*x \[2, 3\], kernel \[4, 2\], bias \[2\]"):
+        dense(wg.ones((2, 3)), wg.ones((4, 2)), wg.ones((2,)))
+    with pytest.raises(ValueError, match=r"dense: .*bias \[3\]"):
+        dense(wg.ones((2, 4)), wg.ones((4, 2)), wg.ones((3,)))
+    with pytest.raises(ValueError, match=r"rank >= 2"):
+        dense(wg.ones((4,)), wg.ones((4, 2)), wg.ones((2,)))
+    with pytest.raises(TypeError, match=r"dense: .*float32, float64 and float32"):
+        dense(wg.ones((2, 4)), wg.ones((4, 2), dtype="float64"), wg.ones((2,)))
+    with pytest.raises(TypeError, match=r"dense: .*int32"):
+        ints = [wg.ones(shape, dtype="int32") for shape in ((2, 4), (4, 2), (2,))]
+        dense(*ints)

@@ -160,6 +160,8 @@ STRUCTURAL = {
     "log_softmax": (wg.nn.log_softmax, [(3, 4)]),
     "norm": (lambda x: wg.linalg.norm(x, axis=1), [(3, 4)]),
     "relu_grad": (wg.nn_ops.relu_grad, [(3, 4), (3, 4)]),
+    "dense": (wg.nn_ops.dense, [(3, 4), (4, 2), (2,)]),
+    "dense_rank3": (wg.nn_ops.dense, [(2, 3, 4), (4, 2), (2,)]),
     "sigmoid_cross_entropy_with_logits": (
         wg.nn.sigmoid_cross_entropy_with_logits,
         [(3, 4), (3, 4)],

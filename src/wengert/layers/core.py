@@ -6,6 +6,7 @@ from .. import activations, initializers
 from ..array_ops import reshape
 from ..backend import xp
 from ..math_ops import matmul
+from ..nn_ops import dense
 from ..random import Generator, get_global_generator
 from ..tensor import wrap
 from .base import InputSpec, Layer
@@ -63,9 +64,10 @@ class Dense(Layer):
         self.built = True
 
     def call(self, inputs):
-        out = matmul(inputs, self.kernel)
         if self.use_bias:
-            out = out + self.bias
+            out = dense(inputs, self.kernel, self.bias)
+        else:
+            out = matmul(inputs, self.kernel)
         return self.activation(out)
 
     def get_config(self) -> dict:
