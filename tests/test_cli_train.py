@@ -105,6 +105,8 @@ def test_unknown_model_is_rejected(capsys):
         (["--lr", "nan"], "--lr must be a positive number"),
         (["--optimizer", "bogus"], "Unknown optimizer 'bogus'; valid names"),
         (["--model", "char-lstm", "--batch-size", "0"], "--batch-size must be at least 1"),
+        (["--seed", "-1"], "--seed must be an integer >= 0, got -1"),
+        (["--model", "char-lstm", "--seed", "-3"], "--seed must be an integer >= 0"),
     ],
 )
 def test_bad_options_are_clear_errors_and_leave_no_folder(options, message, tmp_path, capsys):

@@ -92,8 +92,11 @@ def test_sampling_is_seeded_and_greedy_at_temperature_zero():
         logits = model(np.array([ids])).numpy()[0, -1]
         assert vocab.chars[int(logits.argmax())] == ch
         ids.append(vocab.encode(ch)[0])
-    with pytest.raises(ValueError, match="temperature"):
-        sample(model, vocab, "a", temperature=-1)
+    for bad in (-1, float("nan"), float("inf")):
+        with pytest.raises(ValueError, match="temperature"):
+            sample(model, vocab, "a", temperature=bad)
+    # so small that the scaled logits overflow: the likeliest character, as at 0
+    assert sample(model, vocab, "ab", length=5, temperature=1e-320) == greedy
 
 
 @pytest.fixture
@@ -177,3 +180,61 @@ def test_default_model_size():
     model = CharLSTM(vocab_size, cli_text.DEFAULTS["embedding_dim"], cli_text.DEFAULTS["units"])
     model(wg.zeros((1, 1), dtype="int32"))
     assert model.count_params() > 100_000
+
+
+def test_a_new_run_stopped_early_cannot_resume_an_older_runs_checkpoint(
+    tiny, tmp_path, monkeypatch, capsys
+):
+    from wengert import cli_train
+
+    out = tmp_path / "run"
+    base = ["train", "--model", "char-lstm", "--text", str(tiny), "--verbose", "0"]
+    assert main(base + ["--epochs", "1", "--out", str(out)]) == 0
+    old_checkpoint = (out / "checkpoint.npz").read_bytes()
+
+    def killed(*args, **kwargs):  # dies before writing its first checkpoint
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(cli_train, "_fit_until_signal", killed)
+        with pytest.raises(KeyboardInterrupt):
+            main(base + ["--epochs", "3", "--seed", "1", "--out", str(out)])
+    capsys.readouterr()
+    assert main(["train", "--resume", str(out)]) == 2
+    assert "belongs to an earlier run" in capsys.readouterr().err
+    assert main(["generate", "--checkpoint", str(out)]) == 2
+    assert "belongs to an earlier run" in capsys.readouterr().err
+    assert (out / "checkpoint.npz").read_bytes() == old_checkpoint
+
+
+def test_resume_with_more_epochs_records_them_for_the_next_resume(tiny, tmp_path):
+    out = tmp_path / "run"
+    base = ["train", "--model", "char-lstm", "--text", str(tiny), "--verbose", "0"]
+    assert main(base + ["--epochs", "1", "--out", str(out)]) == 0
+    assert main(["train", "--resume", str(out), "--epochs", "2", "--verbose", "0"]) == 0
+    assert json.loads((out / "config.json").read_text())["epochs"] == 2
+    assert json.loads((out / "metrics.json").read_text())["epochs"] == 2
+
+
+@pytest.mark.parametrize(
+    "vocab_json, config_change",
+    [('{"chars": 5}', {}), ('["a", "b"]', {}), (None, {"units": None}), (None, {"optimizer": "x"})],
+    ids=["chars not a list", "vocab a list", "config without units", "unknown optimizer"],
+)
+def test_generate_refuses_a_malformed_run_folder(tiny, tmp_path, capsys, vocab_json, config_change):
+    out = tmp_path / "run"
+    args = ["train", "--model", "char-lstm", "--text", str(tiny), "--epochs", "1", "--verbose", "0"]
+    assert main(args + ["--out", str(out)]) == 0
+    if vocab_json is not None:
+        (out / "vocab.json").write_text(vocab_json)
+    config = json.loads((out / "config.json").read_text())
+    for k, v in config_change.items():
+        if v is None:
+            del config[k]
+        else:
+            config[k] = v
+    (out / "config.json").write_text(json.dumps(config))
+    capsys.readouterr()
+    assert main(["generate", "--checkpoint", str(out), "--length", "5"]) == 2
+    assert "wengert generate:" in capsys.readouterr().err
+    assert main(["generate", "--checkpoint", str(out), "--seed", "-1"]) == 2

@@ -178,9 +178,16 @@ def _metadata_json(metadata) -> str:
                 f"metadata[{key!r}] is set by wengert to {value!r}, got {metadata[key]!r}"
             )
     try:
-        return json.dumps({**metadata, **header}, ensure_ascii=False)
+        return json.dumps({**metadata, **header}, ensure_ascii=False, default=_plain_number)
     except (TypeError, ValueError) as e:
         raise TypeError(f"metadata must be JSON-serialisable: {e}") from e
+
+
+def _plain_number(value):
+    """JSON for NumPy scalars (a float32 a callback put in the logs): the Python number."""
+    if isinstance(value, xp.generic) or (isinstance(value, xp.ndarray) and value.ndim == 0):
+        return value.item()
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
 
 
 def _write_npz(f, arrays: dict, text: str) -> None:
@@ -199,9 +206,16 @@ def _atomic_write(path: str, write) -> None:
     rename() within one file system is atomic, so readers (and a crash) see the
     old file or the new one.  fsync before the rename puts the data on disk
     before the name points at it; fsync of the folder makes the rename durable.
+    A symbolic link keeps pointing at the file it names, which is what is
+    replaced; a file the user cannot write to is refused, as open() would.
     """
-    folder = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(dir=folder, prefix=f".{os.path.basename(path)}.", suffix=".tmp")
+    path = os.path.realpath(path)
+    if os.path.isfile(path) and not os.access(path, os.W_OK):
+        raise PermissionError(errno.EACCES, "the file is not writable", path)
+    folder = os.path.dirname(path)
+    # The temporary name stays within the 255-byte limit whatever the target's length.
+    prefix = f".{os.path.basename(path)[:200]}."
+    fd, tmp = tempfile.mkstemp(dir=folder, prefix=prefix, suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             # mkstemp makes the file 0600; give it the mode an ordinary open() would.

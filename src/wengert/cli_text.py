@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import os
 import sys
 import time
@@ -202,6 +203,7 @@ def train_char_lstm(args) -> int:
         out,
         x,
         y,
+        config,
         callbacks=[_Report(vocab, val_ids, config, verbose)],
         batch_size=config["batch_size"],
         epochs=config["epochs"],
@@ -293,22 +295,32 @@ def generate(args) -> int:
             config = json.load(f)
         with open(os.path.join(folder, VOCAB)) as f:
             vocab = CharVocabulary.from_json(f.read())
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, TypeError, AttributeError) as exc:
         print(
             f"wengert generate: {folder} does not hold a char-lstm run ({CONFIG} and {VOCAB} "
             f"next to the checkpoint): {exc}",
             file=sys.stderr,
         )
         return 2
-    if not args.temperature >= 0 or args.length < 0:  # NaN fails too
+    if not 0 <= args.temperature < math.inf or args.length < 0:  # NaN fails too
         print("wengert generate: --temperature and --length must be >= 0", file=sys.stderr)
         return 2
-    model = _model(config, vocab)
-    model.compile(optimizer=optimizers.get(config.get("optimizer", "adam")), loss=None)
+    if args.seed is not None and args.seed < 0:
+        print(f"wengert generate: --seed must be >= 0, got {args.seed}", file=sys.stderr)
+        return 2
     try:
-        model.load_checkpoint(checkpoint)
-    except (CheckpointError, OSError) as exc:
-        print(f"wengert generate: {exc}", file=sys.stderr)
+        model = _model(config, vocab)
+        model.compile(optimizer=optimizers.get(config.get("optimizer", "adam")), loss=None)
+        meta = model.load_checkpoint(checkpoint)
+    except (CheckpointError, OSError, TypeError, ValueError, KeyError, AttributeError) as exc:
+        print(f"wengert generate: cannot use {checkpoint}: {exc!r}", file=sys.stderr)
+        return 2
+    if meta.get("run_id") != config.get("run_id"):
+        print(
+            f"wengert generate: {checkpoint} belongs to an earlier run than {folder}'s "
+            f"{CONFIG} (the later run stopped before writing a checkpoint)",
+            file=sys.stderr,
+        )
         return 2
     unknown = sorted({c for c in args.prompt if c not in vocab._index})
     if unknown:

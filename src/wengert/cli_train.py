@@ -14,6 +14,7 @@ import os
 import signal
 import sys
 import time
+import uuid
 
 from . import callbacks as callbacks_module
 from . import layers, optimizers
@@ -219,8 +220,9 @@ class _Interrupt(callbacks_module.Callback):
             self.model.pause_training()
 
 
-def _fit_until_signal(model, out, x, y, callbacks=(), **fit_kwargs):
-    """``model.fit`` that a SIGINT/SIGTERM stops cleanly; then a checkpoint in ``out``.
+def _fit_until_signal(model, out, x, y, config, callbacks=(), **fit_kwargs):
+    """``model.fit`` that a SIGINT/SIGTERM stops cleanly; then a checkpoint in ``out``,
+    marked with the run's ``config["run_id"]``.
 
     Returns (training seconds, None) when training finished, or (seconds, exit code)
     after a signal, having told the user how to resume.
@@ -233,7 +235,7 @@ def _fit_until_signal(model, out, x, y, callbacks=(), **fit_kwargs):
     finally:
         interrupt.uninstall()
     elapsed = time.perf_counter() - start
-    model.save_checkpoint(os.path.join(out, CHECKPOINT))
+    model.save_checkpoint(os.path.join(out, CHECKPOINT), {"run_id": config.get("run_id")})
     if interrupt.signal is None:
         return elapsed, None
     epoch, batch = model._position
@@ -248,15 +250,29 @@ def _fit_until_signal(model, out, x, y, callbacks=(), **fit_kwargs):
 
 def _resume_or_record(model, out, resume, config) -> bool:
     """Load the run's checkpoint when resuming, else write its config.json; False (after
-    printing why) when the checkpoint cannot be read."""
+    printing why) when the checkpoint cannot be read or belongs to another run.
+
+    A new run gets a fresh ``run_id``, kept in its config and in its checkpoints: a run
+    started in a folder that held an older one, and stopped before its first checkpoint,
+    cannot then resume from the older run's weights.
+    """
+    path = os.path.join(out, CHECKPOINT)
     if resume:
         try:
-            model.load_checkpoint(os.path.join(out, CHECKPOINT))
+            meta = model.load_checkpoint(path)
         except CheckpointError as exc:
             print(f"wengert train: {exc}", file=sys.stderr)
             return False
+        if meta.get("run_id") != config.get("run_id"):
+            print(
+                f"wengert train: {path} belongs to an earlier run than {out}'s {CONFIG} "
+                "(the later run stopped before writing a checkpoint); start it again",
+                file=sys.stderr,
+            )
+            return False
     else:
-        atomic_write_bytes(os.path.join(out, CONFIG), json.dumps(config, indent=2).encode())
+        config["run_id"] = uuid.uuid4().hex
+    atomic_write_bytes(os.path.join(out, CONFIG), json.dumps(config, indent=2).encode())
     return True
 
 
@@ -268,6 +284,8 @@ def _bad_option(args):
         return f"--epochs must be at least 1, got {args.epochs}"
     if args.batch_size < 1:
         return f"--batch-size must be at least 1, got {args.batch_size}"
+    if args.seed < 0:
+        return f"--seed must be an integer >= 0, got {args.seed}"
     if not (math.isfinite(args.lr) and args.lr > 0):
         return f"--lr must be a positive number, got {args.lr}"
     try:
@@ -297,8 +315,7 @@ def run(args) -> int:
             return 2
         config = saved
         if args.epochs is not None:  # train further than the saved run planned
-            config["epochs"] = args.epochs
-            atomic_write_bytes(os.path.join(out, CONFIG), json.dumps(config, indent=2).encode())
+            config["epochs"] = args.epochs  # recorded once the checkpoint has loaded
     else:
         out = args.out or os.path.join("runs", f"{args.model}-{args.dataset}")
         config = {
@@ -336,6 +353,7 @@ def run(args) -> int:
         out,
         x_train,
         y_train,
+        config,
         batch_size=config["batch_size"],
         epochs=config["epochs"],
         validation_data=(x_test, y_test),

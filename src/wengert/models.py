@@ -15,9 +15,11 @@ never interrupted.
 from __future__ import annotations
 
 import math
+import os
 
 from . import callbacks as callbacks_module
 from . import checkpoints, losses, metrics, optimizers
+from . import random as random_module
 from .backend import xp
 from .layers.base import InputLayer, Layer
 from .random import Generator, get_global_generator
@@ -75,6 +77,7 @@ class Model(Layer):
         self._shuffle = None  # fit's shuffling stream
         self._epoch_start_state = None  # its state when the current epoch began
         self._epoch_totals = None  # running loss and metric state of an unfinished epoch
+        self._ending_epoch = None  # (epoch, logs) while callbacks see an epoch's end
 
     # -- compile ------------------------------------------------------------------------
     def compile(
@@ -296,7 +299,11 @@ class Model(Layer):
                     sample_weight=w_val[0] if w_val else None,
                 )
                 logs.update({f"val_{k}": v for k, v in val.items()})
-            cb.on_epoch_end(epoch, logs)
+            self._ending_epoch = (epoch, logs)  # save_checkpoint adds it to the history
+            try:
+                cb.on_epoch_end(epoch, logs)
+            finally:
+                self._ending_epoch = None
             if self.stop_training or self._paused:
                 break
         cb.on_train_end()
@@ -418,8 +425,16 @@ class Model(Layer):
         return {path: var for path, var, _ in self._variables()}
 
     def save_weights(self, filepath, overwrite=True) -> None:
-        """Save the weights to one file (.npz, or .safetensors), atomically."""
+        """Save the weights to one file (.npz, or .safetensors), atomically.
+
+        ``overwrite=False`` refuses (``FileExistsError``) a path that already exists.
+        """
         self._require_built("save_weights")
+        if not overwrite and os.path.lexists(filepath):
+            raise FileExistsError(
+                f"Model '{self.name}'.save_weights: {os.fspath(filepath)!r} exists "
+                "and overwrite=False"
+            )
         arrays = {
             k: v.numpy() if v.ndim else xp.asarray(v.numpy())
             for k, v in self._named_weights().items()
@@ -433,13 +448,16 @@ class Model(Layer):
         self._restore(arrays, "")
 
     def _restore(self, arrays: dict, prefix: str) -> None:
-        named = self._named_weights()
-        mine = {f"{prefix}{k}": v for k, v in named.items()}
+        for var, value in self._checked_weights(arrays, prefix):
+            var.assign(value)
+
+    def _checked_weights(self, arrays: dict, prefix: str) -> list:
+        """[(variable, array)] for every weight, once ``arrays`` is checked to hold exactly them."""
+        mine = {f"{prefix}{k}": v for k, v in self._named_weights().items()}
         wanted = {k: (v.shape, v.dtype) for k, v in mine.items()}
         subset = {k: a for k, a in arrays.items() if k.startswith(prefix)}
         checkpoints.check(subset, wanted, what=f"model '{self.name}'")
-        for k, v in mine.items():
-            v.assign(subset[k])
+        return [(v, subset[k]) for k, v in mine.items()]
 
     def _require_built(self, what):
         if not self.built or not self.weights:
@@ -462,11 +480,17 @@ class Model(Layer):
         gens["wengert.random"] = get_global_generator()
         return gens
 
-    def save_checkpoint(self, filepath) -> None:
+    def save_checkpoint(self, filepath, metadata=None) -> None:
         """Save the whole training state: weights, optimizer slots, position and random streams.
 
+        ``metadata``: a JSON-serialisable dict stored with it (``load_checkpoint``
+        returns it among the file's metadata), e.g. which run the checkpoint belongs to.
+
         Loading it with ``load_checkpoint`` and calling ``fit`` again continues exactly where
-        this run stands: the weights come out bit-identical to an uninterrupted run.
+        this run stands: the weights come out bit-identical to an uninterrupted run.  The
+        random streams include those of ops given a ``seed`` (``wg.random.normal(...,
+        seed=1)``), and a checkpoint saved by a callback at the end of an epoch includes
+        that epoch in its history.
         """
         self._require_built("save_checkpoint")
         arrays = {
@@ -476,6 +500,16 @@ class Model(Layer):
         if self.optimizer is not None and getattr(self.optimizer, "built", True):
             for k, a in self.optimizer.get_state().items():
                 arrays[f"optimizer/{k}"] = xp.asarray(a)
+        history, epochs = None, []
+        if isinstance(self.history, callbacks_module.History):
+            history = {k: list(v) for k, v in self.history.history.items()}
+            epochs = list(self.history.epoch)
+            if self._ending_epoch is not None:  # on_epoch_end, before History records it
+                epoch, logs = self._ending_epoch
+                if epoch not in epochs:
+                    epochs.append(epoch)
+                    for k, v in logs.items():
+                        history.setdefault(k, []).append(v)
         meta = {
             "kind": "training_state",
             "model": type(self).__name__,
@@ -483,47 +517,117 @@ class Model(Layer):
             "epoch_start_state": self._epoch_start_state,
             "epoch_totals": self._epoch_totals,
             "generators": {k: g.get_state() for k, g in self._generators().items()},
-            "history": None if self.history is None else self.history.history,
+            "op_streams": random_module._op_stream_states(),
+            "history": history,
+            "history_epochs": epochs,
         }
-        checkpoints.save(filepath, arrays, meta)
+        clash = sorted(set(metadata or {}) & (set(meta) | {"format", "format_version"}))
+        if clash:
+            raise ValueError(f"save_checkpoint: metadata keys {clash} are wengert's own")
+        checkpoints.save(filepath, arrays, {**meta, **(metadata or {})})
 
     def load_checkpoint(self, filepath) -> dict:
-        """Restore a training state saved by ``save_checkpoint``; returns its metadata."""
+        """Restore a training state saved by ``save_checkpoint``; returns its metadata.
+
+        Everything is checked before anything changes: a file that does not fit this
+        model (its weights, its optimizer's slots, a malformed position or random state,
+        tensors that belong to neither) raises ``CheckpointError`` and leaves the model,
+        its optimizer and the random streams as they were.  What the file does not hold
+        (a history, a shuffling stream) is reset, not kept from before.
+        """
         self._require_built("load_checkpoint")
         arrays, meta = checkpoints.load(filepath)
+
+        def refuse(why):
+            return checkpoints.CheckpointError(f"{os.fspath(filepath)}: {why}")
+
         if meta.get("kind") != "training_state":
-            raise checkpoints.CheckpointError(
-                f"{filepath}: not a training checkpoint (kind={meta.get('kind')!r})"
-            )
-        self._restore(arrays, "model/")
+            raise refuse(f"not a training checkpoint (kind={meta.get('kind')!r})")
+        stray = sorted(k for k in arrays if not k.startswith(("model/", "optimizer/")))
+        if stray:
+            raise refuse(f"unexpected tensors {stray} (neither model/ nor optimizer/)")
+        weights = self._checked_weights(arrays, "model/")
+        position = meta.get("position")
+        if not (
+            isinstance(position, list)
+            and len(position) == 2
+            and all(type(p) is int and p >= 0 for p in position)
+        ):
+            raise refuse(f"position must be [epoch, batch], two integers >= 0, got {position!r}")
+        totals = meta.get("epoch_totals")
+        if totals is not None and not _valid_totals(totals):
+            raise refuse(f"malformed epoch_totals {totals!r}")
+        history = meta.get("history") or {}
+        if not isinstance(history, dict) or not all(isinstance(v, list) for v in history.values()):
+            raise refuse("malformed history: expected a dict of lists")
+        states = meta.get("generators", {})
+        if not isinstance(states, dict):
+            raise refuse("malformed generators: expected a dict of states")
+        start_state = meta.get("epoch_start_state")
+        try:
+            for state in [*states.values()] + ([] if start_state is None else [start_state]):
+                Generator(0).set_state(state)
+            op_streams = random_module._checked_op_streams(meta.get("op_streams", []))
+        except (TypeError, ValueError, KeyError) as exc:
+            raise refuse(f"malformed random state: {exc}") from exc
         opt_state = {
             k[len("optimizer/") :]: a for k, a in arrays.items() if k.startswith("optimizer/")
         }
         if opt_state:
             if self.optimizer is None:
-                raise checkpoints.CheckpointError(
-                    f"{filepath}: has optimizer state but the model is not compiled"
-                )
+                raise refuse("has optimizer state but the model is not compiled")
             if not getattr(self.optimizer, "built", True):
                 self.optimizer.build(self.trainable_weights)
+            before = self.optimizer.get_state()
             try:
                 self.optimizer.set_state(opt_state)
             except ValueError as exc:
-                raise checkpoints.CheckpointError(f"{filepath}: {exc}") from exc
-        self._position = tuple(meta["position"])
+                self.optimizer.set_state(before)
+                raise refuse(str(exc)) from exc
+        elif self.optimizer is not None and position != [0, 0]:
+            raise refuse(
+                f"holds no optimizer state, but training stood at epoch {position[0] + 1}, "
+                f"batch {position[1]}: resuming would restart the optimizer"
+            )
+        elif self.optimizer is not None and getattr(self.optimizer, "built", False):
+            # Saved before the optimizer's first step: it starts afresh, as it did then.
+            fresh = type(self.optimizer).from_config(self.optimizer.get_config())
+            fresh.build(self.trainable_weights)
+            self.optimizer.set_state(fresh.get_state())
+        # Checked: now change the model.
+        for var, value in weights:
+            var.assign(value)
+        self._position = tuple(position)
         self._resume = True
-        self._epoch_start_state = meta.get("epoch_start_state")
-        self._epoch_totals = meta.get("epoch_totals")
-        states = meta.get("generators", {})
-        if "fit:shuffle" in states and self._shuffle is None:
-            self._shuffle = Generator(0)
+        self._epoch_start_state = start_state
+        self._epoch_totals = totals
+        self._shuffle = Generator(0) if "fit:shuffle" in states else None
         for name, g in self._generators().items():
             if name in states:
                 g.set_state(states[name])
-        if meta.get("history"):
+        random_module._restore_op_streams(op_streams)
+        self.history = None
+        if history:
             self.history = callbacks_module.History()
-            self.history.history = {k: list(v) for k, v in meta["history"].items()}
+            self.history.history = {k: list(v) for k, v in history.items()}
+            self.history.epoch = list(meta.get("history_epochs") or [])
         return meta
+
+
+def _valid_totals(totals) -> bool:
+    """An unfinished epoch's running loss and metric states, as fit saved them."""
+    number = (int, float)
+    return (
+        isinstance(totals, dict)
+        and isinstance(totals.get("loss_sum"), number)
+        and type(totals.get("seen")) is int
+        and totals["seen"] >= 0
+        and isinstance(totals.get("metrics"), list)
+        and all(
+            isinstance(m, dict) and all(isinstance(v, number) for v in m.values())
+            for m in totals["metrics"]
+        )
+    )
 
 
 def _update_metrics(metrics, y, y_pred, sample_weight) -> None:

@@ -145,6 +145,44 @@ def get_global_generator() -> Generator:
 _op_streams: dict = {}  # (global seed, op seed) -> its stream, until the next set_seed
 
 
+def _op_stream_states() -> dict:
+    """The global seed and the state of every op-level stream, JSON-serialisable (checkpoints)."""
+    return {
+        "global_seed": _global_seed,
+        "streams": [[g, s, stream.get_state()] for (g, s), stream in _op_streams.items()],
+    }
+
+
+def _checked_op_streams(saved) -> tuple:
+    """``_op_stream_states()``'s dict as (global seed, {key: Generator}); raises ValueError,
+    TypeError or KeyError for anything else.  Nothing changes until ``_restore_op_streams``."""
+    if saved in ([], None):  # checkpoints written before op streams were saved
+        return _global_seed, dict(_op_streams)
+    if not isinstance(saved, dict) or not isinstance(saved.get("streams"), list):
+        raise ValueError(f"op streams must be a dict with a list of streams, got {saved!r}")
+    seed = saved.get("global_seed")
+    if seed is not None and type(seed) is not int:
+        raise ValueError(f"the global seed must be an integer or None, got {seed!r}")
+    streams = {}
+    for entry in saved["streams"]:
+        if not (
+            isinstance(entry, list) and len(entry) == 3 and all(type(k) is int for k in entry[:2])
+        ):
+            raise ValueError(f"an op stream must be [global seed, op seed, state], got {entry!r}")
+        stream = Generator(0)
+        stream.set_state(entry[2])
+        streams[(entry[0], entry[1])] = stream
+    return seed, streams
+
+
+def _restore_op_streams(checked: tuple) -> None:
+    """Make ``_checked_op_streams``'s result the global seed and op-level streams."""
+    global _global_seed
+    _global_seed, streams = checked
+    _op_streams.clear()
+    _op_streams.update(streams)
+
+
 def _generator(seed) -> Generator:
     if seed is None:
         return _global

@@ -120,8 +120,14 @@ class CharVocabulary:
 
     @classmethod
     def from_json(cls, text: str) -> CharVocabulary:
-        """The vocabulary saved by ``to_json``."""
-        return cls(json.loads(text)["chars"])
+        """The vocabulary saved by ``to_json``; ValueError for any other JSON."""
+        saved = json.loads(text)
+        chars = saved.get("chars") if isinstance(saved, dict) else None
+        if not isinstance(chars, list) or not all(isinstance(c, str) for c in chars):
+            raise ValueError(
+                f"CharVocabulary.from_json: expected {{'chars': [...]}}, got {text!r:.80}"
+            )
+        return cls(chars)
 
 
 def default_corpus(max_chars: int = 300_000, root: str | None = None) -> str:
@@ -325,8 +331,8 @@ def sample(
         >>> len(text), set(text) <= set("ab\\n")
         (10, True)
     """
-    if temperature < 0:
-        raise ValueError(f"sample: temperature must be >= 0, got {temperature}")
+    if not temperature >= 0 or math.isinf(temperature):  # NaN fails the comparison
+        raise ValueError(f"sample: temperature must be a finite number >= 0, got {temperature}")
     ids = vocab.encode(prompt, errors="ignore")
     if len(ids) == 0:
         ids = vocab.encode("\n" if "\n" in vocab._index else vocab.chars[0])
@@ -335,10 +341,12 @@ def sample(
     out = []
     for _ in range(int(length)):
         last = logits.numpy()[0, -1].astype("float64")
-        if temperature == 0:
-            nxt = int(last.argmax())
+        with xp.errstate(over="ignore", invalid="ignore"):  # overflow: checked just below
+            scaled = (last - last.max()) / temperature if temperature else None
+        if scaled is None or not xp.isfinite(scaled).all():
+            nxt = int(last.argmax())  # temperature 0, or so small the scaled logits overflow
         else:
-            p = xp.exp(_log_softmax(last / temperature))
+            p = xp.exp(_log_softmax(scaled))
             nxt = int(rng.choice(len(p), p=p / p.sum()))
         out.append(nxt)
         logits, state = model(
