@@ -141,15 +141,23 @@ def test_evaluate_and_validation_use_sample_weights():
     w = np.zeros(len(x), np.float32)
     w[:10] = 1.0
     model = _model()
+    model.compile(
+        optimizer="sgd",
+        loss=wg.losses.SparseCategoricalCrossentropy(from_logits=True),
+        metrics=["accuracy"],
+        weighted_metrics=["accuracy"],  # as Keras: only these see the weights
+    )
+    assert [m.name for m in model.compiled_metrics] == ["accuracy", "weighted_accuracy"]
     loss_fn = wg.losses.SparseCategoricalCrossentropy(from_logits=True, reduction="none")
     per_sample = loss_fn(y, model.predict(x)).numpy()
     acc = (model.predict(x).argmax(1) == y).astype(float)
     # Keras: each batch's loss is sum(w * l) / batch size, batches weighted by their size
     expected_loss = float((per_sample * w).sum() / len(x))
     expected_acc = float((acc * w).sum() / w.sum())
-    loss, accuracy = model.evaluate(x, y, batch_size=32, verbose=0, sample_weight=w)
+    loss, accuracy, weighted = model.evaluate(x, y, batch_size=32, verbose=0, sample_weight=w)
     assert loss == pytest.approx(expected_loss, rel=1e-5)
-    assert accuracy == pytest.approx(expected_acc, rel=1e-6)
+    assert accuracy == pytest.approx(acc.mean(), rel=1e-6)
+    assert weighted == pytest.approx(expected_acc, rel=1e-6)
     history = model.fit(x, y, epochs=1, verbose=0, validation_data=(x, y, w), shuffle=False)
     after = model.evaluate(x, y, verbose=0, sample_weight=w)
     assert history.history["val_loss"][0] == pytest.approx(after[0], rel=1e-6)

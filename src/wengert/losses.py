@@ -14,6 +14,8 @@ loss is computed in y_pred's floating dtype; y_true is cast to it.
 
 from __future__ import annotations
 
+import re
+
 from .array_ops import broadcast_to, cast, expand_dims, one_hot, squeeze
 from .backend import xp
 from .core import operand
@@ -363,6 +365,8 @@ def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch
     """
     reduction = _check_reduction(reduction, name or "reduce_weighted_values")
     values = operand(values)
+    if values._value.dtype.kind not in "fc":  # integer losses (a custom call) weigh as floats
+        values = cast(values, "float32")
     weights = None
     if sample_weight is not None:
         weights = _targets(sample_weight, values)
@@ -388,7 +392,8 @@ def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch
         return total
     if reduction == "mean_with_sample_weight" and weights is not None:
         divisor = reduce_sum(broadcast_to(weights, values.shape))
-        return total / divisor
+        # All weights 0 (or every step masked): 0, as Keras's divide_no_nan gives.
+        return total / divisor if float(divisor._value) else total * 0.0
     count = values._value.size
     return total / float(count) if count else total  # an empty batch costs 0
 
@@ -415,9 +420,25 @@ class Loss:
         5.0
     """
 
-    def __init__(self, name=None, reduction="sum_over_batch_size"):
+    def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         self.name = name or _snake(type(self).__name__)
         self.reduction = _check_reduction(reduction, self.name)
+        if dtype is not None and xp.dtype(dtype).kind != "f":
+            raise TypeError(f"{self.name}: dtype must be a floating-point type, got {dtype!r}")
+        self.dtype = None if dtype is None else xp.dtype(dtype).name
+
+    def _in_loss_dtype(self, y_pred):
+        """``y_pred`` in the dtype the loss is computed in: ``dtype`` when given, else
+        float32 for half-precision predictions (their sums overflow float16's 65504, as
+        Keras 3 avoids by computing losses in float32), else their own dtype."""
+        if not isinstance(y_pred, Tensor):
+            return y_pred
+        dt = y_pred._value.dtype
+        if self.dtype is not None:
+            return y_pred if dt == self.dtype else cast(y_pred, self.dtype)
+        if dt.kind == "f" and dt.itemsize < 4:
+            return cast(y_pred, "float32")
+        return y_pred
 
     def call(self, y_true, y_pred) -> Tensor:
         """Per-sample losses (subclasses implement this)."""
@@ -429,8 +450,8 @@ class Loss:
         A padding mask on ``y_pred`` (Embedding(mask_zero=True) ... TimeDistributed)
         leaves padded steps out, and the mean is over the real ones, as Keras 3 does.
         """
-        values = self.call(y_true, y_pred)
         mask = get_mask(y_pred) if isinstance(y_pred, Tensor) else None
+        values = self.call(y_true, self._in_loss_dtype(y_pred))
         if mask is not None:
             weight = mask.astype(values.dtype)
             if self.reduction in ("sum_over_batch_size", "mean"):
@@ -447,11 +468,23 @@ class Loss:
                     else w
                 )
                 sample_weight = w * weight
-        return reduce_weighted_values(values, sample_weight, self.reduction, self.name)
+        try:
+            return reduce_weighted_values(values, sample_weight, self.reduction, self.name)
+        except ValueError as exc:
+            if mask is None:
+                raise
+            raise ValueError(
+                f"{self.name}: y_pred's padding mask {list(mask.shape)} does not fit the "
+                f"per-sample losses {list(values.shape)}: the loss averages over the last axis, "
+                "so give y_true and y_pred a trailing feature axis, e.g. (batch, steps, 1)"
+            ) from exc
 
     def get_config(self) -> dict:
         """The constructor arguments, as a JSON-serialisable dict."""
-        return {"name": self.name, "reduction": self.reduction}
+        config = {"name": self.name, "reduction": self.reduction}
+        if self.dtype is not None:
+            config["dtype"] = self.dtype
+        return config
 
     @classmethod
     def from_config(cls, config: dict):
@@ -464,12 +497,10 @@ class Loss:
 
 
 def _snake(name: str) -> str:
-    out = []
-    for i, c in enumerate(name):
-        if c.isupper() and i:
-            out.append("_")
-        out.append(c.lower())
-    return "".join(out)
+    """A class name in snake case by Keras's rule: ``MyMSE`` -> ``my_mse``."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
 class FunctionWrapperConfig:
@@ -495,10 +526,13 @@ class FunctionWrapperConfig:
         config = dict(config)
         if cls is not cls._wrapper():
             return cls(**config)
-        fn = config.pop("fn")
-        fn = cls._functions().get(fn) if isinstance(fn, str) else fn
+        name = config.pop("fn")
+        fn = cls._functions().get(name) if isinstance(name, str) else name
         if fn is None:
-            raise ValueError(f"{cls.__name__}.from_config: unknown function in {config}")
+            raise ValueError(
+                f"{cls.__name__}.from_config: unknown function {name!r} (built-in functions "
+                f"only: {', '.join(sorted(cls._functions()))})"
+            )
         return cls(fn, **config)
 
     @classmethod
@@ -523,8 +557,8 @@ class LossFunctionWrapper(FunctionWrapperConfig, Loss):
         2.0
     """
 
-    def __init__(self, fn, reduction="sum_over_batch_size", name=None, **kwargs):
-        super().__init__(name or getattr(fn, "__name__", "loss"), reduction)
+    def __init__(self, fn, reduction="sum_over_batch_size", name=None, dtype=None, **kwargs):
+        super().__init__(name or getattr(fn, "__name__", "loss"), reduction, dtype)
         self.fn = fn
         self._fn_kwargs = kwargs
 
@@ -550,8 +584,8 @@ class MeanSquaredError(LossFunctionWrapper):
         0.5
     """
 
-    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error"):
-        super().__init__(mean_squared_error, reduction=reduction, name=name)
+    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
+        super().__init__(mean_squared_error, reduction=reduction, name=name, dtype=dtype)
 
 
 class MeanAbsoluteError(LossFunctionWrapper):
@@ -567,8 +601,8 @@ class MeanAbsoluteError(LossFunctionWrapper):
         2.0
     """
 
-    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error"):
-        super().__init__(mean_absolute_error, reduction=reduction, name=name)
+    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
+        super().__init__(mean_absolute_error, reduction=reduction, name=name, dtype=dtype)
 
 
 class BinaryCrossentropy(LossFunctionWrapper):
@@ -595,11 +629,13 @@ class BinaryCrossentropy(LossFunctionWrapper):
         axis=-1,
         reduction="sum_over_batch_size",
         name="binary_crossentropy",
+        dtype=None,
     ):
         super().__init__(
             binary_crossentropy,
             reduction=reduction,
             name=name,
+            dtype=dtype,
             from_logits=bool(from_logits),
             label_smoothing=float(label_smoothing),
             axis=axis,
@@ -633,11 +669,13 @@ class CategoricalCrossentropy(LossFunctionWrapper):
         axis=-1,
         reduction="sum_over_batch_size",
         name="categorical_crossentropy",
+        dtype=None,
     ):
         super().__init__(
             categorical_crossentropy,
             reduction=reduction,
             name=name,
+            dtype=dtype,
             from_logits=bool(from_logits),
             label_smoothing=float(label_smoothing),
             axis=axis,
@@ -667,11 +705,13 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
         from_logits=False,
         reduction="sum_over_batch_size",
         name="sparse_categorical_crossentropy",
+        dtype=None,
     ):
         super().__init__(
             sparse_categorical_crossentropy,
             reduction=reduction,
             name=name,
+            dtype=dtype,
             from_logits=bool(from_logits),
         )
         self.from_logits = bool(from_logits)
@@ -691,8 +731,8 @@ class Huber(LossFunctionWrapper):
         1.3125
     """
 
-    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss"):
-        super().__init__(huber, reduction=reduction, name=name, delta=float(delta))
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name="huber_loss", dtype=None):
+        super().__init__(huber, reduction=reduction, name=name, dtype=dtype, delta=float(delta))
         self.delta = float(delta)
 
 
@@ -726,6 +766,8 @@ _NAMES = {
     "mae": MeanAbsoluteError,
     "MAE": MeanAbsoluteError,
     "binary_crossentropy": BinaryCrossentropy,
+    "bce": BinaryCrossentropy,
+    "BCE": BinaryCrossentropy,
     "categorical_crossentropy": CategoricalCrossentropy,
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "huber": Huber,

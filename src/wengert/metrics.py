@@ -194,7 +194,7 @@ class Metric:
     """
 
     def __init__(self, name=None, dtype=None):
-        self.name = name or _snake(type(self).__name__)
+        self.name = name or _losses._snake(type(self).__name__)
         self.dtype = dtype
         self.reset_state()
 
@@ -226,15 +226,6 @@ class Metric:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} result={self.result()!r}>"
-
-
-def _snake(name: str) -> str:
-    out = []
-    for i, c in enumerate(name):
-        if c.isupper() and i:
-            out.append("_")
-        out.append(c.lower())
-    return "".join(out)
 
 
 class Mean(Metric):
@@ -270,8 +261,8 @@ class Mean(Metric):
         """
         values = _array(values).astype("float64")
         if sample_weight is None:
-            if values.ndim > 1:
-                values = values.reshape(values.shape[0], -1).mean(axis=1)
+            if values.ndim > 1:  # (an empty batch of any rank adds nothing)
+                values = values.mean(axis=tuple(range(1, values.ndim)))
             self.total += float(values.sum())
             self.count += float(values.shape[0]) if values.ndim else 1.0
             return
@@ -313,7 +304,9 @@ class MeanMetricWrapper(_losses.FunctionWrapperConfig, Mean):
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         self.fn = fn
         self._fn_kwargs = kwargs
-        super().__init__(name or getattr(fn, "__name__", "mean_metric"), dtype)
+        # A loss object has a name, not a __name__ (Keras names its metric the same way).
+        default = getattr(fn, "name", None) or getattr(fn, "__name__", None) or "mean_metric"
+        super().__init__(name or default, dtype)
 
     def update_state(self, y_true, y_pred, sample_weight=None) -> None:
         """Add ``fn(y_true, y_pred)``'s per-sample values, weighted by ``sample_weight``.

@@ -69,6 +69,7 @@ class Model(Layer):
         self.optimizer = None
         self.compiled_loss = None
         self.compiled_metrics = []
+        self._metric_weighted = []  # per compiled metric: does it take sample weights
         self.stop_training = False
         self._paused = False  # pause_training(): leave fit with the epoch unfinished
         self.history = None
@@ -81,20 +82,44 @@ class Model(Layer):
 
     # -- compile ------------------------------------------------------------------------
     def compile(
-        self, optimizer="rmsprop", loss=None, metrics=None, run_eagerly=None, jit_compile=None
+        self,
+        optimizer="rmsprop",
+        loss=None,
+        metrics=None,
+        weighted_metrics=None,
+        run_eagerly=None,
+        jit_compile=None,
     ):
         """Choose the optimizer, the loss and the metrics that ``fit``/``evaluate`` use.
 
         Args:
             optimizer: an optimizer object or name ("sgd", "adam", ...).
             loss: a loss object, function or name ("sparse_categorical_crossentropy", ...).
-            metrics: a list of metric objects or names ("accuracy", ...).
+            metrics: a list of metric objects or names ("accuracy", ...), computed
+                without sample weights, as in Keras.
+            weighted_metrics: metrics that ``sample_weight`` and ``class_weight``
+                weight; one also listed in ``metrics`` is logged as ``weighted_<name>``.
             run_eagerly: ignored (wengert always runs eagerly).
             jit_compile: ignored.
         """
         self.optimizer = optimizers.get(optimizer)
         self.compiled_loss = losses.get(loss) if loss is not None else None
-        self.compiled_metrics = [self._metric(m) for m in (metrics or [])]
+        plain = [self._metric(m) for m in (metrics or [])]
+        weighted = [self._metric(m) for m in (weighted_metrics or [])]
+        taken = {m.name for m in plain}
+        for m in weighted:
+            if m.name in taken:
+                m.name = f"weighted_{m.name}"
+        self.compiled_metrics = plain + weighted
+        self._metric_weighted = [False] * len(plain) + [True] * len(weighted)
+        # Keras's rule for names that still repeat: the later ones get _1, _2, ...
+        seen = {}
+        for m in self.compiled_metrics:
+            if m.name in seen:
+                seen[m.name] += 1
+                m.name = f"{m.name}_{seen[m.name]}"
+            else:
+                seen[m.name] = 0
 
     def _metric(self, m):
         if isinstance(m, str) and m.lower() in ("accuracy", "acc"):
@@ -160,7 +185,8 @@ class Model(Layer):
                 trains anew), except right after ``load_checkpoint``: then the epoch and
                 batch where the saved run stood, with its history continued.
             seed: seed of the shuffling stream (default: drawn from ``wg.random``).
-            sample_weight: one weight per training sample, for the loss and the metrics.
+            sample_weight: one weight per training sample, for the loss and the
+                ``weighted_metrics`` (not the plain ``metrics``, as in Keras).
             class_weight: ``{class index: weight}``: each sample weighted by its class
                 (integer labels, or the argmax of one-hot ones), times ``sample_weight``.
             validation_batch_size: batch size of the validation pass (default batch_size).
@@ -265,7 +291,7 @@ class Model(Layer):
                     )
                 loss_sum += loss_value * len(idx)
                 seen += len(idx)
-                _update_metrics(self.compiled_metrics, yb, y_pred, wb)
+                _update_metrics(self.compiled_metrics, self._metric_weighted, yb, y_pred, wb)
                 self._position = (epoch, batch + 1)
                 self._epoch_totals = {
                     "loss_sum": loss_sum,
@@ -337,7 +363,7 @@ class Model(Layer):
             batch_loss = float(self._loss(yb, y_pred, wb)._value)
             batch_loss += sum(float(p._value) for p in self.losses)
             total += batch_loss * len(xb)
-            _update_metrics(self.compiled_metrics, yb, y_pred, wb)
+            _update_metrics(self.compiled_metrics, self._metric_weighted, yb, y_pred, wb)
         result = {"loss": total / max(len(x), 1)}
         for m in self.compiled_metrics:
             result[m.name] = float(m.result())
@@ -630,9 +656,9 @@ def _valid_totals(totals) -> bool:
     )
 
 
-def _update_metrics(metrics, y, y_pred, sample_weight) -> None:
-    for m in metrics:
-        if sample_weight is None:  # user metrics need not take sample weights
+def _update_metrics(metrics, weighted, y, y_pred, sample_weight) -> None:
+    for m, takes_weights in zip(metrics, weighted):
+        if sample_weight is None or not takes_weights:  # user metrics need not take weights
             m.update_state(y, y_pred)
         else:
             m.update_state(y, y_pred, sample_weight=sample_weight)

@@ -129,6 +129,7 @@ class ExponentialDecay(LearningRateSchedule):
         decay_steps: steps over which the rate is multiplied by ``decay_rate`` (> 0).
         decay_rate: the factor per ``decay_steps`` steps.
         staircase: decay in whole steps of ``decay_steps``.
+        name: the schedule's name (kept in its config, as Keras does).
 
     Example:
         >>> import wengert as wg
@@ -143,7 +144,9 @@ class ExponentialDecay(LearningRateSchedule):
         decay_steps: int,
         decay_rate: float,
         staircase: bool = False,
+        name: str = "ExponentialDecay",
     ):
+        self.name = name
         name = type(self).__name__
         self.initial_learning_rate = _non_negative(
             name, "initial_learning_rate", initial_learning_rate
@@ -164,6 +167,7 @@ class ExponentialDecay(LearningRateSchedule):
             "decay_steps": self.decay_steps,
             "decay_rate": self.decay_rate,
             "staircase": self.staircase,
+            "name": self.name,
         }
 
 
@@ -178,6 +182,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
     Args:
         boundaries: increasing steps, one fewer than ``values``.
         values: the learning rates.
+        name: the schedule's name (kept in its config, as Keras does).
 
     Example:
         >>> import wengert as wg
@@ -186,7 +191,8 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         [1.0, 1.0, 1.0, 0.5, 0.5, 0.1]
     """
 
-    def __init__(self, boundaries, values):
+    def __init__(self, boundaries, values, name: str = "PiecewiseConstant"):
+        self.name = name
         name = type(self).__name__
         boundaries = [float(b) for b in boundaries]
         values = [float(v) for v in values]
@@ -206,7 +212,7 @@ class PiecewiseConstantDecay(LearningRateSchedule):
         return self.values[bisect.bisect_left(self.boundaries, _step(step))]
 
     def get_config(self) -> dict:
-        return {"boundaries": list(self.boundaries), "values": list(self.values)}
+        return {"boundaries": list(self.boundaries), "values": list(self.values), "name": self.name}
 
 
 class StepDecay(LearningRateSchedule):
@@ -218,6 +224,7 @@ class StepDecay(LearningRateSchedule):
         initial_learning_rate: the rate at step 0.
         step_size: steps between decays (> 0).
         gamma: the factor applied at each decay.
+        name: the schedule's name (kept in its config, as Keras does).
 
     Example:
         >>> import wengert as wg
@@ -226,7 +233,14 @@ class StepDecay(LearningRateSchedule):
         [1.0, 1.0, 0.5, 0.5, 0.25]
     """
 
-    def __init__(self, initial_learning_rate: float, step_size: int, gamma: float = 0.1):
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        step_size: int,
+        gamma: float = 0.1,
+        name: str = "StepDecay",
+    ):
+        self.name = name
         name = type(self).__name__
         self.initial_learning_rate = _non_negative(
             name, "initial_learning_rate", initial_learning_rate
@@ -244,6 +258,7 @@ class StepDecay(LearningRateSchedule):
             "initial_learning_rate": self.initial_learning_rate,
             "step_size": self.step_size,
             "gamma": self.gamma,
+            "name": self.name,
         }
 
 
@@ -264,6 +279,7 @@ class CosineDecay(LearningRateSchedule):
         initial_learning_rate: the rate at step 0.
         decay_steps: steps of the cosine part (> 0).
         alpha: the final rate as a fraction of the rate the decay starts from.
+        name: the schedule's name (kept in its config, as Keras does).
         warmup_target: the rate at the end of the warm-up, or None for none.
         warmup_steps: the number of warm-up steps.
 
@@ -282,9 +298,11 @@ class CosineDecay(LearningRateSchedule):
         initial_learning_rate: float,
         decay_steps: int,
         alpha: float = 0.0,
+        name: str = "CosineDecay",
         warmup_target: float | None = None,
         warmup_steps: int = 0,
     ):
+        self.name = name
         name = type(self).__name__
         self.initial_learning_rate = _non_negative(
             name, "initial_learning_rate", initial_learning_rate
@@ -315,6 +333,7 @@ class CosineDecay(LearningRateSchedule):
             "initial_learning_rate": self.initial_learning_rate,
             "decay_steps": self.decay_steps,
             "alpha": self.alpha,
+            "name": self.name,
             "warmup_target": self.warmup_target,
             "warmup_steps": self.warmup_steps,
         }
@@ -334,6 +353,7 @@ class LinearWarmup(LearningRateSchedule):
         after: a float or a ``LearningRateSchedule`` to follow the warm-up.
         warmup_steps: the number of warm-up steps (>= 0).
         initial_learning_rate: the rate at step 0.
+        name: the schedule's name (kept in its config, as Keras does).
 
     Example:
         >>> import wengert as wg
@@ -343,7 +363,14 @@ class LinearWarmup(LearningRateSchedule):
         [0.0, 0.25, 0.5, 0.75, 1.0, 1.0, 0.1, 0.1]
     """
 
-    def __init__(self, after, warmup_steps: int, initial_learning_rate: float = 0.0):
+    def __init__(
+        self,
+        after,
+        warmup_steps: int,
+        initial_learning_rate: float = 0.0,
+        name: str = "LinearWarmup",
+    ):
+        self.name = name
         name = type(self).__name__
         if isinstance(after, dict):
             after = deserialize(after)
@@ -371,6 +398,7 @@ class LinearWarmup(LearningRateSchedule):
             "after": serialize(after) if isinstance(after, LearningRateSchedule) else after,
             "warmup_steps": self.warmup_steps,
             "initial_learning_rate": self.initial_learning_rate,
+            "name": self.name,
         }
 
 
@@ -386,8 +414,8 @@ def serialize(schedule: LearningRateSchedule) -> dict:
     Example:
         >>> import wengert as wg
         >>> d = wg.optimizers.schedules.serialize(wg.optimizers.schedules.StepDecay(0.1, 5))
-        >>> d["class_name"], d["config"]
-        ('StepDecay', {'initial_learning_rate': 0.1, 'step_size': 5, 'gamma': 0.1})
+        >>> d["class_name"], d["config"]["step_size"], d["config"]["name"]
+        ('StepDecay', 5, 'StepDecay')
     """
     if not isinstance(schedule, LearningRateSchedule):
         raise TypeError(
