@@ -198,3 +198,49 @@ def test_bad_arguments_raise_value_error():
         schedules.serialize(0.1)
     with pytest.raises(NotImplementedError):
         schedules.LearningRateSchedule()(0)
+
+
+# -- polynomial and inverse-time decay (Keras 3's closed forms) -------------------------------
+def test_polynomial_decay_closed_form_with_and_without_cycle():
+    s = schedules.PolynomialDecay(0.5, decay_steps=10, end_learning_rate=0.01, power=1.5)
+    c = schedules.PolynomialDecay(
+        0.5, decay_steps=10, end_learning_rate=0.01, power=1.5, cycle=True
+    )
+    for t in range(STEPS):
+        p = min(t, 10) / 10
+        assert s(t) == pytest.approx(0.49 * (1 - p) ** 1.5 + 0.01, rel=1e-14)
+        steps = 10 * max(math.ceil(t / 10), 1)  # Keras: the next multiple, 1 at step 0
+        assert c(t) == pytest.approx(0.49 * (1 - t / steps) ** 1.5 + 0.01, rel=1e-14)
+    assert c(10) == pytest.approx(0.01) and c(11) > c(10)  # restarts after each period
+
+
+def test_polynomial_decay_to_zero_matches_polynomial_lr():
+    ours = _rates(schedules.PolynomialDecay(0.1, 40, end_learning_rate=0.0, power=2.0))
+    theirs = _torch_rates(
+        lambda t, o: t.optim.lr_scheduler.PolynomialLR(o, total_iters=40, power=2.0), 0.1
+    )
+    np.testing.assert_allclose(ours, theirs, **TOL)
+
+
+def test_inverse_time_decay_closed_form():
+    s = schedules.InverseTimeDecay(0.1, decay_steps=5, decay_rate=0.5)
+    st = schedules.InverseTimeDecay(0.1, decay_steps=5, decay_rate=0.5, staircase=True)
+    for t in range(STEPS):
+        assert s(t) == pytest.approx(0.1 / (1 + 0.5 * t / 5), rel=1e-14)
+        assert st(t) == pytest.approx(0.1 / (1 + 0.5 * (t // 5)), rel=1e-14)
+
+
+def test_new_schedules_round_trip_and_check_their_arguments():
+    for s in (
+        schedules.PolynomialDecay(0.1, 7, 0.001, power=0.5, cycle=True, name="poly"),
+        schedules.InverseTimeDecay(0.1, 3, 2.0, staircase=True),
+    ):
+        back = schedules.deserialize(schedules.serialize(s))
+        assert back.get_config() == s.get_config()
+        assert _rates(back).tolist() == _rates(s).tolist()
+    with pytest.raises(ValueError, match="PolynomialDecay: decay_steps must be > 0"):
+        schedules.PolynomialDecay(0.1, 0)
+    with pytest.raises(ValueError, match="InverseTimeDecay: decay_rate must be >= 0"):
+        schedules.InverseTimeDecay(0.1, 3, -1.0)
+    with pytest.raises(ValueError, match="unknown schedule '_RatioDecay'"):
+        schedules.deserialize({"class_name": "_RatioDecay", "config": {}})

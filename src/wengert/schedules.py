@@ -5,8 +5,9 @@ An optimizer given a schedule as its ``learning_rate`` calls it with its
 does.  The same numbers come out of a ``torch.optim.lr_scheduler`` that is
 stepped once after each ``optimizer.step()``: ``StepDecay`` is torch's
 ``StepLR``, ``ExponentialDecay(decay_steps=1)`` its ``ExponentialLR``,
-``CosineDecay`` its ``CosineAnnealingLR`` (with ``eta_min = alpha * lr``) and
-``LinearWarmup`` its ``LinearLR`` followed by another schedule.
+``CosineDecay`` its ``CosineAnnealingLR`` (with ``eta_min = alpha * lr``),
+``PolynomialDecay(end_learning_rate=0)`` its ``PolynomialLR`` and ``LinearWarmup``
+its ``LinearLR`` followed by another schedule.
 
 Schedules compute in Python floats (float64), so they add no array work to a step.
 """
@@ -22,6 +23,8 @@ __all__ = [
     "PiecewiseConstantDecay",
     "StepDecay",
     "CosineDecay",
+    "PolynomialDecay",
+    "InverseTimeDecay",
     "LinearWarmup",
     "serialize",
     "deserialize",
@@ -79,7 +82,8 @@ class LearningRateSchedule:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+        if not cls.__name__.startswith("_"):  # a private base is no schedule of its own
+            _REGISTRY[cls.__name__] = cls
 
     def __call__(self, step) -> float:
         """The learning rate at ``step`` (0 for the first update).
@@ -117,7 +121,42 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-class ExponentialDecay(LearningRateSchedule):
+class _RatioDecay(LearningRateSchedule):
+    """A rate that is a function of ``step / decay_steps`` (floored with ``staircase``):
+    the arguments, checks and config that ExponentialDecay and InverseTimeDecay share."""
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        decay_rate: float,
+        staircase: bool = False,
+        name: str | None = None,
+    ):
+        owner = type(self).__name__
+        self.name = owner if name is None else name
+        self.initial_learning_rate = _non_negative(
+            owner, "initial_learning_rate", initial_learning_rate
+        )
+        self.decay_steps = _positive(owner, "decay_steps", decay_steps)
+        self.decay_rate = _non_negative(owner, "decay_rate", decay_rate)
+        self.staircase = bool(staircase)
+
+    def _ratio(self, step) -> float:
+        p = _step(step) / self.decay_steps
+        return math.floor(p) if self.staircase else p
+
+    def get_config(self) -> dict:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "decay_rate": self.decay_rate,
+            "staircase": self.staircase,
+            "name": self.name,
+        }
+
+
+class ExponentialDecay(_RatioDecay):
     """Exponential decay: ``lr = initial_learning_rate * decay_rate ** (step / decay_steps)``.
 
     With ``staircase=True`` the exponent is ``floor(step / decay_steps)``, so the
@@ -138,37 +177,8 @@ class ExponentialDecay(LearningRateSchedule):
         (0.1, 0.070711, 0.025)
     """
 
-    def __init__(
-        self,
-        initial_learning_rate: float,
-        decay_steps: int,
-        decay_rate: float,
-        staircase: bool = False,
-        name: str = "ExponentialDecay",
-    ):
-        self.name = name
-        name = type(self).__name__
-        self.initial_learning_rate = _non_negative(
-            name, "initial_learning_rate", initial_learning_rate
-        )
-        self.decay_steps = _positive(name, "decay_steps", decay_steps)
-        self.decay_rate = _non_negative(name, "decay_rate", decay_rate)
-        self.staircase = bool(staircase)
-
     def __call__(self, step) -> float:
-        p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate**p
-
-    def get_config(self) -> dict:
-        return {
-            "initial_learning_rate": self.initial_learning_rate,
-            "decay_steps": self.decay_steps,
-            "decay_rate": self.decay_rate,
-            "staircase": self.staircase,
-            "name": self.name,
-        }
+        return self.initial_learning_rate * self.decay_rate ** self._ratio(step)
 
 
 class PiecewiseConstantDecay(LearningRateSchedule):
@@ -337,6 +347,93 @@ class CosineDecay(LearningRateSchedule):
             "warmup_target": self.warmup_target,
             "warmup_steps": self.warmup_steps,
         }
+
+
+class PolynomialDecay(LearningRateSchedule):
+    """From ``initial_learning_rate`` to ``end_learning_rate`` along a power of the step.
+
+    ``lr = (initial - end) * (1 - t / decay_steps) ** power + end`` with
+    ``t = min(step, decay_steps)``; with ``cycle`` the decay restarts from the next
+    multiple of ``decay_steps`` instead of staying at ``end_learning_rate``, as in
+    Keras.  ``end_learning_rate=0`` is torch's ``PolynomialLR(total_iters=decay_steps,
+    power=power)``.
+
+    Args:
+        initial_learning_rate: the rate at step 0.
+        decay_steps: steps over which the rate falls (> 0).
+        end_learning_rate: the rate at ``decay_steps`` and after.
+        power: the power of the polynomial (1: linear).
+        cycle: restart the decay every ``decay_steps`` steps.
+        name: the schedule's name (kept in its config, as Keras does).
+
+    Example:
+        >>> import wengert as wg
+        >>> s = wg.optimizers.schedules.PolynomialDecay(1.0, 4, end_learning_rate=0.0, power=2)
+        >>> [s(t) for t in range(6)]
+        [1.0, 0.5625, 0.25, 0.0625, 0.0, 0.0]
+    """
+
+    def __init__(
+        self,
+        initial_learning_rate: float,
+        decay_steps: int,
+        end_learning_rate: float = 0.0001,
+        power: float = 1.0,
+        cycle: bool = False,
+        name: str = "PolynomialDecay",
+    ):
+        self.name = name
+        name = type(self).__name__
+        self.initial_learning_rate = _non_negative(
+            name, "initial_learning_rate", initial_learning_rate
+        )
+        self.decay_steps = _positive(name, "decay_steps", decay_steps)
+        self.end_learning_rate = _non_negative(name, "end_learning_rate", end_learning_rate)
+        self.power = _non_negative(name, "power", power)
+        self.cycle = bool(cycle)
+
+    def __call__(self, step) -> float:
+        t = _step(step)
+        steps = self.decay_steps
+        if self.cycle:  # the first multiple of decay_steps not below the step (1 at step 0)
+            steps = steps * max(math.ceil(t / steps), 1)
+        else:
+            t = min(t, steps)
+        rest = (1.0 - t / steps) ** self.power
+        return (self.initial_learning_rate - self.end_learning_rate) * rest + self.end_learning_rate
+
+    def get_config(self) -> dict:
+        return {
+            "initial_learning_rate": self.initial_learning_rate,
+            "decay_steps": self.decay_steps,
+            "end_learning_rate": self.end_learning_rate,
+            "power": self.power,
+            "cycle": self.cycle,
+            "name": self.name,
+        }
+
+
+class InverseTimeDecay(_RatioDecay):
+    """``lr = initial_learning_rate / (1 + decay_rate * step / decay_steps)``, as in Keras.
+
+    With ``staircase=True`` the ratio ``step / decay_steps`` is floored.
+
+    Args:
+        initial_learning_rate: the rate at step 0.
+        decay_steps: the step scale (> 0).
+        decay_rate: how fast the rate falls.
+        staircase: decay in whole steps of ``decay_steps``.
+        name: the schedule's name (kept in its config, as Keras does).
+
+    Example:
+        >>> import wengert as wg
+        >>> s = wg.optimizers.schedules.InverseTimeDecay(1.0, decay_steps=2, decay_rate=1.0)
+        >>> [s(t) for t in range(5)]
+        [1.0, 0.6666666666666666, 0.5, 0.4, 0.3333333333333333]
+    """
+
+    def __call__(self, step) -> float:
+        return self.initial_learning_rate / (1.0 + self.decay_rate * self._ratio(step))
 
 
 class LinearWarmup(LearningRateSchedule):
