@@ -151,3 +151,31 @@ def test_a_mask_that_does_not_fit_the_losses_says_so():
     loss = wg.losses.BinaryCrossentropy(from_logits=True)
     with pytest.raises(ValueError, match="padding mask"):
         loss(np.zeros((2, 4)), y_pred)
+
+
+@pytest.mark.parametrize("from_logits", [True, False])
+def test_ignore_class_averages_over_the_other_labels_as_torch_ignore_index(from_logits):
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(3)
+    logits = rng.standard_normal((4, 6, 5))
+    labels = rng.integers(0, 5, (4, 6))
+    labels[:, 4:] = 0  # padding, labelled 0
+    z = wg.Variable(logits)
+    loss_fn = wg.losses.SparseCategoricalCrossentropy(from_logits=from_logits, ignore_class=0)
+    with wg.GradientTape() as tape:
+        y_pred = z if from_logits else wg.softmax(z)
+        loss = loss_fn(labels, y_pred)
+    zt = torch.tensor(logits, requires_grad=True)
+    expected = torch.nn.functional.cross_entropy(
+        zt.reshape(-1, 5), torch.tensor(labels).reshape(-1), ignore_index=0
+    )
+    expected.backward()
+    assert float(loss) == pytest.approx(expected.item(), rel=1e-6)
+    np.testing.assert_allclose(
+        tape.gradient(loss, z).numpy(), zt.grad.numpy(), rtol=1e-5, atol=1e-9
+    )
+    per_entry = wg.losses.sparse_categorical_crossentropy(labels, z, True, ignore_class=0)
+    assert (per_entry.numpy()[labels == 0] == 0).all()
+    config = loss_fn.get_config()
+    assert config["ignore_class"] == 0
+    assert wg.losses.SparseCategoricalCrossentropy.from_config(config).ignore_class == 0

@@ -19,7 +19,7 @@ import re
 from .array_ops import broadcast_to, cast, expand_dims, one_hot, squeeze
 from .backend import xp
 from .core import operand
-from .layers.base import get_mask
+from .layers.base import get_mask, set_mask
 from .math_ops import abs as tensor_abs
 from .math_ops import clip_by_value, less_equal, log, reduce_mean, reduce_sum, square, where
 from .nn_ops import (
@@ -240,8 +240,12 @@ def categorical_crossentropy(
     return -reduce_sum(y_true * log(p), axis=axis)
 
 
-def _sparse_labels(y_true, y_pred: Tensor, name: str):
-    """Integer labels of shape y_pred.shape[:-1], checked against the class count."""
+def _sparse_labels(y_true, y_pred: Tensor, name: str, ignore_class=None):
+    """Integer labels of shape y_pred.shape[:-1], checked against the class count.
+
+    With ``ignore_class``, labels equal to it are set to 0 and also returned is the
+    boolean array of the others (True: a label that counts); else that array is None.
+    """
     labels = y_true._value if isinstance(y_true, Tensor) else xp.asarray(y_true)
     if labels.dtype.kind == "f":
         rounded = xp.round(labels)
@@ -258,6 +262,10 @@ def _sparse_labels(y_true, y_pred: Tensor, name: str):
             f"{name}: y_true shape {list(labels.shape)} and y_pred shape {list(y_pred.shape)} "
             "do not match (expected y_true of y_pred's shape without the class axis)"
         )
+    counted = None
+    if ignore_class is not None:
+        counted = labels != int(ignore_class)
+        labels = xp.where(counted, labels, 0)
     classes = y_pred.shape[-1]
     bad = (labels < 0) | (labels >= classes)
     if bad.any():
@@ -265,10 +273,12 @@ def _sparse_labels(y_true, y_pred: Tensor, name: str):
             f"{name}: label {int(labels[bad].flat[0])} is out of range [0, {classes}) "
             f"for y_pred with {classes} classes"
         )
-    return wrap(labels, name)
+    return wrap(labels, name), counted
 
 
-def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1) -> Tensor:
+def sparse_categorical_crossentropy(
+    y_true, y_pred, from_logits=False, ignore_class=None, axis=-1
+) -> Tensor:
     """Cross-entropy of integer class labels: -log p[label] per sample.
 
     Args:
@@ -276,6 +286,9 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1) 
             trailing axis of size 1 is dropped); integral floats are accepted.
         y_pred: class probabilities (..., classes), or logits when ``from_logits``.
         from_logits: y_pred holds logits.
+        ignore_class: a label (e.g. padding's) whose entries get loss 0 and no
+            gradient; the result carries a mask of the others, so a ``Loss``
+            averages over those only, as in Keras 3.
         axis: the class axis; only -1 (the last) is supported.
 
     Returns:
@@ -293,12 +306,18 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1) 
     y_pred = _predictions(y_pred, name)
     if axis not in (-1, y_pred.ndim - 1):
         raise ValueError(f"{name}: only axis=-1 is supported, got axis={axis}")
-    labels = _sparse_labels(y_true, y_pred, name)
+    labels, counted = _sparse_labels(y_true, y_pred, name, ignore_class)
     if from_logits:
-        return sparse_softmax_cross_entropy_with_logits(labels, y_pred)
-    p = y_pred / reduce_sum(y_pred, axis=-1, keepdims=True)
-    p = clip_by_value(p, EPSILON, 1.0 - EPSILON)
-    return -reduce_sum(one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype) * log(p), axis=-1)
+        loss = sparse_softmax_cross_entropy_with_logits(labels, y_pred)
+    else:
+        p = y_pred / reduce_sum(y_pred, axis=-1, keepdims=True)
+        p = clip_by_value(p, EPSILON, 1.0 - EPSILON)
+        loss = -reduce_sum(one_hot(labels, y_pred.shape[-1], dtype=y_pred.dtype) * log(p), axis=-1)
+    if counted is None:
+        return loss
+    loss = where(counted, loss, 0.0)
+    set_mask(loss, counted)
+    return loss
 
 
 def huber(y_true, y_pred, delta=1.0) -> Tensor:
@@ -452,6 +471,9 @@ class Loss:
         """
         mask = get_mask(y_pred) if isinstance(y_pred, Tensor) else None
         values = self.call(y_true, self._in_loss_dtype(y_pred))
+        own = get_mask(values)  # entries the loss itself left out (ignore_class)
+        if own is not None:
+            mask = own if mask is None or mask.shape != own.shape else mask & own
         if mask is not None:
             weight = mask.astype(values.dtype)
             if self.reduction in ("sum_over_batch_size", "mean"):
@@ -690,6 +712,8 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
 
     Args:
         from_logits: y_pred holds logits (computed stably; preferred).
+        ignore_class: a label whose entries count for nothing, not even in the mean
+            (Keras 3's; e.g. the padding label of a sequence).
         reduction: see ``Loss``.
         name: the loss's name.
 
@@ -703,6 +727,7 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
     def __init__(
         self,
         from_logits=False,
+        ignore_class=None,
         reduction="sum_over_batch_size",
         name="sparse_categorical_crossentropy",
         dtype=None,
@@ -713,8 +738,10 @@ class SparseCategoricalCrossentropy(LossFunctionWrapper):
             name=name,
             dtype=dtype,
             from_logits=bool(from_logits),
+            ignore_class=None if ignore_class is None else int(ignore_class),
         )
         self.from_logits = bool(from_logits)
+        self.ignore_class = None if ignore_class is None else int(ignore_class)
 
 
 class Huber(LossFunctionWrapper):
