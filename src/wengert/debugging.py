@@ -9,7 +9,8 @@ TensorFlow, or ``with detect_anomaly():``, PyTorch's name) checks the output of
 every op, in forward and in backward passes, and raises ``NumericsError`` at the
 first one that is not finite.  The error names the op, its input shapes and the
 line of user code that ran it; in a backward pass it also names the forward op
-whose gradient was being computed (the tape record whose rules were running).
+whose gradient was being computed (the tape record whose rules were running), and
+in forward mode the op whose tangent was being computed.
 
 How: the mode is a recorder pushed onto ``core.recorders``, so ``apply`` offers it
 every op as it offers them to tapes.  A tape pauses only itself while it runs its
@@ -51,6 +52,8 @@ _checker = None
 # (primitive, record index, inputs) of the forward record whose VJP rules are running, set by
 # GradientTape._backward in anomaly mode (None outside a backward pass).
 _backward_record = None
+# (primitive, inputs) of the op whose JVP rules a ForwardAccumulator is running, in anomaly mode.
+_tangent_record = None
 
 _PACKAGE_DIR = os.path.dirname(os.path.abspath(__file__))
 
@@ -62,7 +65,8 @@ class NumericsError(FloatingPointError):
         op: the name of the op that produced it (or the ``check_numerics`` message's op).
         input_shapes: the shapes of the op's tensor inputs.
         forward_op: in a backward pass, the forward op whose gradient was being computed;
-            None in a forward pass.
+            in forward mode (a ForwardAccumulator), the op whose tangent was being
+            computed; None when the op itself failed.
 
     Example:
         >>> import wengert as wg
@@ -121,7 +125,14 @@ def _context(args) -> tuple:
             "data, a constant, or a value computed before the mode was enabled)"
         )
     forward = None
-    if _backward_record is not None:
+    if _tangent_record is not None:  # the innermost when a backward pass is transposed
+        prim, fargs = _tangent_record
+        forward = prim.name
+        parts.append(
+            f"in forward mode, computing the tangent of op '{prim.name}' "
+            f"(its inputs: {describe(fargs)})"
+        )
+    elif _backward_record is not None:
         prim, idx, fargs = _backward_record
         forward = prim.name
         parts.append(
@@ -144,6 +155,26 @@ def _fail(prim, args, value, which: str):
         input_shapes=_shapes(args),
         forward_op=forward,
     )
+
+
+class _computing_tangent:  # noqa: N801 (used like a function, as detect_anomaly)
+    """Context manager: ops inside run a JVP rule of ``prim`` (for the error's context)."""
+
+    __slots__ = ("record", "outer")
+
+    def __init__(self, prim, args):
+        self.record = (prim, args)
+
+    def __enter__(self):
+        global _tangent_record
+        self.outer = _tangent_record
+        _tangent_record = self.record
+        return self
+
+    def __exit__(self, *exc):
+        global _tangent_record
+        _tangent_record = self.outer
+        return False
 
 
 class _NumericsChecker:
@@ -235,12 +266,13 @@ def disable_check_numerics() -> None:
         >>> wg.debugging.is_check_numerics_enabled()
         False
     """
-    global _enabled, _checker, _backward_record
+    global _enabled, _checker, _backward_record, _tangent_record
     if _checker is not None:
         core.remove_recorder(_checker)
     _checker = None
     _enabled = False
     _backward_record = None
+    _tangent_record = None
 
 
 def is_check_numerics_enabled() -> bool:

@@ -148,12 +148,12 @@ class GradientReport:
 
     @property
     def first_to_last(self) -> float | None:
-        """The first layer's weight-gradient norm over the last layer's (None if unknown)."""
-        return (
-            _ratio(self.layers[0].weight_grad_norm, self.layers[-1].weight_grad_norm)
-            if (self.layers)
-            else None
-        )
+        """The first layer's weight-gradient norm over the last layer's (None if unknown).
+
+        Layers without a gradient (weights the loss does not reach) are passed over.
+        """
+        ends = _ends(self.layers)
+        return None if ends is None else _ratio(ends[0].weight_grad_norm, ends[1].weight_grad_norm)
 
     def column(self, key: str) -> list:
         """One field of every row, in layer order."""
@@ -219,6 +219,12 @@ def _sci(v) -> str:
 
 def _pct(v) -> str:
     return "-" if v is None else f"{100 * v:.1f}%"
+
+
+def _ends(rows):
+    """The first and the last row that have a weight gradient, or None if none has."""
+    have = [r for r in rows if r.weight_grad_norm is not None]
+    return (have[0], have[-1]) if have else None
 
 
 def _ratio(a, b):
@@ -432,19 +438,24 @@ def gradient_report(
         for k, g in generators.items():
             g.set_state(saved_streams[k])
 
+    batch_size = int(x.shape[0]) if x.ndim else 1
+    if not batch_size:  # no samples, no statistics: a mean over nothing is not 0 or 100%
+        notes.append("the batch is empty: no gradient statistics")
     for row, vs, outs, act in zip(rows, row_vars, row_outputs, row_acts):
         values = [t._value for t in outs]
         row.activation = act
+        row.weight_norm = _norm([v._value for v in vs])
+        if not batch_size:
+            continue
         row.weight_grad_norm = _norm(
             [None if wgrads[id(v)] is None else wgrads[id(v)]._value for v in vs]
         )
-        row.weight_norm = _norm([v._value for v in vs])
         row.output_grad_norm = _norm(
             [None if ograds[id(t)] is None else ograds[id(t)]._value for t in outs]
         )
         row.saturated_fraction = _saturated_fraction(values, act, epsilon)
         row.dead_fraction = _dead_fraction(values, act)
-        if updates is not None and row.weight_norm:
+        if updates is not None and row.weight_norm and row.weight_grad_norm is not None:
             delta = _norm([updates[id(v)] for v in vs])
             row.update_ratio = None if delta is None else delta / row.weight_norm
     if rows:
@@ -454,8 +465,8 @@ def gradient_report(
             row.output_grad_ratio = _ratio(row.output_grad_norm, last.output_grad_norm)
     report = GradientReport(
         rows,
-        loss=float(loss_value._value),
-        batch_size=int(x.shape[0]) if x.ndim else 1,
+        loss=float(loss_value._value) if batch_size else math.nan,
+        batch_size=batch_size,
         epsilon=float(epsilon),
         factor=float(factor),
     )
@@ -533,8 +544,9 @@ def _warnings(report) -> list:
     if bad:
         out.append(f"non-finite gradients in {sorted(set(bad))}")
     ratio = report.first_to_last
-    if ratio is not None and math.isfinite(ratio) and len(report.layers) > 1:
-        first, last = report.layers[0].name, report.layers[-1].name
+    ends = _ends(report.layers)
+    if ratio is not None and math.isfinite(ratio) and ends[0] is not ends[1]:
+        first, last = ends[0].name, ends[1].name
         if ratio < 1.0 / report.factor:
             out.append(
                 f"vanishing gradients: the weight-gradient norm of the first layer ({first}) "

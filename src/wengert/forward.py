@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import warnings
+
+from . import debugging
 from .backend import xp
-from .core import paused, push_recorder, remove_recorder
-from .tape import UnconnectedGradients, _unconnected_mode, flatten
+from .core import all_paused, paused, push_recorder, remove_recorder
+from .tape import UnconnectedGradients, _sum_to_shape, _unconnected_mode, flatten
 from .tensor import Tensor, next_tid, wrap
 
 __all__ = ["ForwardAccumulator"]
@@ -34,6 +37,7 @@ class ForwardAccumulator:
                 f"ForwardAccumulator: {len(ps)} primals but {len(ts)} tangents; they must match"
             )
         self._tangents: dict = {}
+        seen = set()
         for p, t in zip(ps, ts):
             if not isinstance(p, Tensor):
                 raise TypeError(
@@ -46,10 +50,21 @@ class ForwardAccumulator:
                     f"ForwardAccumulator: tangent {t.dtype}{list(t.shape)} does not match primal "
                     f"{p.dtype}{list(p.shape)}"
                 )
-            if p._value.dtype.kind not in "fc":
-                continue  # integer primals have no tangent
             if not p._tid:
                 p._tid = next_tid()
+            if p._tid in seen:  # as TensorFlow: two tangents for one value is likely a mistake
+                raise ValueError(
+                    f"ForwardAccumulator: a tensor {p.dtype}{list(p.shape)} was specified as a "
+                    "primal multiple times; if that was intended, sum its tangents"
+                )
+            seen.add(p._tid)
+            if p._value.dtype.kind not in "fc":
+                warnings.warn(
+                    "ForwardAccumulator: the dtype of a primal must be floating (e.g. "
+                    f"wg.float32), got {p.dtype}: its tangent is ignored",
+                    stacklevel=2,
+                )
+                continue
             self._tangents[p._tid] = t
         self._active = False
 
@@ -74,29 +89,11 @@ class ForwardAccumulator:
         if not prim.differentiable:
             return
         with paused(self):  # the rules' own ops are not this accumulator's business
-            total = None
-            jvps = prim.jvps
-            for i, a in enumerate(args):
-                if not isinstance(a, Tensor):
-                    continue
-                dx = tangents.get(a._tid)
-                if dx is None or a._value.dtype.kind not in "fc":
-                    continue
-                if jvps is None:
-                    part = _jvp_by_transposing_vjp(prim, i, dx, out, args, params)
-                elif type(jvps) is tuple:
-                    rule = jvps[i]
-                    part = None if rule is None else rule(dx, out, *args, **params)
-                else:
-                    part = jvps(i, dx, out, *args, **params)
-                if part is None:
-                    continue
-                if total is None:
-                    total = part
-                elif prim.multiple_results:
-                    total = tuple(a + b for a, b in zip(total, part))
-                else:
-                    total = total + part
+            if debugging._enabled:  # anomaly mode: a non-finite op is named as in this op's JVP
+                with debugging._computing_tangent(prim, args):
+                    total = self._output_tangent(prim, args, out, params)
+            else:
+                total = self._output_tangent(prim, args, out, params)
             if total is None:
                 return
             outs = out if prim.multiple_results else (out,)
@@ -111,6 +108,34 @@ class ForwardAccumulator:
                 if not o._tid:
                     o._tid = next_tid()
                 tangents[o._tid] = t
+
+    def _output_tangent(self, prim, args, out, params):
+        """The sum of the JVP rules' results over the arguments that have a tangent."""
+        tangents = self._tangents
+        total = None
+        jvps = prim.jvps
+        for i, a in enumerate(args):
+            if not isinstance(a, Tensor):
+                continue
+            dx = tangents.get(a._tid)
+            if dx is None or a._value.dtype.kind not in "fc":
+                continue
+            if jvps is None:
+                part = _jvp_by_transposing_vjp(prim, i, dx, out, args, params)
+            elif type(jvps) is tuple:
+                rule = jvps[i]
+                part = None if rule is None else rule(dx, out, *args, **params)
+            else:
+                part = jvps(i, dx, out, *args, **params)
+            if part is None:
+                continue
+            if total is None:
+                total = part
+            elif prim.multiple_results:
+                total = tuple(a + b for a, b in zip(total, part))
+            else:
+                total = total + part
+        return total
 
     def jvp(self, primals, unconnected_gradients=UnconnectedGradients.NONE):
         """The tangent of ``primals`` (a Tensor or nested structure) computed so far.
@@ -142,9 +167,8 @@ def _jvp_by_transposing_vjp(prim, i, dx, out, args, params):
             f"No JVP or VJP defined for operation '{prim.name}': forward mode cannot pass it"
         )
     outs = out if prim.multiple_results else (out,)
-    us = [wrap(xp.zeros(o.shape, o.dtype), "zeros_like") for o in outs]
-    with GradientTape() as tape:
-        tape.watch(us)
+
+    def pull(us):
         u = tuple(us) if prim.multiple_results else us[0]
         vjps = prim.vjps
         w = (
@@ -152,9 +176,30 @@ def _jvp_by_transposing_vjp(prim, i, dx, out, args, params):
             if type(vjps) is tuple
             else vjps(i, u, out, *args, **params)
         )
+        shape = args[i].shape
+        if w is not None and w.shape != shape:
+            w = _sum_to_shape(w, shape)  # as the reverse pass does with a broadcast gradient
+        return w
+
+    us = [wrap(xp.zeros(o.shape, o.dtype), "zeros_like") for o in outs]
+    with GradientTape() as tape:
+        tape.watch(us)
+        w = pull(us)
     if w is None:
         return None
-    grads = tape.gradient(
-        w, us, output_gradients=dx, unconnected_gradients=UnconnectedGradients.ZERO
-    )
+    grads = tape.gradient(w, us, output_gradients=dx)
+    if all(g is None for g in grads):
+        # w does not depend on u through recorded ops.  Right only if the VJP is zero for
+        # every u; otherwise the rule left wengert (a custom_gradient's grad_fn computing
+        # with NumPy), and answering zero would be silently wrong.
+        with all_paused():
+            probe = pull([wrap(xp.ones(o.shape, o.dtype), "ones_like") for o in outs])
+        if probe is not None and bool(xp.any(probe._value != 0)):
+            raise LookupError(
+                f"Forward mode cannot pass '{prim.name}': the gradient it returns for input "
+                f"{i} is not computed from the incoming gradient with wengert ops (NumPy in "
+                "a custom_gradient's grad_fn?), so no JVP can be derived from it; write "
+                "grad_fn with wengert ops to use it in forward mode"
+            )
+    grads = [wrap(xp.zeros(u.shape, u.dtype)) if g is None else g for u, g in zip(us, grads)]
     return tuple(grads) if prim.multiple_results else grads[0]

@@ -2,23 +2,41 @@
 
 from __future__ import annotations
 
+from .array_ops import identity
 from .core import operand
 from .forward import ForwardAccumulator
-from .tape import GradientTape, UnconnectedGradients, flatten
+from .tape import GradientTape, UnconnectedGradients
 from .tensor import Tensor
 
 __all__ = ["grad", "value_and_grad", "jvp", "vjp", "hessian"]
 
 
-def _tensors(args):
-    return tuple(a if isinstance(a, Tensor) else operand(a) for a in args)
+def _differentiated(name: str, args, nums) -> list:
+    """``args`` with each ``args[i]``, i in ``nums``, made a fresh floating-point Tensor.
+
+    ``identity`` gives each a tensor of its own, so one tensor passed in two positions
+    is two variables here, while tapes outside still record the copy (nested helpers
+    give higher derivatives).  Other arguments pass through unchanged.
+    """
+    args = list(args)
+    for i in nums:
+        x = args[i] if isinstance(args[i], Tensor) else operand(args[i])
+        if x._value.dtype.kind not in "fc":
+            raise TypeError(
+                f"{name}: argument {i} is {x.dtype}{list(x.shape)}, not floating-point, so it "
+                "cannot be differentiated; pass a float (2.0, not 2) or cast it"
+            )
+        args[i] = identity(x)
+    return args
 
 
 def value_and_grad(f, argnums=0):
     """Return a function computing ``(f(*args), gradient of f w.r.t. args[argnums])``.
 
     ``f`` must return a scalar (or a tensor, whose elements' gradients are summed).
-    ``argnums`` may be an int or a tuple of ints.  Nesting gives higher derivatives.
+    ``argnums`` may be an int or a tuple of ints; those arguments must be floating-point
+    (TypeError otherwise), and the others reach ``f`` unchanged (an int exponent, a
+    string, None).  Nesting gives higher derivatives.
 
     Example:
         >>> import wengert as wg
@@ -26,10 +44,14 @@ def value_and_grad(f, argnums=0):
         >>> float(value), float(g)
         (8.0, 12.0)
     """
+    return _value_and_grad(f, argnums, "value_and_grad")
+
+
+def _value_and_grad(f, argnums, name: str):
+    nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
 
     def wrapped(*args):
-        xs = _tensors(args)
-        nums = (argnums,) if isinstance(argnums, int) else tuple(argnums)
+        xs = _differentiated(name, args, nums)
         with GradientTape() as tape:
             for i in nums:
                 tape.watch(xs[i])
@@ -51,7 +73,7 @@ def grad(f, argnums=0):
         >>> float(d2(2.0))
         12.0
     """
-    vg = value_and_grad(f, argnums)
+    vg = _value_and_grad(f, argnums, "grad")
 
     def wrapped(*args):
         return vg(*args)[1]
@@ -71,7 +93,7 @@ def jvp(f, primals, tangents):
         >>> float(y), float(dy)
         (9.0, 6.0)
     """
-    xs = _tensors(primals)
+    xs = _differentiated("jvp", primals, range(len(primals)))
     ts = tuple(t if isinstance(t, Tensor) else operand(t, x.dtype) for x, t in zip(xs, tangents))
     with ForwardAccumulator(list(xs), list(ts)) as acc:
         y = f(*xs)
@@ -90,7 +112,7 @@ def vjp(f, *primals):
         >>> back(wg.constant([1.0, 10.0]))[0].numpy()
         array([ 2., 20.], dtype=float32)
     """
-    xs = _tensors(primals)
+    xs = _differentiated("vjp", primals, range(len(primals)))
     with GradientTape(persistent=True) as tape:
         tape.watch(list(xs))
         y = f(*xs)
@@ -122,7 +144,7 @@ def hessian(f, argnums=0):
     """
 
     def wrapped(*args):
-        xs = _tensors(args)
+        xs = _differentiated("hessian", args, (argnums,))
         x = xs[argnums]
         with GradientTape(persistent=True) as outer:
             outer.watch(x)
@@ -133,6 +155,3 @@ def hessian(f, argnums=0):
         return outer.jacobian(g, x, unconnected_gradients=UnconnectedGradients.ZERO)
 
     return wrapped
-
-
-_ = flatten

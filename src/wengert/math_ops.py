@@ -156,10 +156,15 @@ def _safe_log(x):
 pow = _binary(
     "pow",
     xp.power,
-    vjp=(lambda g, out, x, y: g * y * pow(x, y - 1), lambda g, out, x, y: g * out * _safe_log(x)),
+    # A Python-number base (2.0 ** x) is converted with the output's dtype: alone it
+    # would become float32 and clash with a float64 exponent.
+    vjp=(
+        lambda g, out, x, y: g * y * pow(x, y - 1),
+        lambda g, out, x, y: g * out * _safe_log(operand(x, out._value.dtype)),
+    ),
     jvp=(
         lambda dx, out, x, y: dx * y * pow(x, y - 1),
-        lambda dy, out, x, y: dy * out * _safe_log(x),
+        lambda dy, out, x, y: dy * out * _safe_log(operand(x, out._value.dtype)),
     ),
     doc="Elementwise x ** y.",
     example=">>> wg.pow([2.0, 3.0], 2.0).numpy()\narray([4., 9.], dtype=float32)",

@@ -95,13 +95,16 @@ def _take(a, indices, axis=None, out=None, mode=None):
     if axis is None:
         t = A.reshape(t, [-1])
         axis = 0
-    return A.gather(t, indices, axis=axis)
+    idx = xp.asarray(indices._value if isinstance(indices, Tensor) else indices)
+    _require(idx.dtype.kind in "iu")
+    # NumPy counts negative indices from the end; gather does not.
+    return A.gather(t, xp.where(idx < 0, idx + t.shape[axis], idx), axis=axis)
 
 
 def _split(ary, indices_or_sections, axis=0):
     t = A.operand(ary)
-    if isinstance(indices_or_sections, int):
-        return A.split(t, indices_or_sections, axis)
+    if xp.ndim(indices_or_sections) == 0:  # a number of sections: int, np.int64, 0-d array
+        return A.split(t, int(indices_or_sections), axis)
     n = t.shape[axis]
     cuts = [min(max(int(i) if i >= 0 else int(i) + n, 0), n) for i in indices_or_sections]
     bounds = [0] + cuts + [n]
@@ -121,7 +124,8 @@ def _pad(array, pad_width, mode="constant", **kw):
 
 def _tile(a, reps):
     t = A.operand(a)
-    reps = [int(r) for r in (reps if isinstance(reps, (list, tuple)) else [reps])]
+    _require(xp.ndim(reps) <= 1)
+    reps = [int(r) for r in xp.reshape(xp.asarray(reps), -1)]  # an int, a sequence or an array
     if len(reps) > t.ndim:  # NumPy promotes the array with leading axes of size 1
         t = A.reshape(t, (1,) * (len(reps) - t.ndim) + t.shape)
     reps = [1] * (t.ndim - len(reps)) + reps

@@ -251,9 +251,9 @@ class GradientTape:
             tids.append(0)
         if reads:
             args = tuple(_read(a) if type(a) is Variable else a for a in args)
+        if self._cut:
+            self._follow_cut(args, out)
         if not hit:
-            if self._cut:
-                self._follow_cut(args, out)
             return
         if prim.multiple_results:
             out_tid = []
@@ -282,6 +282,8 @@ class GradientTape:
             self._cut[t] = (prim.name, len(self._records))
 
     def _follow_cut(self, args, out) -> None:
+        # What uses a value cut by stop_recording inherits the cut, recorded or not, so
+        # that explain can name it even when another watched input connects the result.
         cut = self._cut
         for a in args:
             if isinstance(a, Tensor) and a._tid in cut:
@@ -343,9 +345,9 @@ class GradientTape:
                     stacklevel=2,
                 )
         source_leaves, rebuild = flatten(sources)
-        grads = self._gradients(
-            target, source_leaves, output_gradients, mode, free=not self._persistent
-        )
+        # A strict tape keeps its records through the pass: explaining a None reads them.
+        free = not (self._persistent or self._strict)
+        grads = self._gradients(target, source_leaves, output_gradients, mode, free=free)
         if not self._persistent:
             self._free()
         return rebuild(grads)
@@ -635,7 +637,10 @@ class GradientTape:
 
     @property
     def saved_bytes(self) -> int:
-        """Bytes of array data the tape's records keep alive (each array counted once)."""
+        """Bytes of array data the tape's records keep alive (each array counted once).
+
+        A fused op's saved handle counts as the arrays it holds for its backward pass.
+        """
         seen = set()
         total = 0
         for r in self._records:
@@ -644,11 +649,11 @@ class GradientTape:
             outs = r[2] if isinstance(r[2], tuple) else (r[2],)
             for t in (*r[1], *outs):
                 if isinstance(t, Tensor):
-                    a = t._value
-                    base = a if a.base is None else a.base
-                    if id(base) not in seen:
-                        seen.add(id(base))
-                        total += base.nbytes
+                    for a in _held_arrays(t._value):
+                        base = a if a.base is None else a.base
+                        if id(base) not in seen:
+                            seen.add(id(base))
+                            total += base.nbytes
         return total
 
     def __str__(self) -> str:
@@ -673,6 +678,17 @@ class GradientTape:
         from .tape_view import explain
 
         return explain(self, target, source)
+
+
+def _held_arrays(value) -> list:
+    """The arrays a recorded value keeps alive: itself, or the arrays in a saved handle."""
+    from .saved import Saved
+
+    if value.dtype != object:
+        return [value]
+    if value.ndim == 0 and isinstance(value[()], Saved):  # a fused op's handle (saved.py)
+        return [a for a in flatten(value[()].arrays)[0] if isinstance(a, xp.ndarray)]
+    return []
 
 
 def _read(v: Variable) -> Tensor:

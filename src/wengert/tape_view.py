@@ -11,30 +11,31 @@ from .tensor import Tensor, Variable
 
 
 def _names(tape) -> dict:
-    """Local names v1, v2, ... for every tensor id on the tape, in order of appearance."""
+    """Local names v1, v2, ... for every tensor id on the tape, in order of appearance.
+
+    Variables keep their own names, reserved first so that no automatic name takes
+    them; distinct Variables that share a name (unnamed ones are all "Variable") get
+    #2, #3, ... so that the table and the drawing never merge them.
+    """
     names = {}
-    for tid, t in tape._leaves.items():
-        names[tid] = t.name if isinstance(t, Variable) else f"v{len(names) + 1}"
-    # Distinct Variables that share a name (unnamed ones are all "Variable") get #2, #3,
-    # ... so that the table and the drawing never merge them.
     taken: dict = {}
-    for tid in list(names):
-        base = names[tid]
-        taken[base] = taken.get(base, 0) + 1
-        if taken[base] > 1:
-            names[tid] = f"{base}#{taken[base]}"
+    for tid, t in tape._leaves.items():
+        if isinstance(t, Variable):
+            taken[t.name] = taken.get(t.name, 0) + 1
+            names[tid] = t.name if taken[t.name] == 1 else f"{t.name}#{taken[t.name]}"
     used = set(names.values())
+    tids = list(tape._leaves)
     for r in tape._records:
-        if r is None:
-            continue
-        outs = r[5] if isinstance(r[5], tuple) else (r[5],)
-        for tid in [t for t in r[4] if t] + list(outs):
-            if tid not in names:
-                k = len(names) + 1
-                while f"v{k}" in used:  # a Variable may be called v1
-                    k += 1
-                names[tid] = f"v{k}"
-                used.add(names[tid])
+        if r is not None:
+            outs = r[5] if isinstance(r[5], tuple) else (r[5],)
+            tids += [t for t in r[4] if t] + list(outs)
+    for position, tid in enumerate(dict.fromkeys(tids), 1):
+        if tid not in names:
+            k = position
+            while f"v{k}" in used:  # a Variable may be called v1
+                k += 1
+            names[tid] = f"v{k}"
+            used.add(names[tid])
     return names
 
 
@@ -96,9 +97,14 @@ def format_tape(tape) -> str:
     return "\n".join(lines)
 
 
+def _dot_quote(text) -> str:
+    """``text`` inside a DOT double-quoted string: a Variable's name may hold " or \\."""
+    return str(text).replace("\\", "\\\\").replace('"', '\\"')
+
+
 def to_dot(tape) -> str:
     """Graphviz DOT text for the tape: values are ellipses, ops are boxes."""
-    names = _names(tape)
+    names = {tid: _dot_quote(name) for tid, name in _names(tape).items()}
     out_lines = ["digraph tape {", "  rankdir=TB;", '  node [fontname="monospace"];']
     declared = set()
 
@@ -113,7 +119,8 @@ def to_dot(tape) -> str:
     for i, r in enumerate(r for r in tape._records if r is not None):
         prim, args, out, params, in_tids, out_tid = r
         op = f"op{i + 1}"
-        out_lines.append(f'  "{op}" [shape=box, style=rounded, label="{prim.name}"];')
+        label = _dot_quote(prim.name)
+        out_lines.append(f'  "{op}" [shape=box, style=rounded, label="{label}"];')
         for t in in_tids:
             if t:
                 value_node(t)
@@ -139,7 +146,18 @@ def _where(t) -> str:
 
 
 def explain(tape, target, source) -> str:
-    """One sentence saying why d target / d source is None or zero on ``tape``."""
+    """One sentence saying why d target / d source is None or zero on ``tape``.
+
+    A list (or other nested structure) of targets, whose gradients add up, gets one
+    sentence per target.
+    """
+    if isinstance(target, (list, tuple, dict)):
+        from .tape import flatten
+
+        leaves = flatten(target)[0]
+        if len(leaves) > 1:
+            return " ".join(f"Target {i}: {explain(tape, t, source)}" for i, t in enumerate(leaves))
+        target = leaves[0] if leaves else target
     if not isinstance(source, Tensor):
         return f"The source is a {type(source).__name__}, not a wg.Tensor or wg.Variable."
     if not isinstance(target, Tensor):
@@ -149,6 +167,11 @@ def explain(tape, target, source) -> str:
         return (
             f"{sname.capitalize()} has integer dtype {source.dtype}: gradients are defined only "
             "for floating-point tensors (cast it with wg.cast before the computation)."
+        )
+    if target._value.dtype.kind not in "fc":
+        return (
+            f"The target has dtype {target.dtype}, not floating-point: it carries no gradient, "
+            "so differentiate a floating-point value computed before it was cast or compared."
         )
     if source._tid not in tape._watched:
         if isinstance(source, Variable) and not source.trainable:
@@ -198,9 +221,16 @@ def explain(tape, target, source) -> str:
             )
         if tape._freed and not records:
             return "The tape's records were freed; use persistent=True to ask after gradient()."
+        where = _where(target)
+        if hasattr(target._origin, "name"):
+            # Which of the two cannot be told afterwards: the tape saw nothing of the op.
+            where = (
+                f"produced by `{target._origin.name}`, which this tape did not record: it ran "
+                "outside the tape's `with` block, or none of its inputs was watched"
+            )
         return (
             "No recorded path: the target was not computed while this tape recorded with the "
-            f"source watched ({_where(target)})."
+            f"source watched ({where})."
         )
     # The target depends on the source: follow the path back from the target and
     # find what stops the gradient.
@@ -263,18 +293,15 @@ def explain(tape, target, source) -> str:
 
 
 def _explain_zero(tape, target, source, records) -> str:
-    """The gradient is connected: say whether it is zero, and where it died."""
+    """The target depends on the source: say whether the gradient is None or zero, and why."""
     from .backend import xp
 
-    persistent = tape._persistent
-    tape._persistent = True  # asking must not free a non-persistent tape's records
-    try:
-        g = tape._gradients(target, [source], None, _none_mode())[0]
-    finally:
-        tape._persistent = persistent
-    if g is None or not bool(xp.all(g._value == 0)):
-        return "The gradient is connected and nonzero: nothing to explain."
     on_path = _records_between(records, source._tid, target._tid)
+    g = _plain_gradients(tape, target, [source])[0]
+    if g is None:
+        return _explain_none(tape, target, source, records, on_path)
+    if not bool(xp.all(g._value == 0)):
+        return "The gradient is connected and nonzero: nothing to explain."
     # The first op back from the target, on a path from the source, whose local
     # derivative vanishes everywhere.
     for idx in range(len(records) - 1, -1, -1):
@@ -304,6 +331,47 @@ def _explain_zero(tape, target, source, records) -> str:
         "The gradient is exactly zero although the target depends on the source: the "
         "contributions cancel or a factor on the path is zero."
     )
+
+
+def _plain_gradients(tape, target, sources) -> list:
+    """``tape``'s gradients of ``target``, as explain needs them: recorded on no tape (not
+    even this one, inside its ``with`` block), and None rather than a strict tape's error."""
+    from .core import all_paused
+
+    strict = tape._strict
+    tape._strict = False
+    try:
+        with all_paused():
+            return tape._gradients(target, sources, None, _none_mode())
+    finally:
+        tape._strict = strict
+
+
+def _explain_none(tape, target, source, records, on_path) -> str:
+    """The target depends on the source along differentiable ops, yet the gradient is None:
+    find the record whose rule returned None although its output had a gradient."""
+    values = {source._tid: source}  # the values on a path from the source to the target
+    for idx in on_path:
+        out, out_tid = records[idx][2], records[idx][5]
+        if isinstance(out, tuple):
+            values.update(zip(out_tid, out))
+        else:
+            values[out_tid] = out
+    grads = dict(zip(values, _plain_gradients(tape, target, list(values.values()))))
+    for idx in sorted(on_path, reverse=True):
+        prim, in_tids, out_tid = records[idx][0], records[idx][4], records[idx][5]
+        outs = out_tid if isinstance(out_tid, tuple) else (out_tid,)
+        if all(grads[t] is None for t in outs):
+            continue
+        for i, t in enumerate(in_tids):
+            if t in values and grads[t] is None:
+                return (
+                    f"The gradient is None although the target depends on the source: it "
+                    f"stops at record {idx + 1}, `{prim.name}`, whose gradient rule returned "
+                    f"None for input {i} (a custom_gradient's grad_fn returning None means "
+                    "no gradient)."
+                )
+    return "The gradient is None although the target depends on the source along recorded ops."
 
 
 def _records_between(records, source_tid, target_tid) -> set:
