@@ -710,6 +710,7 @@ class Sequential(Model):
         super().__init__(name=name, trainable=trainable)
         self._layers = []
         self._input_shape = None
+        self._input_layer = None  # the Input given first, kept for get_config
         for layer in layers or []:
             self.add(layer)
 
@@ -719,6 +720,7 @@ class Sequential(Model):
             if self._layers:
                 raise ValueError("Sequential: an Input can only come first")
             self._input_shape = (None,) + layer.shape
+            self._input_layer = layer
             self._build_now()
             return
         if not isinstance(layer, Layer):
@@ -759,11 +761,13 @@ class Sequential(Model):
         return x
 
     def get_config(self) -> dict:
+        # As Keras: an Input given first comes first, so from_config builds the model too.
+        first = [] if self._input_layer is None else [self._input_layer]
         return {
             "name": self.name,
             "layers": [
                 {"class_name": type(layer).__name__, "config": layer.get_config()}
-                for layer in self._layers
+                for layer in first + self._layers
             ],
         }
 

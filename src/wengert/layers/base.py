@@ -381,8 +381,10 @@ class Layer:
         finally:
             _training.reset(token)
         self._output_shape = getattr(out, "shape", None)  # for summary()
-        if self._activity_regularizer is not None and isinstance(out, Tensor):
-            self._activity_losses = [self._activity_regularizer(out)]
+        if self._activity_regularizer is not None:  # each output tensor, as Keras 3
+            outs = out if isinstance(out, (list, tuple)) else [out]
+            reg = self._activity_regularizer
+            self._activity_losses = [reg(o) for o in outs if isinstance(o, Tensor)]
         if mask is not None and self.supports_masking and isinstance(out, Tensor):
             if get_mask(out) is None:
                 set_mask(out, mask)
@@ -448,6 +450,23 @@ def _shape_of(inputs):
     if isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], Tensor):
         return inputs[0].shape
     return None
+
+
+def serialize_initializer(initializer):
+    """An initializer as a layer's config holds it: ``initializers.serialize``'s dict, or
+    a plain function as itself (its config then round-trips in memory, not through JSON).
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.layers.base import serialize_initializer
+        >>> serialize_initializer(wg.initializers.Zeros())
+        {'class_name': 'Zeros', 'config': {}}
+    """
+    from .. import initializers
+
+    if isinstance(initializer, initializers.Initializer):
+        return initializers.serialize(initializer)
+    return initializer
 
 
 class InputLayer(Layer):

@@ -13,7 +13,7 @@ from __future__ import annotations
 from .. import activations, initializers
 from .. import conv_ops as ops
 from ..array_ops import broadcast_to, pad, reshape
-from .base import InputSpec, Layer
+from .base import InputSpec, Layer, serialize_initializer
 
 __all__ = [
     "Conv1D",
@@ -46,10 +46,6 @@ def _data_format(value, layer: str) -> str:
             f"{layer}: data_format must be 'channels_last' or 'channels_first', got {value!r}"
         )
     return value
-
-
-def _serialize(initializer):
-    return initializers.serialize(initializer)
 
 
 class _Conv(Layer):
@@ -208,8 +204,8 @@ class _Conv(Layer):
             "groups": self.groups,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": _serialize(self.kernel_initializer),
-            "bias_initializer": _serialize(self.bias_initializer),
+            "kernel_initializer": serialize_initializer(self.kernel_initializer),
+            "bias_initializer": serialize_initializer(self.bias_initializer),
         }
 
 
@@ -355,7 +351,17 @@ class Conv2DTranspose(_Conv):
                 out.append(size * s if self.padding == "same" else size * s + max(k - s, 0))
             else:
                 p = k // 2 if self.padding == "same" else 0
-                out.append((size - 1) * s + k - 2 * p + self.output_padding[i])
+                length = (size - 1) * s + k - 2 * p + self.output_padding[i]
+                if self.padding == "same" and -(-length // s) != size:
+                    # An even kernel: no "same" convolution maps this length back to size.
+                    raise ValueError(
+                        f"{self._where()}: padding='same' with kernel {k} (dilated), stride "
+                        f"{s} and output_padding {self.output_padding[i]} gives length "
+                        f"{length} along spatial axis {i}, which a 'same' convolution does "
+                        f"not map back to the input's {size} (TensorFlow refuses it too); use "
+                        "output_padding=None, an odd kernel, or padding='valid'"
+                    )
+                out.append(length)
         return tuple(out)
 
     def _check_fits(self, shape):
@@ -437,6 +443,9 @@ class DepthwiseConv2D(_Conv):
             bias_initializer=bias_initializer,
             **kwargs,
         )
+        # Keras's depthwise_regularizer is the regularizer of the weight called "kernel" here.
+        if "depthwise" in self._weight_regularizers:
+            self._weight_regularizers["kernel"] = self._weight_regularizers.pop("depthwise")
         self.depth_multiplier = int(depth_multiplier)
         if self.depth_multiplier <= 0:
             raise ValueError(
@@ -465,6 +474,8 @@ class DepthwiseConv2D(_Conv):
         for key in ("filters", "groups"):
             config.pop(key)
         config["depthwise_initializer"] = config.pop("kernel_initializer")
+        if "kernel_regularizer" in config:
+            config["depthwise_regularizer"] = config.pop("kernel_regularizer")
         return {**config, "depth_multiplier": self.depth_multiplier}
 
 

@@ -9,7 +9,7 @@ from ..math_ops import matmul
 from ..nn_ops import dense
 from ..random import Generator, get_global_generator
 from ..tensor import wrap
-from .base import InputSpec, Layer
+from .base import InputSpec, Layer, serialize_initializer
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda", "Normalization"]
 
@@ -76,14 +76,9 @@ class Dense(Layer):
             "units": self.units,
             "activation": activations.serialize(self.activation),
             "use_bias": self.use_bias,
-            "kernel_initializer": _serialize(self.kernel_initializer),
-            "bias_initializer": _serialize(self.bias_initializer),
+            "kernel_initializer": serialize_initializer(self.kernel_initializer),
+            "bias_initializer": serialize_initializer(self.bias_initializer),
         }
-
-
-def _serialize(initializer):
-    config = initializer.get_config() if hasattr(initializer, "get_config") else {}
-    return {"class_name": type(initializer).__name__, "config": config}
 
 
 class Activation(Layer):

@@ -21,7 +21,7 @@ from ..array_ops import cast, gather
 from ..backend import xp
 from ..math_ops import not_equal
 from ..tensor import Tensor, wrap
-from .base import Layer, get_mask, set_mask
+from .base import Layer, get_mask, serialize_initializer, set_mask
 
 __all__ = ["Embedding", "Masking", "get_mask", "set_mask"]
 
@@ -116,7 +116,7 @@ class Embedding(Layer):
             **super().get_config(),
             "input_dim": self.input_dim,
             "output_dim": self.output_dim,
-            "embeddings_initializer": initializers.serialize(self.embeddings_initializer),
+            "embeddings_initializer": serialize_initializer(self.embeddings_initializer),
             "mask_zero": self.mask_zero,
         }
 

@@ -26,8 +26,7 @@ from ..conv_ops import batch_norm_training
 from ..core import operand
 from ..math_ops import reduce_mean, reduce_sum, sqrt
 from ..tensor import constant, wrap
-from .base import InputSpec, Layer, get_mask
-from .conv import _serialize
+from .base import InputSpec, Layer, get_mask, serialize_initializer
 
 __all__ = ["BatchNormalization"]
 
@@ -198,8 +197,8 @@ class BatchNormalization(Layer):
             "epsilon": self.epsilon,
             "center": self.center,
             "scale": self.scale,
-            "beta_initializer": _serialize(self.beta_initializer),
-            "gamma_initializer": _serialize(self.gamma_initializer),
-            "moving_mean_initializer": _serialize(self.moving_mean_initializer),
-            "moving_variance_initializer": _serialize(self.moving_variance_initializer),
+            "beta_initializer": serialize_initializer(self.beta_initializer),
+            "gamma_initializer": serialize_initializer(self.gamma_initializer),
+            "moving_mean_initializer": serialize_initializer(self.moving_mean_initializer),
+            "moving_variance_initializer": serialize_initializer(self.moving_variance_initializer),
         }

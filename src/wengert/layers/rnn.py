@@ -38,7 +38,7 @@ from ..rnn_ops import (
     simple_rnn_step,
 )
 from ..tensor import Tensor, wrap
-from .base import InputSpec, Layer
+from .base import InputSpec, Layer, serialize_initializer
 from .embedding import get_mask, set_mask
 
 __all__ = [
@@ -61,13 +61,6 @@ def _activation_name(fn):
         return activations.serialize(fn)
     except ValueError:
         return None  # a user's function: the cell loop handles it
-
-
-def _serialize(initializer):
-    try:
-        return initializers.serialize(initializer)
-    except (TypeError, ValueError, AttributeError):
-        return initializer
 
 
 # -- cells ----------------------------------------------------------------------------------------
@@ -145,9 +138,9 @@ class _Cell(Layer):
             **super().get_config(),
             "units": self.units,
             "use_bias": self.use_bias,
-            "kernel_initializer": _serialize(self.kernel_initializer),
-            "recurrent_initializer": _serialize(self.recurrent_initializer),
-            "bias_initializer": _serialize(self.bias_initializer),
+            "kernel_initializer": serialize_initializer(self.kernel_initializer),
+            "recurrent_initializer": serialize_initializer(self.recurrent_initializer),
+            "bias_initializer": serialize_initializer(self.bias_initializer),
             "dropout": self.dropout,
             "recurrent_dropout": self.recurrent_dropout,
             "seed": self.seed,
@@ -630,12 +623,43 @@ class RNN(Layer):
     def get_config(self) -> dict:
         return {
             **super().get_config(),
+            "cell": _layer_spec(self.cell),
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
             "unroll": self.unroll,
             "zero_output_for_mask": self.zero_output_for_mask,
         }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        return cls(_from_spec(config.pop("cell")), **config)
+
+
+def _batch_statistics(layer) -> bool:
+    """Does ``layer`` (or a layer inside it) compute with its batch's statistics?"""
+    from .normalization import BatchNormalization
+
+    return any(
+        isinstance(sub, BatchNormalization) for sub in [layer] + [o for _, o in layer._walk()]
+    )
+
+
+def _layer_spec(layer) -> dict:
+    """A layer (or cell) as Keras serializes one inside another: class name and config."""
+    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+
+
+def _from_spec(spec: dict):
+    """The layer ``_layer_spec`` described: a wengert layer, or a class defined here."""
+    from .. import layers as layers_module
+
+    name = spec["class_name"]
+    cls = getattr(layers_module, name, None) or globals().get(name)
+    if cls is None:
+        raise ValueError(f"from_config: unknown layer class {name!r}")
+    return cls.from_config(spec["config"])
 
 
 class _FusedRNN(RNN):
@@ -655,6 +679,26 @@ class _FusedRNN(RNN):
     def units(self) -> int:
         """The number of units."""
         return self.cell.units
+
+    @property
+    def activation(self):
+        """The cell's activation."""
+        return self.cell.activation
+
+    @property
+    def use_bias(self) -> bool:
+        """Whether the cell adds biases."""
+        return self.cell.use_bias
+
+    @property
+    def dropout(self) -> float:
+        """The cell's input dropout rate."""
+        return self.cell.dropout
+
+    @property
+    def recurrent_dropout(self) -> float:
+        """The cell's recurrent dropout rate."""
+        return self.cell.recurrent_dropout
 
     @property
     def kernel(self):
@@ -726,6 +770,7 @@ class _FusedRNN(RNN):
 
     def get_config(self) -> dict:
         config = {**self.cell.get_config(), **super().get_config(), "fused": self.fused}
+        del config["cell"]  # built from the cell's own arguments, which are all here
         config["name"] = self.name
         return config
 
@@ -976,6 +1021,7 @@ class Bidirectional(Layer):
         kwargs.setdefault("dtype", layer.dtype)  # compute in the wrapped layer's dtype
         super().__init__(**kwargs)
         base_name = layer.name
+        self._own_backward = backward_layer is not None  # saved in the config if given
         if backward_layer is None:
             backward_layer = _flipped_copy(layer)
             backward_layer.name = f"backward_{base_name}"
@@ -1047,30 +1093,32 @@ class Bidirectional(Layer):
             out = (y + y_rev) * 0.5
         else:
             out = [y, y_rev]
-        if self.return_sequences and mask is not None and self.merge_mode is not None:
-            set_mask(out, mask)
+        if self.return_sequences and mask is not None:
+            for o in out if self.merge_mode is None else [out]:
+                set_mask(o, mask)
         if self.return_state:
             return (out if isinstance(out, list) else [out]) + states
         return out
 
     def get_config(self) -> dict:
-        return {
+        config = {
             **super().get_config(),
             "merge_mode": self.merge_mode,
-            "layer": {
-                "class_name": type(self.forward_layer).__name__,
-                "config": self.forward_layer.get_config(),
-            },
+            "layer": _layer_spec(self.forward_layer),
         }
+        if self._own_backward:
+            config["backward_layer"] = _layer_spec(self.backward_layer)
+        return config
 
     @classmethod
     def from_config(cls, config: dict):
         config = dict(config)
         spec = config.pop("layer")
-        layer_cls = globals()[spec["class_name"]]
-        inner = dict(spec["config"])
-        inner["name"] = inner["name"].removeprefix("forward_")
-        return cls(layer_cls.from_config(inner), **config)
+        spec = {**spec, "config": dict(spec["config"])}
+        spec["config"]["name"] = spec["config"]["name"].removeprefix("forward_")
+        if "backward_layer" in config:
+            config["backward_layer"] = _from_spec(config["backward_layer"])
+        return cls(_from_spec(spec), **config)
 
 
 def _flipped_copy(layer):
@@ -1085,6 +1133,13 @@ def _flipped_copy(layer):
         )
     other = copy.deepcopy(layer)
     other.go_backwards = not layer.go_backwards
+    # The copy must not replay the original's dropout masks (Keras's seeds differ too).
+    for sub in [other] + [o for _, o in other._walk()]:
+        if (
+            isinstance(getattr(sub, "generator", None), Generator)
+            and getattr(sub, "seed", 0) is None
+        ):
+            sub.generator = Generator(int(get_global_generator().uniform((), 0, 2**62, "int64")))
     return other
 
 
@@ -1125,28 +1180,44 @@ class TimeDistributed(Layer):
         if mask is None:
             mask = get_mask(inputs)
         b, n = inputs.shape[:2]
-        y = self.layer(reshape(inputs, (b * n,) + tuple(inputs.shape[2:])), training=training)
-        out = reshape(y, (b, n) + tuple(y.shape[1:]))
+        folded = reshape(inputs, (b * n,) + tuple(inputs.shape[2:]))
         if mask is not None:
-            set_mask(out, mask)
+            mask = xp.asarray(mask._value if isinstance(mask, Tensor) else mask, dtype=bool)
+            if mask.shape[:2] != (b, n):
+                raise ValueError(
+                    f"TimeDistributed '{self.name}': the mask {list(mask.shape)} does not fit "
+                    f"inputs {list(inputs.shape)}: expected (batch, time, ...) = ({b}, {n}, ...)"
+                )
+            if mask.ndim > 2:  # a mask inside each step (a word's characters): the layer's
+                set_mask(folded, mask.reshape((b * n,) + mask.shape[2:]))
+        if training and n and _batch_statistics(self.layer):
+            # Batch normalization in training: each step normalised by its own batch's
+            # statistics, the moving ones updated once per step, as Keras 3 loops.
+            y = stack(
+                [self.layer(getitem(inputs, (slice(None), t)), training=True) for t in range(n)],
+                axis=1,
+            )
+            y = reshape(y, (b * n,) + tuple(y.shape[2:]))
+        else:
+            y = self.layer(folded, training=training)
+        out = reshape(y, (b, n) + tuple(y.shape[1:]))
+        inner = get_mask(y)
+        if inner is not None:  # the wrapped layer's own output mask, per step
+            set_mask(out, inner.reshape((b, n) + inner.shape[1:]))
+        elif mask is not None:  # a step counts if anything in it does (as Keras 2)
+            set_mask(out, mask if mask.ndim == 2 else mask.reshape(b, n, -1).any(-1))
         return out
 
     def get_config(self) -> dict:
         return {
             **super().get_config(),
-            "layer": {"class_name": type(self.layer).__name__, "config": self.layer.get_config()},
+            "layer": _layer_spec(self.layer),
         }
 
     @classmethod
     def from_config(cls, config: dict):
-        from .. import layers as layers_module
-
         config = dict(config)
-        spec = config.pop("layer")
-        layer_cls = (
-            getattr(layers_module, spec["class_name"], None) or globals()[spec["class_name"]]
-        )
-        return cls(layer_cls.from_config(spec["config"]), **config)
+        return cls(_from_spec(config.pop("layer")), **config)
 
 
 # -- PyTorch's parameters -------------------------------------------------------------------------
