@@ -70,6 +70,7 @@ class Model(Layer):
         self.compiled_loss = None
         self.compiled_metrics = []
         self._metric_weighted = []  # per compiled metric: does it take sample weights
+        self._loss_tracker = metrics.Mean(name="loss")  # the epoch's running mean loss
         self.stop_training = False
         self._paused = False  # pause_training(): leave fit with the epoch unfinished
         self.history = None
@@ -126,20 +127,67 @@ class Model(Layer):
             return metrics.resolve_accuracy(self.compiled_loss, name=m)
         return metrics.get(m)
 
-    # -- steps --------------------------------------------------------------------------
-    def train_step(self, x, y, sample_weight=None):
-        """One optimizer step on a batch; returns the batch loss and the predictions."""
+    # -- steps (Keras's protocol: override train_step to customise fit) -----------------
+    @property
+    def metrics(self) -> list:
+        """What ``fit`` and ``evaluate`` report and reset each epoch: the running mean loss
+        ("loss"), then the compiled metrics.  A subclass with its own trackers returns
+        them instead, as in Keras."""
+        return [self._loss_tracker, *self.compiled_metrics]
+
+    def reset_metrics(self) -> None:
+        """Reset every metric in ``self.metrics``."""
+        for m in self.metrics:
+            m.reset_state()
+
+    def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
+        """The compiled loss of ``(y, y_pred)`` plus the layers' regularization penalties."""
+        loss = self._loss(y, y_pred, sample_weight)
+        penalties = self.losses  # regularization, added to the loss as Keras does
+        if penalties:
+            loss = loss + sum(penalties[1:], penalties[0])
+        return loss
+
+    def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
+        """Update the compiled metrics with a batch; return ``get_metrics_result()``."""
+        _update_metrics(self.compiled_metrics, self._metric_weighted, y, y_pred, sample_weight)
+        return self.get_metrics_result()
+
+    def get_metrics_result(self) -> dict:
+        """``{name: result}`` of every metric in ``self.metrics``, as Python floats."""
+        return _plain_logs({m.name: m.result() for m in self.metrics})
+
+    def train_step(self, data) -> dict:
+        """One optimizer step on a batch; returns the epoch's logs so far, as Keras.
+
+        ``data`` is ``(x, y)`` or ``(x, y, sample_weight)``.  Override it (Keras's
+        "customising what happens in fit"): compute a loss under a ``GradientTape``,
+        apply the gradients, update the metrics in ``self.metrics`` and return a dict
+        of their results; ``fit`` keeps the batching, callbacks and checkpoints.
+        """
+        x, y, sample_weight = _unpack(data)
         with GradientTape() as tape:
             y_pred = self(x, training=True)
-            loss = self._loss(y, y_pred, sample_weight)
-            penalties = self.losses  # regularization, added to the loss as Keras does
-            if penalties:
-                loss = loss + sum(penalties[1:], penalties[0])
+            loss = self.compute_loss(x, y, y_pred, sample_weight)
         # Read after the forward pass: a subclassed model creates its weights on first call.
         variables = self.trainable_weights
         grads = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
-        return loss, y_pred
+        self._loss_tracker.update_state(loss, sample_weight=_batch_size_of(x))
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def test_step(self, data) -> dict:
+        """``evaluate``'s step on a batch ``(x, y[, sample_weight])``; returns the logs so far."""
+        x, y, sample_weight = _unpack(data)
+        y_pred = self(x, training=False)
+        loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
+        self._loss_tracker.update_state(loss, sample_weight=_batch_size_of(x))
+        return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def predict_step(self, data):
+        """``predict``'s step on a batch of inputs (or ``(x, ...)``): the outputs."""
+        x = _unpack(data)[0] if isinstance(data, tuple) else data
+        return self(x, training=False)
 
     def _loss(self, y, y_pred, sample_weight=None):
         if self.compiled_loss is None:
@@ -204,7 +252,7 @@ class Model(Layer):
         Returns:
             The ``History`` callback, whose ``history`` dict lists each epoch's logs.
         """
-        if self.optimizer is None or self.compiled_loss is None:
+        if self.optimizer is None:
             raise ValueError(f"Model '{self.name}': call compile(optimizer, loss) before fit")
         x = _array(x)
         y = _array(y)
@@ -267,38 +315,27 @@ class Model(Layer):
             else:  # resuming mid-epoch: replay the same permutation
                 self._shuffle.set_state(self._epoch_start_state)
             order = self._shuffle.permutation(n) if shuffle else xp.arange(n)
-            for m in self.compiled_metrics:
-                m.reset_state()
-            loss_sum = 0.0
-            seen = 0
+            self.reset_metrics()
             if start_batch and self._epoch_totals is not None:  # resume the epoch's logs too
-                loss_sum, seen = self._epoch_totals["loss_sum"], self._epoch_totals["seen"]
-                for m, state in zip(self.compiled_metrics, self._epoch_totals["metrics"]):
-                    vars(m).update(state)
+                _restore_totals(self, self._epoch_totals)
             cb.on_epoch_begin(epoch)
+            logs = {}
             for batch in range(start_batch, steps):
                 cb.on_train_batch_begin(batch)
                 idx = order[batch * batch_size : (batch + 1) * batch_size]
                 xb = wrap(x[idx], "batch")
                 yb = wrap(y[idx], "batch")
-                wb = None if w is None else wrap(w[idx], "batch")
-                loss, y_pred = self.train_step(xb, yb, wb)
-                loss_value = float(loss._value)
+                data = (xb, yb) if w is None else (xb, yb, wrap(w[idx], "batch"))
+                logs = _plain_logs(self.train_step(data))
+                loss_value = logs.get("loss", 0.0)
                 if not math.isfinite(loss_value) and raise_on_nan:
                     raise NonFiniteLossError(
                         f"Model '{self.name}': the loss became {loss_value} at epoch {epoch + 1}, "
                         f"batch {batch + 1} (pass raise_on_nan=False to continue)"
                     )
-                loss_sum += loss_value * len(idx)
-                seen += len(idx)
-                _update_metrics(self.compiled_metrics, self._metric_weighted, yb, y_pred, wb)
                 self._position = (epoch, batch + 1)
-                self._epoch_totals = {
-                    "loss_sum": loss_sum,
-                    "seen": seen,
-                    "metrics": [_numeric_state(m) for m in self.compiled_metrics],
-                }
-                cb.on_train_batch_end(batch, {"loss": loss_sum / seen})
+                self._epoch_totals = {"metrics": [_numeric_state(m) for m in self.metrics]}
+                cb.on_train_batch_end(batch, dict(logs))
                 if self.stop_training or self._paused:
                     break
             if self._paused and self._position[1] < steps:
@@ -306,9 +343,9 @@ class Model(Layer):
             start_batch = 0
             self._position = (epoch + 1, 0)
             self._epoch_totals = None
-            logs = {"loss": loss_sum / max(seen, 1)}
-            for m in self.compiled_metrics:
-                logs[m.name] = float(m.result())
+            # The last step's logs (the metrics' running values), or the metrics themselves
+            # when no step ran this call (resumed right at an epoch's end).
+            logs = dict(logs) if logs else self.get_metrics_result()
             due = (
                 (epoch + 1) % validation_freq == 0
                 if isinstance(validation_freq, int)
@@ -351,22 +388,15 @@ class Model(Layer):
         if w is not None and len(w) != len(x):
             raise ValueError(f"evaluate: x has {len(x)} samples but sample_weight has {len(w)}")
         batch_size = 32 if batch_size is None else int(batch_size)
-        for m in self.compiled_metrics:  # the compiled metrics themselves, reset (as Keras)
-            m.reset_state()
-        total = 0.0
+        self.reset_metrics()  # the model's own metric objects, reset (as Keras)
+        logs = {}
         for start in range(0, len(x), batch_size):
             part = slice(start, start + batch_size)
             xb = wrap(x[part], "batch")
             yb = wrap(y[part], "batch")
-            wb = None if w is None else wrap(w[part], "batch")
-            y_pred = self(xb, training=False)
-            batch_loss = float(self._loss(yb, y_pred, wb)._value)
-            batch_loss += sum(float(p._value) for p in self.losses)
-            total += batch_loss * len(xb)
-            _update_metrics(self.compiled_metrics, self._metric_weighted, yb, y_pred, wb)
-        result = {"loss": total / max(len(x), 1)}
-        for m in self.compiled_metrics:
-            result[m.name] = float(m.result())
+            data = (xb, yb) if w is None else (xb, yb, wrap(w[part], "batch"))
+            logs = _plain_logs(self.test_step(data))
+        result = logs if logs else self.get_metrics_result()
         if return_dict:
             return result
         values = list(result.values())
@@ -399,7 +429,7 @@ class Model(Layer):
         x = _array(x)
         batch_size = 32 if batch_size is None else int(batch_size)
         outs = [
-            self(wrap(x[s : s + batch_size], "batch"), training=False)._value
+            _array(self.predict_step(wrap(x[s : s + batch_size], "batch")))
             for s in range(0, len(x), batch_size)
         ]
         return xp.concatenate(outs) if outs else xp.zeros((0,))
@@ -643,11 +673,17 @@ class Model(Layer):
 def _valid_totals(totals) -> bool:
     """An unfinished epoch's running loss and metric states, as fit saved them."""
     number = (int, float)
+    old_layout = "loss_sum" in totals if isinstance(totals, dict) else False
     return (
         isinstance(totals, dict)
-        and isinstance(totals.get("loss_sum"), number)
-        and type(totals.get("seen")) is int
-        and totals["seen"] >= 0
+        and (
+            not old_layout
+            or (
+                isinstance(totals.get("loss_sum"), number)
+                and type(totals.get("seen")) is int
+                and totals["seen"] >= 0
+            )
+        )
         and isinstance(totals.get("metrics"), list)
         and all(
             isinstance(m, dict) and all(isinstance(v, number) for v in m.values())
@@ -680,6 +716,47 @@ def _sample_weights(y, sample_weight, class_weight):
         table[int(k)] = float(v)
     weights = table[labels].astype(xp.float32)
     return weights if sample_weight is None else weights * sample_weight
+
+
+def _unpack(data) -> tuple:
+    """``(x, y, sample_weight)`` from a step's ``data``: ``x``, ``(x,)``, ``(x, y)`` or
+    ``(x, y, sample_weight)`` (Keras's ``unpack_x_y_sample_weight``)."""
+    if not isinstance(data, tuple):
+        return data, None, None
+    if not 1 <= len(data) <= 3:
+        raise ValueError(
+            f"a step's data must be x, (x,), (x, y) or (x, y, sample_weight); got a tuple of "
+            f"{len(data)}"
+        )
+    return tuple(data) + (None,) * (3 - len(data))
+
+
+def _plain_logs(logs) -> dict:
+    """A step's logs as ``{name: float}``: Tensors and NumPy scalars made Python floats, and
+    a metric whose result is a dict of several values flattened into them (as Keras)."""
+    if not isinstance(logs, dict):
+        raise TypeError(
+            f"train_step/test_step must return a dict of logs, got {type(logs).__name__}"
+        )
+    plain = {}
+    for k, v in logs.items():
+        if isinstance(v, dict):
+            plain.update(_plain_logs(v))
+        else:
+            plain[k] = float(v._value if isinstance(v, Tensor) else v)
+    return plain
+
+
+def _restore_totals(model, totals) -> None:
+    """Put an unfinished epoch's saved metric states back into ``model.metrics``."""
+    if "loss_sum" in totals:  # written before the loss had a Mean of its own
+        model._loss_tracker.total = totals["loss_sum"]
+        model._loss_tracker.count = float(totals["seen"])
+        states, targets = totals["metrics"], model.compiled_metrics
+    else:
+        states, targets = totals["metrics"], model.metrics
+    for m, state in zip(targets, states):
+        vars(m).update(state)
 
 
 def _numeric_state(metric) -> dict:
