@@ -9,8 +9,9 @@ turns a built-in function back into the name a layer's config stores.
 from __future__ import annotations
 
 from . import nn_ops
+from .array_ops import reshape, transpose
 from .core import operand
-from .math_ops import exp, greater, maximum, minimum, where
+from .math_ops import _axes, exp, greater, maximum, minimum, where
 from .math_ops import tanh as _tanh
 from .tensor import Tensor
 
@@ -107,7 +108,7 @@ def leaky_relu(x, negative_slope=0.2) -> Tensor:
 
 
 def relu6(x) -> Tensor:
-    """min(max(x, 0), 6).
+    """min(max(x, 0), 6); its gradient is 1 for 0 < x < 6 only (``tf.nn.relu6``).
 
     Args:
         x: a floating-point Tensor.
@@ -120,7 +121,9 @@ def relu6(x) -> Tensor:
         >>> wg.activations.relu6([-1.0, 3.0, 9.0]).numpy()
         array([0., 3., 6.], dtype=float32)
     """
-    return minimum(nn_ops.relu(_float(x, "relu6")), 6.0)
+    # minimum sends a tie's gradient to its first argument: the constant 6 here, so
+    # the gradient at x = 6 is 0, as at x = 0 (relu's), as TensorFlow's mask 0 < x < 6.
+    return minimum(6.0, nn_ops.relu(_float(x, "relu6")))
 
 
 def elu(x, alpha=1.0) -> Tensor:
@@ -354,12 +357,27 @@ def linear(x):
     return x
 
 
+def _over_axes(op, x, axis) -> Tensor:
+    """``op`` along several axes at once (Keras 3's ``ops.softmax`` with a tuple axis):
+    move them last, flatten them into one, apply ``op`` there, and undo both."""
+    if not isinstance(axis, (tuple, list)):
+        return op(x, axis=axis)
+    x = operand(x)
+    axes = list(_axes(axis, x.ndim, f"activations.{op.__name__}"))
+    perm = [a for a in range(x.ndim) if a not in axes] + axes
+    moved = transpose(x, perm)
+    flat = reshape(moved, moved.shape[: x.ndim - len(axes)] + (-1,))
+    return transpose(
+        reshape(op(flat, axis=-1), moved.shape), [perm.index(a) for a in range(x.ndim)]
+    )
+
+
 def softmax(x, axis=-1) -> Tensor:
     """exp(x) / sum(exp(x)) along ``axis``, computed stably.
 
     Args:
         x: a floating-point Tensor.
-        axis: the axis that sums to 1.
+        axis: the axis that sums to 1, or a tuple of axes that sum to 1 together.
 
     Returns:
         A Tensor of x's shape and dtype.
@@ -369,8 +387,10 @@ def softmax(x, axis=-1) -> Tensor:
         >>> wg.activations.softmax([[0.0, 0.0], [0.0, 1e4]]).numpy()
         array([[0.5, 0.5],
                [0. , 1. ]], dtype=float32)
+        >>> float(wg.reduce_sum(wg.activations.softmax(wg.ones((2, 2, 2)), axis=(1, 2))[0]))
+        1.0
     """
-    return nn_ops.softmax(x, axis=axis)
+    return _over_axes(nn_ops.softmax, x, axis)
 
 
 def log_softmax(x, axis=-1) -> Tensor:
@@ -378,7 +398,7 @@ def log_softmax(x, axis=-1) -> Tensor:
 
     Args:
         x: a floating-point Tensor.
-        axis: the normalised axis.
+        axis: the normalised axis, or a tuple of axes normalised together.
 
     Returns:
         A Tensor of x's shape and dtype.
@@ -388,7 +408,7 @@ def log_softmax(x, axis=-1) -> Tensor:
         >>> wg.activations.log_softmax([0.0, 0.0]).numpy()
         array([-0.6931472, -0.6931472], dtype=float32)
     """
-    return nn_ops.log_softmax(x, axis=axis)
+    return _over_axes(nn_ops.log_softmax, x, axis)
 
 
 # Keras's names; the first name of a function is the one ``serialize`` returns.

@@ -60,8 +60,8 @@ def reshape(tensor, shape, name=None) -> Tensor:
     return apply(reshape_p, (x,), {"shape": shape})
 
 
-def _transpose_impl(x, perm):
-    return xp.transpose(x, perm)
+def _transpose_impl(x, perm, conjugate=False):
+    return xp.conj(xp.transpose(x, perm)) if conjugate else xp.transpose(x, perm)
 
 
 def _inverse(perm):
@@ -72,17 +72,27 @@ def _inverse(perm):
 
 
 transpose_p = primitive("transpose", _transpose_impl)
-defvjp(transpose_p, lambda g, out, x, perm: transpose(g, _inverse(perm)))
-defjvp(transpose_p, lambda dx, out, x, perm: transpose(dx, perm))
+# Conjugation is real-linear, so each rule conjugates as the op does (TensorFlow's
+# ConjugateTranspose gradient); ``conjugate`` is only passed for complex tensors.
+defvjp(
+    transpose_p,
+    lambda g, out, x, perm, conjugate=False: transpose(g, _inverse(perm), conjugate),
+)
+defjvp(transpose_p, lambda dx, out, x, perm, conjugate=False: transpose(dx, perm, conjugate))
 
 
 def transpose(a, perm=None, conjugate=False, name=None) -> Tensor:
     """Permute the axes of ``a`` (reverse them when ``perm`` is None).
 
+    With ``conjugate=True`` complex entries are conjugated too (the adjoint).
+
     Example:
         >>> import wengert as wg
         >>> wg.transpose(wg.zeros((2, 3, 4)), perm=[2, 0, 1]).shape
         (4, 2, 3)
+        >>> wg.transpose(wg.constant([[1 + 2j, 3 - 1j]]), conjugate=True).numpy()
+        array([[1.-2.j],
+               [3.+1.j]])
     """
     x = operand(a)
     n = x._value.ndim
@@ -96,6 +106,8 @@ def transpose(a, perm=None, conjugate=False, name=None) -> Tensor:
                 f"transpose: perm {list(given)} is not a permutation of the {n} axes of "
                 f"a tensor of shape {x.shape}"
             )
+    if conjugate and x._value.dtype.kind == "c":
+        return apply(transpose_p, (x,), {"perm": perm, "conjugate": True})
     return apply(transpose_p, (x,), {"perm": perm})
 
 
@@ -105,6 +117,14 @@ def _axis(op: str, axis, ndim: int) -> int:
     if not -ndim <= axis < ndim:
         raise ValueError(f"{op}: axis {axis} is out of range for a tensor of rank {ndim}")
     return axis % ndim
+
+
+def _integer(op: str, value) -> int:
+    """A count or length given as an int, a NumPy integer or a 0-d integer array."""
+    a = xp.asarray(value)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{op}: expected an integer, got {value!r}")
+    return int(a)
 
 
 def _broadcast_impl(x, shape):
@@ -212,6 +232,8 @@ def concat(values, axis, name=None) -> Tensor:
         array([[1.],
                [2.]], dtype=float32)
     """
+    if isinstance(values, Tensor):  # TensorFlow: one tensor is a list of one
+        values = [values]
     xs = _same_dtype("concat", values)
     ndim = xs[0].ndim
     if not -ndim <= axis < ndim:
@@ -232,8 +254,13 @@ def _same_dtype(op, values):
     if isinstance(values, (Tensor,)) or not isinstance(values, (list, tuple)) or not values:
         raise ValueError(f"{op}: expected a non-empty list of tensors, got {type(values).__name__}")
     first = next((v for v in values if isinstance(v, Tensor)), None)
-    dtype = first.dtype if first is not None else None
-    xs = [operand(v, dtype) if dtype is not None else operand(v) for v in values]
+    if first is not None:
+        xs = [operand(v, first.dtype) for v in values]
+    else:
+        # Python values alone: one float makes them all float, as convert_to_tensor([1, 2.5])
+        xs = [operand(v) for v in values]
+        dtype = next((x.dtype for x in xs if x.dtype.kind in "fc"), xs[0].dtype)
+        xs = [x if x.dtype == dtype else operand(v, dtype) for x, v in zip(xs, values)]
     for x in xs:
         if x.dtype != xs[0].dtype:
             raise TypeError(f"{op}: dtypes differ: {[str(t.dtype) for t in xs]}")
@@ -291,8 +318,10 @@ def split(value, num_or_size_splits, axis=0, num=None, name=None) -> list:
         raise ValueError(f"split: axis {axis} out of range for rank {n}")
     axis %= n
     length = x.shape[axis]
-    if isinstance(num_or_size_splits, int):
-        k = num_or_size_splits
+    if isinstance(num_or_size_splits, Tensor):
+        num_or_size_splits = num_or_size_splits._value
+    if xp.ndim(num_or_size_splits) == 0:  # a number of parts: int, np.int64, 0-d tensor
+        k = _integer("split", num_or_size_splits)
         if k <= 0 or length % k:
             raise ValueError(f"split: axis {axis} of size {length} cannot be split into {k} parts")
         sizes = (length // k,) * k
@@ -316,6 +345,8 @@ def unstack(value, num=None, axis=0, name=None) -> list:
     """
     x = operand(value)
     axis = _axis("unstack", axis, x.ndim)
+    if x.shape[axis] == 0:
+        return []
     return [squeeze(p, axis) for p in split(x, x.shape[axis], axis)]
 
 
@@ -342,7 +373,7 @@ def _normalise_key(key):
                 basic = False
                 k = k.copy()
                 k.flags.writeable = False
-        elif isinstance(k, (bool,)):
+        elif isinstance(k, (bool, xp.bool_)):
             basic = False
         elif isinstance(k, (int, xp.integer)):
             k = int(k)
@@ -533,7 +564,8 @@ def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None) -> Tens
         )
     mode = mode.upper()
     if mode == "CONSTANT":
-        return apply(pad_p, (x,), {"paddings": paddings, "constant_values": constant_values})
+        value = _scalar_of("pad: constant_values", constant_values, x._value.dtype)
+        return apply(pad_p, (x,), {"paddings": paddings, "constant_values": value})
     if mode not in ("REFLECT", "SYMMETRIC"):
         raise ValueError(f"pad: mode must be CONSTANT, REFLECT or SYMMETRIC, got {mode!r}")
     # Reflection is a gather along each axis, so its gradient comes from getitem's.
@@ -548,6 +580,18 @@ def pad(tensor, paddings, mode="CONSTANT", constant_values=0, name=None) -> Tens
         idx = xp.pad(xp.arange(n), (lo, hi), mode=np_mode)
         x = getitem(x, (builtins.slice(None),) * axis + (idx,))
     return x
+
+
+def _scalar_of(what: str, value, dtype):
+    """``value`` as a NumPy scalar of ``dtype``, converted without loss as TensorFlow
+    converts an op's argument: 1.5 is no int32, and a tensor must have the dtype already."""
+    try:
+        v = operand(value, dtype)
+    except TypeError as exc:
+        raise TypeError(f"{what}: {exc}") from None
+    if v._value.dtype != dtype or v._value.ndim:
+        raise TypeError(f"{what} must be a {dtype} scalar, got {v.dtype}{list(v.shape)}")
+    return v._value[()]
 
 
 # -- casts, identity, stop_gradient ---------------------------------------------------------
@@ -642,8 +686,8 @@ def _dtype(dtype, default=backend.float32):
 def _shape(shape):
     if isinstance(shape, Tensor):
         shape = shape._value.tolist()
-    if isinstance(shape, int):
-        return (shape,)
+    if xp.ndim(shape) == 0:  # one length: int, np.int64
+        return (_integer("shape", shape),)
     return tuple(int(s) for s in shape)
 
 
@@ -701,6 +745,9 @@ def fill(dims, value, name=None) -> Tensor:
         >>> wg.fill((2,), 7).numpy()
         array([7, 7], dtype=int32)
     """
+    value = constant(value)
+    if value.ndim:
+        raise ValueError(f"fill: value must be a scalar, got shape {value.shape}")
     return constant(value, shape=_shape(dims))
 
 
@@ -724,7 +771,9 @@ def eye(num_rows, num_columns=None, batch_shape=None, dtype=None, name=None) -> 
 def range_(start, limit=None, delta=1, dtype=None, name="range") -> Tensor:
     """Numbers from ``start`` up to (not including) ``limit`` by ``delta`` (``wg.range``).
 
-    Integers give int32, floats float32, as in TensorFlow.
+    Integers give int32, floats float32, as in TensorFlow.  A float range is counted
+    in its own dtype, ceil(|(limit - start) / delta|) values, so it stops short of
+    ``limit``; float arguments with an integer ``dtype`` are a TypeError.
 
     Example:
         >>> import wengert as wg
@@ -747,6 +796,7 @@ def range_(start, limit=None, delta=1, dtype=None, name="range") -> Tensor:
             for v in args
         ]
         dtype = max(kinds, key=lambda d: order.index(d) if d in order else 0)
+    dtype = xp.dtype(dtype)
     values = [v._value.item() if isinstance(v, Tensor) else v for v in args]
     start_v, limit_v, delta_v = values
     if delta_v == 0:
@@ -756,7 +806,15 @@ def range_(start, limit=None, delta=1, dtype=None, name="range") -> Tensor:
             f"range: start {start_v} cannot reach limit {limit_v} by delta {delta_v} "
             "(TensorFlow requires start <= limit when delta > 0, and >= when delta < 0)"
         )
-    return wrap(xp.arange(*values, dtype=xp.dtype(dtype)), "range")
+    if dtype.kind not in "fc":
+        if any(xp.asarray(v).dtype.kind in "fc" for v in values):  # TensorFlow: a TypeError
+            raise TypeError(f"range: cannot make {dtype} values from {start_v, limit_v, delta_v}")
+        return wrap(xp.arange(*values, dtype=dtype), "range")
+    # TensorFlow counts in the output dtype, ceil(|(limit - start) / delta|), then takes
+    # start + i * delta: NumPy's float64 count can give a value at or past a float32 limit.
+    start_a, limit_a, delta_a = (xp.asarray(v, dtype) for v in values)
+    n = int(xp.ceil(xp.abs((limit_a - start_a) / delta_a)))
+    return wrap(start_a + xp.arange(n, dtype=dtype) * delta_a, "range")
 
 
 def linspace(start, stop, num, name=None, axis=0) -> Tensor:
@@ -788,14 +846,19 @@ def one_hot(
     idx = indices._value if isinstance(indices, Tensor) else xp.asarray(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"one_hot: indices must be integers, got {idx.dtype}")
+    axis = int(axis)
+    if not -1 <= axis <= idx.ndim:
+        raise ValueError(
+            f"one_hot: axis must be -1 or in [0, {idx.ndim}] for indices of shape "
+            f"{idx.shape}, got {axis}"
+        )
     if dtype is None:  # TensorFlow: the dtype of on_value/off_value, else float32
         given = [v for v in (on_value, off_value) if v is not None]
-        dtype = constant(given[0]).dtype if given else backend.float32
+        dtype = operand(given[0]).dtype if given else backend.float32
     dtype = xp.dtype(dtype)
-    on_value = 1 if on_value is None else on_value
-    off_value = 0 if off_value is None else off_value
-    hot = idx[..., None] == xp.arange(int(depth))
-    a = xp.where(hot, xp.asarray(on_value, dtype), xp.asarray(off_value, dtype)).astype(dtype)
+    on = _scalar_of("one_hot: on_value", 1 if on_value is None else on_value, dtype)
+    off = _scalar_of("one_hot: off_value", 0 if off_value is None else off_value, dtype)
+    a = xp.where(idx[..., None] == xp.arange(int(depth)), on, off)
     if axis != -1:
         a = xp.moveaxis(a, -1, axis)
     return wrap(a, "one_hot")

@@ -18,6 +18,7 @@ from .core import (
     apply,
     apply2,
     binary_op,
+    binary_operands,
     defjvp,
     defvjp,
     nondifferentiable,
@@ -25,7 +26,7 @@ from .core import (
     primitive,
     unary_op,
 )
-from .tensor import Tensor, Variable
+from .tensor import Tensor, Variable, wrap
 
 _TENSORS = (Tensor, Variable)
 
@@ -320,12 +321,6 @@ round = _unary(
     doc="Elementwise rounding half to even; it has no gradient.",
     example=">>> wg.round([0.5, 1.5]).numpy()\narray([0., 2.], dtype=float32)",
 )
-logical_not = _unary(
-    "logical_not",
-    xp.logical_not,
-    doc="Elementwise not.",
-    example=">>> wg.math.logical_not([True]).numpy()\narray([False])",
-)
 is_nan = _unary(
     "is_nan",
     xp.isnan,
@@ -395,17 +390,52 @@ greater_equal = _binary(
     doc="Elementwise x >= y.",
     example=">>> wg.greater_equal([2.0], 2.0).numpy()\narray([ True])",
 )
-logical_and = _binary(
-    "logical_and",
-    xp.logical_and,
-    doc="Elementwise x and y.",
-    example=">>> wg.math.logical_and([True], [False]).numpy()\narray([False])",
+
+
+def _dtype_checked(fn, kinds: str):
+    """``fn`` that takes only dtypes of ``kinds``: TensorFlow's logical ops take bool
+    tensors ("b") and its bitwise ops integers ("iu"), where NumPy would read nonzero
+    numbers as True, or refuse floats with a message that names no op."""
+    what = "bool" if kinds == "b" else "integer"
+
+    def impl(*args):
+        for a in args:
+            if (d := xp.asarray(a).dtype).kind not in kinds:
+                raise TypeError(f"expected {what} inputs, got {d}")
+        return fn(*args)
+
+    return impl
+
+
+# name, the dtype kinds it takes, operator, and its example's arguments and result.
+_LOGIC_OPS = [
+    ("logical_and", "b", "and", "[True, True], [True, False]", "array([ True, False])"),
+    ("logical_or", "b", "or", "[True, False], [False, False]", "array([ True, False])"),
+    ("logical_xor", "b", "xor", "[True, False], [True, True]", "array([False,  True])"),
+    ("bitwise_and", "iu", "&", "[6], [3]", "array([2], dtype=int32)"),
+    ("bitwise_or", "iu", "|", "[6], [3]", "array([7], dtype=int32)"),
+    ("bitwise_xor", "iu", "^", "[6], [3]", "array([5], dtype=int32)"),
+]
+logical_and, logical_or, logical_xor, bitwise_and, bitwise_or, bitwise_xor = (
+    _binary(
+        name,
+        _dtype_checked(getattr(xp, name), kinds),
+        doc=f"Elementwise x {op} y, for {'bool' if kinds == 'b' else 'integer'} tensors.",
+        example=f">>> wg.math_ops.{name}({args}).numpy()\n{result}",
+    )
+    for name, kinds, op, args, result in _LOGIC_OPS
 )
-logical_or = _binary(
-    "logical_or",
-    xp.logical_or,
-    doc="Elementwise x or y.",
-    example=">>> wg.math.logical_or([True], [False]).numpy()\narray([ True])",
+logical_not = _unary(
+    "logical_not",
+    _dtype_checked(xp.logical_not, "b"),
+    doc="Elementwise not, for bool tensors.",
+    example=">>> wg.math.logical_not([True]).numpy()\narray([False])",
+)
+invert = _unary(
+    "invert",
+    _dtype_checked(xp.invert, "iu"),
+    doc="Elementwise bitwise not ~x, for integer tensors (``tf.bitwise.invert``).",
+    example=">>> wg.math_ops.invert([6]).numpy()\narray([-7], dtype=int32)",
 )
 
 
@@ -931,22 +961,46 @@ def _reflected(fn):
     return op
 
 
-def _eq(self, other):
-    if other is None:
-        return False
-    try:
-        return equal(self, other)
-    except TypeError:
-        return NotImplemented
+# What TensorFlow would convert to a tensor: a dtype clash with one of these is an error.
+_CONVERTIBLE = (Tensor, bool, int, float, complex, list, tuple, xp.ndarray, xp.generic)
 
 
-def _ne(self, other):
-    if other is None:
-        return True
-    try:
-        return not_equal(self, other)
-    except TypeError:
-        return NotImplemented
+def _equality(op, unequal: bool):
+    """``Tensor.__eq__``/``__ne__`` as TensorFlow 2's: elementwise, and shapes that do not
+    broadcast give a scalar ``unequal`` (``incompatible_shape_error=False``) rather than
+    an error.  Dtypes that differ are a TypeError; anything that is not a tensor's
+    value (a string, an object) makes Python fall back to identity."""
+
+    def method(self, other):
+        if other is None:
+            return unequal
+        try:
+            x, y, xv, yv = binary_operands(op.__name__, self, other)
+        except (TypeError, ValueError):
+            if isinstance(other, _CONVERTIBLE):
+                raise
+            return NotImplemented
+        try:
+            xp.broadcast_shapes(xp.shape(xv), xp.shape(yv))
+        except ValueError:
+            return wrap(xp.asarray(unequal), op.primitive)
+        return op(x, y)
+
+    return method
+
+
+def _bitwise_or_logical(logical, bitwise, reflected: bool = False):
+    """``&``, ``|``, ``^`` as TensorFlow's: logical on bool tensors, bitwise on integers."""
+
+    def method(self, other):
+        fn = logical if self._value.dtype.kind == "b" else bitwise
+        return fn(other, self) if reflected else fn(self, other)
+
+    return method
+
+
+def _invert(self):
+    return (logical_not if self._value.dtype.kind == "b" else invert)(self)
 
 
 for _cls in (Tensor,):
@@ -973,10 +1027,14 @@ for _cls in (Tensor,):
     _cls.__le__ = less_equal
     _cls.__gt__ = greater
     _cls.__ge__ = greater_equal
-    _cls.__eq__ = _eq
-    _cls.__ne__ = _ne
-    _cls.__and__ = logical_and
-    _cls.__or__ = logical_or
-    _cls.__invert__ = logical_not
+    _cls.__eq__ = _equality(equal, False)
+    _cls.__ne__ = _equality(not_equal, True)
+    _cls.__and__ = _bitwise_or_logical(logical_and, bitwise_and)
+    _cls.__rand__ = _bitwise_or_logical(logical_and, bitwise_and, reflected=True)
+    _cls.__or__ = _bitwise_or_logical(logical_or, bitwise_or)
+    _cls.__ror__ = _bitwise_or_logical(logical_or, bitwise_or, reflected=True)
+    _cls.__xor__ = _bitwise_or_logical(logical_xor, bitwise_xor)
+    _cls.__rxor__ = _bitwise_or_logical(logical_xor, bitwise_xor, reflected=True)
+    _cls.__invert__ = _invert
 
 _ = (backend, NO_PARAMS)

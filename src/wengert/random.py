@@ -37,7 +37,7 @@ class Generator:
     """
 
     def __init__(self, seed=None):
-        self._rng = xp.random.default_rng(seed)
+        self._rng = xp.random.default_rng(_non_negative(seed))
 
     @classmethod
     def from_seed(cls, seed) -> Generator:
@@ -58,19 +58,29 @@ class Generator:
         self._rng.bit_generator.state = state
 
     def normal(self, shape, mean=0.0, stddev=1.0, dtype=float32):
-        """Samples from N(mean, stddev^2)."""
-        a = self._rng.standard_normal(_shape(shape)) * stddev + mean
+        """Samples from N(mean, stddev^2); mean and stddev broadcast against ``shape``."""
+        dtype = _float_dtype("normal", dtype)
+        a = self._rng.standard_normal(_shape(shape)) * _array(stddev) + _array(mean)
         return _wrap(a.astype(dtype), "random.normal")
 
     def uniform(self, shape, minval=0.0, maxval=None, dtype=float32):
         """Samples from U[minval, maxval) (maxval defaults to 1 for floats; required for ints)."""
         dtype = xp.dtype(dtype)
+        minval = _array(minval)
         if dtype.kind in "iu":
             if maxval is None:
                 raise ValueError("uniform: maxval is required for integer dtypes")
-            a = self._rng.integers(int(minval), int(maxval), _shape(shape))
+            bounds = (minval, _array(maxval))
+            # TensorFlow converts the bounds to the dtype, which refuses 0.5 rather than truncating
+            if not all(b.dtype.kind in "iub" or _integral(b) for b in bounds):
+                raise TypeError(
+                    f"uniform: bounds {minval.tolist()} and {bounds[1].tolist()} must be "
+                    f"integers for dtype {dtype}"
+                )
+            lo, hi = (b.astype(xp.int64) for b in bounds)
+            a = self._rng.integers(lo, hi, _shape(shape))
         else:
-            high = 1.0 if maxval is None else maxval
+            high = 1.0 if maxval is None else _array(maxval)
             a = self._rng.uniform(minval, high, _shape(shape)).astype(dtype)
             # rounding to a narrower float can reach maxval: keep the interval half-open
             top = xp.nextafter(xp.asarray(high, dtype), xp.asarray(minval, dtype))
@@ -80,13 +90,15 @@ class Generator:
 
     def truncated_normal(self, shape, mean=0.0, stddev=1.0, dtype=float32):
         """N(mean, stddev^2) samples redrawn until within two standard deviations."""
+        dtype = _float_dtype("truncated_normal", dtype)
         shape = _shape(shape)
         a = self._rng.standard_normal(shape)
         bad = xp.abs(a) > 2
         while bad.any():
             a[bad] = self._rng.standard_normal(int(bad.sum()))
             bad = xp.abs(a) > 2
-        return _wrap((a * stddev + mean).astype(dtype), "random.truncated_normal")
+        a = a * _array(stddev) + _array(mean)
+        return _wrap(a.astype(dtype), "random.truncated_normal")
 
     def categorical(self, logits, num_samples, dtype="int64"):
         """Draw ``num_samples`` class indices per row of ``logits`` (batch, classes)."""
@@ -103,6 +115,32 @@ class Generator:
     def permutation(self, n: int):
         """A random permutation of range(n) as an ndarray (for shuffling batches)."""
         return self._rng.permutation(n)
+
+
+def _non_negative(seed):
+    """A seed NumPy accepts: negative ints (TensorFlow takes any int64) map to
+    ``seed % 2**64``, the same stream every time."""
+    if isinstance(seed, (list, tuple)):
+        return [_non_negative(s) for s in seed]
+    if isinstance(seed, (int, xp.integer)) and seed < 0:
+        return int(seed) % 2**64
+    return seed
+
+
+def _integral(a) -> bool:
+    return bool((xp.isfinite(a) & (a == xp.round(a))).all())
+
+
+def _array(value):
+    """A distribution's parameter (number, array or Tensor) as an ndarray."""
+    return xp.asarray(value._value if hasattr(value, "_value") else value)
+
+
+def _float_dtype(op: str, dtype):
+    dtype = xp.dtype(dtype)
+    if dtype.kind != "f":  # TensorFlow's kernels: half, float, double only
+        raise TypeError(f"random.{op}: dtype must be a floating-point dtype, got {dtype}")
+    return dtype
 
 
 def _shape(shape):

@@ -13,6 +13,10 @@ Example:
 
 from __future__ import annotations
 
+import inspect
+
+from .array_ops import zeros
+from .core import operand
 from .math_ops import abs as tensor_abs
 from .math_ops import reduce_sum, square
 
@@ -43,11 +47,12 @@ class L1L2(Regularizer):
     """
 
     def __init__(self, l1=0.0, l2=0.0):
-        self.l1 = _factor(l1, "l1")
-        self.l2 = _factor(l2, "l2")
+        self.l1 = _factor(l1, "l1", 0.0)
+        self.l2 = _factor(l2, "l2", 0.0)
 
     def __call__(self, x):
-        penalty = 0.0
+        x = operand(x)
+        penalty = zeros((), x.dtype)  # a tensor of x's dtype even when both factors are 0
         if self.l1:
             penalty = penalty + self.l1 * reduce_sum(tensor_abs(x))
         if self.l2:
@@ -68,7 +73,7 @@ class L1(L1L2):
     """
 
     def __init__(self, l1=0.01):
-        super().__init__(l1=l1)
+        super().__init__(l1=_factor(l1, "l1", 0.01))
 
     def get_config(self) -> dict:
         return {"l1": self.l1}
@@ -86,14 +91,14 @@ class L2(L1L2):
     """
 
     def __init__(self, l2=0.01):
-        super().__init__(l2=l2)
+        super().__init__(l2=_factor(l2, "l2", 0.01))
 
     def get_config(self) -> dict:
         return {"l2": self.l2}
 
 
-def _factor(value, name) -> float:
-    value = float(value)
+def _factor(value, name, default: float) -> float:
+    value = default if value is None else float(value)  # None: the default (Keras 3)
     if not value >= 0.0:
         raise ValueError(f"regularizer: {name} must be a number >= 0, got {value!r}")
     return value
@@ -104,14 +109,18 @@ _CLASSES = {"L1": L1, "L2": L2, "L1L2": L1L2}
 
 
 def get(identifier):
-    """A regularizer from None, a name ("l1", "l2", "l1_l2"), a ``serialize`` dict, or a
-    callable (returned as is).
+    """A regularizer from None, a name ("l1", "l2", "l1_l2"), a ``serialize`` dict, a class
+    (instantiated with its defaults, as Keras 3 does) or a callable (returned as is).
 
     Example:
         >>> import wengert as wg
         >>> wg.regularizers.get("l2").get_config()
         {'l2': 0.01}
+        >>> wg.regularizers.get(wg.regularizers.L1).get_config()
+        {'l1': 0.01}
     """
+    if inspect.isclass(identifier):
+        return identifier()
     if identifier is None or callable(identifier):
         return identifier
     if isinstance(identifier, str) and identifier.lower() in _NAMES:

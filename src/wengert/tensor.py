@@ -207,7 +207,10 @@ class Variable(Tensor):
     def __init__(self, initial_value, trainable: bool = True, name: str | None = None, dtype=None):
         if callable(initial_value):
             initial_value = initial_value()
-        self._value = _to_array(initial_value, dtype)
+        value = _to_array(initial_value, dtype)
+        # A Tensor's array (or a view of one) is the Tensor's: take a copy, so that an
+        # optimizer's in-place update can never reach the tensor it came from.
+        self._value = value.copy() if isinstance(initial_value, Tensor) else value
         self._tid = next_tid()  # a variable keeps one id for life: gradients accumulate over reads
         self._origin = _call_site()
         self.trainable = bool(trainable)
@@ -261,9 +264,16 @@ class Variable(Tensor):
         (copy-on-write), so that values a tape saved stay as they were.  The
         count is CPython's reference count: the variable's slot, the local ``v``,
         getrefcount's own argument, and ``held`` references the caller declares.
+        The array must own its memory too: a view (``assign(t[0])``) shares it
+        with an array whose references this count cannot see.
         """
         v = self._value
-        return type(v) is xp.ndarray and v.flags.writeable and sys.getrefcount(v) <= 3 + held
+        return (
+            type(v) is xp.ndarray
+            and v.flags.owndata
+            and v.flags.writeable
+            and sys.getrefcount(v) <= 3 + held
+        )
 
     def value(self) -> Tensor:
         """A Tensor holding the current value (recorded as a read when a tape watches it)."""
