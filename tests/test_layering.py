@@ -19,6 +19,7 @@ TIERS = {
     "debugging": 1,
     # tier 2: layers and the chapter's classic units
     "classic": 2, "layers": 2, "initializers": 2, "activations": 2, "regularizers": 2,
+    "constraints": 2,
     # tier 3: training
     "losses": 3, "optimizers": 3, "schedules": 3, "metrics": 3, "models": 3, "callbacks": 3,
     "checkpoints": 3, "datasets": 3, "training": 3, "text": 3, "zoo": 3,

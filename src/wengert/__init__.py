@@ -101,7 +101,7 @@ from .functional import grad, hessian, jvp, value_and_grad, vjp
 from . import random, math, nn, linalg, test_util, numpy_api  # noqa: E402
 from . import core  # noqa: E402
 from . import classic  # noqa: E402
-from . import activations, initializers, layers, regularizers  # noqa: E402
+from . import activations, constraints, initializers, layers, regularizers  # noqa: E402
 from . import losses, metrics, optimizers, schedules, callbacks, checkpoints, datasets  # noqa: E402
 from .checkpoints import CheckpointError  # noqa: E402
 from .models import Model, Sequential  # noqa: E402

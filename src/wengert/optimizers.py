@@ -263,6 +263,8 @@ class Optimizer:
         lr = self.learning_rate
         for g, v in zip(grads, variables):
             self.update_step(g, v, lr)
+            if getattr(v, "constraint", None) is not None:  # Keras: projected after the update
+                v.assign(v.constraint(v))
         self.iterations += 1
         return self.iterations
 

@@ -202,9 +202,16 @@ class Variable(Tensor):
         array([1.5, 2.5], dtype=float32)
     """
 
-    __slots__ = ("trainable", "name")
+    __slots__ = ("trainable", "name", "constraint")
 
-    def __init__(self, initial_value, trainable: bool = True, name: str | None = None, dtype=None):
+    def __init__(
+        self,
+        initial_value,
+        trainable: bool = True,
+        name: str | None = None,
+        dtype=None,
+        constraint=None,
+    ):
         if callable(initial_value):
             initial_value = initial_value()
         value = _to_array(initial_value, dtype)
@@ -215,6 +222,8 @@ class Variable(Tensor):
         self._origin = _call_site()
         self.trainable = bool(trainable)
         self.name = "Variable" if name is None else str(name)
+        # As tf.Variable's: a projection optimizers apply after each update of this variable.
+        self.constraint = constraint
 
     def _new_value(self, value, what: str):
         try:

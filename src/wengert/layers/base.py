@@ -168,7 +168,7 @@ class Layer:
         activity_regularizer=None,
         **kwargs,
     ):
-        from .. import regularizers
+        from .. import constraints, regularizers
 
         if input_shape is None and input_dim is not None:  # Keras's shorthand for (input_dim,)
             input_shape = (int(input_dim),)
@@ -177,6 +177,11 @@ class Layer:
         self._weight_regularizers = {
             key[: -len("_regularizer")]: regularizers.get(kwargs.pop(key))
             for key in [k for k in kwargs if k.endswith("_regularizer")]
+        }
+        # ... and <weight>_constraint arguments, which add_weight gives the weight.
+        self._weight_constraints = {
+            key[: -len("_constraint")]: constraints.get(kwargs.pop(key))
+            for key in [k for k in kwargs if k.endswith("_constraint")]
         }
         self._activity_regularizer = regularizers.get(activity_regularizer)
         self._regularized = []  # (variable, regularizer) pairs of this layer's own weights
@@ -213,13 +218,15 @@ class Layer:
         trainable=True,
         name=None,
         regularizer=None,
+        constraint=None,
     ) -> Variable:
         """Create a weight Variable, initialised by ``initializer`` (a name or an object).
 
         ``regularizer`` (default: the layer's ``<name>_regularizer`` argument) adds its
-        penalty of the weight to ``losses``.
+        penalty of the weight to ``losses``; ``constraint`` (default: the layer's
+        ``<name>_constraint``) projects the weight after each optimizer update.
         """
-        from .. import initializers, regularizers
+        from .. import constraints, initializers, regularizers
 
         dtype = self.dtype if dtype is None else xp.dtype(dtype)
         shape = tuple(int(s) for s in shape)
@@ -230,11 +237,13 @@ class Layer:
             trainable=trainable,
             name=f"{self.name}/{name or 'weight'}",
         )
-        if regularizer is None and name is not None:
+        if name is not None:
             # kernel_regularizer for "kernel"; recurrent_regularizer for "recurrent_kernel"
-            regularizer = self._weight_regularizers.get(
-                name, self._weight_regularizers.get(name.removesuffix("_kernel"))
-            )
+            if regularizer is None:
+                regularizer = _for_weight(self._weight_regularizers, name)
+            if constraint is None:
+                constraint = _for_weight(self._weight_constraints, name)
+        variable.constraint = constraints.get(constraint)
         regularizer = regularizers.get(regularizer)
         if regularizer is not None:
             self._regularized.append((variable, regularizer))
@@ -414,7 +423,7 @@ class Layer:
     # -- configuration ---------------------------------------------------------------------
     def get_config(self) -> dict:
         """The constructor arguments that recreate this layer (without its weights)."""
-        from .. import regularizers
+        from .. import constraints, regularizers
 
         config = {"name": self.name, "trainable": self.trainable, "dtype": str(self.dtype)}
         for weight, reg in self._weight_regularizers.items():
@@ -422,6 +431,9 @@ class Layer:
                 config[f"{weight}_regularizer"] = regularizers.serialize(reg)
         if self._activity_regularizer is not None:
             config["activity_regularizer"] = regularizers.serialize(self._activity_regularizer)
+        for weight, constraint in self._weight_constraints.items():
+            if constraint is not None:
+                config[f"{weight}_constraint"] = constraints.serialize(constraint)
         return config
 
     @classmethod
@@ -450,6 +462,12 @@ def _shape_of(inputs):
     if isinstance(inputs, (list, tuple)) and inputs and isinstance(inputs[0], Tensor):
         return inputs[0].shape
     return None
+
+
+def _for_weight(by_weight: dict, name: str):
+    """The layer argument meant for weight ``name``: ``<name>_...``, or for a
+    ``<x>_kernel`` weight ``<x>_...`` (recurrent_kernel takes recurrent_regularizer)."""
+    return by_weight.get(name, by_weight.get(name.removesuffix("_kernel")))
 
 
 def serialize_initializer(initializer):

@@ -443,9 +443,10 @@ class DepthwiseConv2D(_Conv):
             bias_initializer=bias_initializer,
             **kwargs,
         )
-        # Keras's depthwise_regularizer is the regularizer of the weight called "kernel" here.
-        if "depthwise" in self._weight_regularizers:
-            self._weight_regularizers["kernel"] = self._weight_regularizers.pop("depthwise")
+        # Keras's depthwise_regularizer/_constraint are for the weight called "kernel" here.
+        for by_weight in (self._weight_regularizers, self._weight_constraints):
+            if "depthwise" in by_weight:
+                by_weight["kernel"] = by_weight.pop("depthwise")
         self.depth_multiplier = int(depth_multiplier)
         if self.depth_multiplier <= 0:
             raise ValueError(
@@ -474,8 +475,9 @@ class DepthwiseConv2D(_Conv):
         for key in ("filters", "groups"):
             config.pop(key)
         config["depthwise_initializer"] = config.pop("kernel_initializer")
-        if "kernel_regularizer" in config:
-            config["depthwise_regularizer"] = config.pop("kernel_regularizer")
+        for kind in ("regularizer", "constraint"):
+            if f"kernel_{kind}" in config:
+                config[f"depthwise_{kind}"] = config.pop(f"kernel_{kind}")
         return {**config, "depth_multiplier": self.depth_multiplier}
 
 
