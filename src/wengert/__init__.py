@@ -98,7 +98,7 @@ from .nn_ops import sigmoid, softmax
 from .tape import GradientTape, UnconnectedGradients, UnconnectedGradientError, custom_gradient
 from .forward import ForwardAccumulator
 from .functional import grad, hessian, jvp, value_and_grad, vjp
-from . import random, math, nn, linalg, test_util, numpy_api  # noqa: E402
+from . import random, math, bitwise, nn, linalg, test_util, numpy_api  # noqa: E402
 from . import core  # noqa: E402
 from . import classic  # noqa: E402
 from . import activations, constraints, initializers, layers, regularizers  # noqa: E402

@@ -25,6 +25,7 @@ from .math_ops import (  # noqa: F401
     logical_and,
     logical_not,
     logical_or,
+    logical_xor,
     maximum,
     minimum,
     mod,
