@@ -259,7 +259,14 @@ class Mean(Metric):
             values: a batch of values (batch, ...), or a scalar.
             sample_weight: None, or weights broadcastable to the values' leading axes.
         """
-        values = _array(values).astype("float64")
+        values = _array(values)
+        if values.ndim == 0 and (sample_weight is None or xp.ndim(sample_weight) == 0):
+            # One number (a batch's loss, weighted by the batch size): the step's hot path.
+            weight = 1.0 if sample_weight is None else float(_array(sample_weight))
+            self.total += float(values) * weight
+            self.count += weight
+            return
+        values = values.astype("float64")
         if sample_weight is None:
             if values.ndim > 1:  # (an empty batch of any rank adds nothing)
                 values = values.mean(axis=tuple(range(1, values.ndim)))

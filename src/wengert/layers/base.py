@@ -271,9 +271,14 @@ class Layer:
     def _walk(self, prefix: str = ""):
         """Yield (path, object) for tracked Variables and Layers, in attribute order."""
         for attr, value in vars(self).items():
-            if attr.startswith("_"):
+            if attr[0] == "_":
                 continue
-            yield from _walk_value(f"{prefix}{attr}", value)
+            # Checked here first: most attributes are numbers, names and functions, and a
+            # training step walks the layers twice (weights, penalties).
+            if isinstance(value, _TRACKED):
+                yield f"{prefix}{attr}", value
+            elif isinstance(value, _CONTAINERS):
+                yield from _walk_value(f"{prefix}{attr}", value)
 
     def _variables(self, seen=None):
         """(path, variable, trainable) for every weight, each once, in Keras's order: the
@@ -321,12 +326,13 @@ class Layer:
         """The sublayers this layer holds directly (in attributes, lists or dicts)."""
         out = []
         for attr, value in vars(self).items():
-            if attr.startswith("_"):
+            if attr[0] == "_":
                 continue
-            if isinstance(value, dict):
-                value = list(value.values())
-            items = value if isinstance(value, (list, tuple)) else [value]
-            out += [item for item in items if isinstance(item, Layer)]
+            if isinstance(value, Layer):
+                out.append(value)
+            elif isinstance(value, _CONTAINERS):
+                items = value.values() if isinstance(value, dict) else value
+                out += [item for item in items if isinstance(item, Layer)]
         return out
 
     def count_params(self) -> int:
@@ -443,6 +449,10 @@ class Layer:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} name={self.name!r} built={self.built}>"
+
+
+_CONTAINERS = (list, tuple, dict)
+_TRACKED = (Variable, Layer)
 
 
 def _walk_value(path, value):
