@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 
 from . import callbacks as callbacks_module
 from . import checkpoints, losses, metrics, optimizers
@@ -536,6 +537,81 @@ class Model(Layer):
         gens["wengert.random"] = get_global_generator()
         return gens
 
+    def save(self, filepath, overwrite=True, include_optimizer=True) -> None:
+        """Save the whole model to one file: what ``wg.models.load_model`` rebuilds it from.
+
+        The file holds the architecture (``get_config()`` and the input shape it was built
+        for), the weights and, once compiled, the compile arguments (optimizer, loss,
+        metrics) and, with ``include_optimizer``, the optimizer's state, as a Keras
+        ``.keras`` file does.  It is a checkpoint file (.npz, or .safetensors by its
+        suffix): plain data, written atomically, never pickled.  A subclassed model needs
+        a ``get_config`` that its constructor accepts back, as in Keras.
+
+        Example:
+            >>> import os, tempfile, numpy as np, wengert as wg
+            >>> model = wg.Sequential([wg.layers.Input((3,)), wg.layers.Dense(2)])
+            >>> model.compile("adam", "mse")
+            >>> with tempfile.TemporaryDirectory() as d:
+            ...     model.save(os.path.join(d, "model.npz"))
+            ...     again = wg.models.load_model(os.path.join(d, "model.npz"))
+            >>> x = np.ones((1, 3), "float32")
+            >>> bool((again.predict(x) == model.predict(x)).all()), again.optimizer.name
+            (True, 'Adam')
+        """
+        self._require_built("save")
+        if not overwrite and os.path.lexists(filepath):
+            raise FileExistsError(
+                f"Model '{self.name}'.save: {os.fspath(filepath)!r} exists and overwrite=False"
+            )
+        arrays = {
+            f"model/{k}": (v.numpy() if v.ndim else xp.asarray(v.numpy()))
+            for k, v in self._named_weights().items()
+        }
+        shape = getattr(self, "_build_input_shape", None)
+        meta = {
+            "kind": "model",
+            "class_name": type(self).__name__,
+            "config": self.get_config(),
+            "build_input_shape": None if shape is None else list(shape),
+            "compile": self._compile_config(),
+        }
+        if include_optimizer and self.optimizer is not None and self.optimizer.built:
+            for k, a in self.optimizer.get_state().items():
+                arrays[f"optimizer/{k}"] = xp.asarray(a)
+        checkpoints.save(filepath, arrays, meta)
+
+    def _compile_config(self):
+        """The compile arguments as plain data, or None (uncompiled, or a custom loss or
+        metric that cannot be written down: load_model then returns it uncompiled)."""
+        if self.optimizer is None:
+            return None
+        try:
+            spec = {
+                "optimizer": optimizers.serialize(self.optimizer),
+                "loss": None
+                if self.compiled_loss is None
+                else losses.serialize(self.compiled_loss),
+                "metrics": [
+                    metrics.serialize(m)
+                    for m, w in zip(self.compiled_metrics, self._metric_weighted)
+                    if not w
+                ],
+                "weighted_metrics": [
+                    metrics.serialize(m)
+                    for m, w in zip(self.compiled_metrics, self._metric_weighted)
+                    if w
+                ],
+            }
+            _compiled_from(spec)  # what cannot be read back (a lambda loss) is not saved
+            return spec
+        except (TypeError, ValueError, KeyError) as exc:
+            warnings.warn(
+                f"Model '{self.name}'.save: the compile arguments cannot be saved ({exc}); "
+                "load_model will return the model uncompiled",
+                stacklevel=3,
+            )
+            return None
+
     def save_checkpoint(self, filepath, metadata=None) -> None:
         """Save the whole training state: weights, optimizer slots, position and random streams.
 
@@ -690,6 +766,108 @@ def _valid_totals(totals) -> bool:
             for m in totals["metrics"]
         )
     )
+
+
+def load_model(filepath, custom_objects=None, compile=True) -> Model:
+    """A model saved by ``Model.save``: rebuilt from its config, with its weights and (when
+    ``compile``) its compile arguments and optimizer state.
+
+    Args:
+        filepath: the file ``save`` wrote.
+        custom_objects: ``{class name: class}`` for model classes of your own (a subclass
+            of ``wg.Model`` defined in the running program is also found by its name).
+        compile: compile the model as it was saved (when it was).
+
+    Raises:
+        CheckpointError: the file is unreadable, not a saved model, or its weights or
+            optimizer state do not fit the rebuilt model.
+        TypeError: the model's class cannot be rebuilt from its config.
+
+    Example:
+        >>> import os, tempfile, wengert as wg
+        >>> model = wg.Sequential([wg.layers.Input((2,)), wg.layers.Dense(1)])
+        >>> with tempfile.TemporaryDirectory() as d:
+        ...     model.save(os.path.join(d, "m.npz"))
+        ...     wg.models.load_model(os.path.join(d, "m.npz")).count_params()
+        3
+    """
+    arrays, meta = checkpoints.load(filepath)
+
+    def refuse(why):
+        return checkpoints.CheckpointError(f"{os.fspath(filepath)}: {why}")
+
+    if meta.get("kind") != "model":
+        raise refuse(
+            f"not a saved model (kind={meta.get('kind')!r}); weights load with "
+            "model.load_weights, a training state with model.load_checkpoint"
+        )
+    name = meta.get("class_name")
+    cls = _model_class(name, custom_objects)
+    if cls is None:
+        raise refuse(
+            f"no model class named {name!r}; define it, or pass custom_objects={{{name!r}: ...}}"
+        )
+    try:
+        model = cls.from_config(meta.get("config") or {})
+    except TypeError as exc:
+        raise TypeError(
+            f"load_model: cannot rebuild {name} from its config ({exc}); give the class a "
+            "get_config whose items its constructor accepts (and a from_config if not)"
+        ) from exc
+    shape = meta.get("build_input_shape")
+    if not model.built and shape is not None:
+        model.build(tuple(shape))
+    stray = sorted(k for k in arrays if not k.startswith(("model/", "optimizer/")))
+    if stray:
+        raise refuse(f"unexpected tensors {stray}")
+    model._restore(arrays, "model/")
+    spec = meta.get("compile") if compile else None
+    if spec:
+        try:
+            model.compile(**_compiled_from(spec))
+        except (KeyError, TypeError, ValueError) as exc:
+            raise refuse(f"malformed compile arguments: {exc}") from exc
+        opt_state = {
+            k[len("optimizer/") :]: a for k, a in arrays.items() if k.startswith("optimizer/")
+        }
+        if opt_state:
+            model.optimizer.build(model.trainable_weights)
+            try:
+                model.optimizer.set_state(opt_state)
+            except ValueError as exc:
+                raise refuse(str(exc)) from exc
+    return model
+
+
+def _compiled_from(spec: dict) -> dict:
+    """``compile``'s arguments from ``Model._compile_config``'s plain data."""
+    return {
+        "optimizer": optimizers.deserialize(spec["optimizer"]),
+        "loss": None if spec.get("loss") is None else losses.deserialize(spec["loss"]),
+        "metrics": [metrics.deserialize(m) for m in spec.get("metrics", [])],
+        "weighted_metrics": [metrics.deserialize(m) for m in spec.get("weighted_metrics", [])],
+    }
+
+
+def _model_class(name, custom_objects):
+    """The model class called ``name``: given, wengert's, or a subclass of Model defined so far."""
+    if custom_objects and name in custom_objects:
+        return custom_objects[name]
+    if name in ("Sequential", "Model"):
+        return Sequential if name == "Sequential" else Model
+    found, todo = [], [Model]
+    while todo:  # every subclass, however deep
+        cls = todo.pop()
+        for sub in cls.__subclasses__():
+            todo.append(sub)
+            if sub.__name__ == name:
+                found.append(sub)
+    if len(found) > 1:
+        raise ValueError(
+            f"load_model: several model classes are named {name!r}; pass custom_objects="
+            f"{{{name!r}: the_class}}"
+        )
+    return found[0] if found else None
 
 
 def _update_metrics(metrics, weighted, y, y_pred, sample_weight) -> None:

@@ -380,6 +380,7 @@ class Layer:
             set_mask(inputs, mask)  # converted (cast): the new tensor carries the mask
         shape = _shape_of(inputs)
         if not self.built:
+            self._build_input_shape = shape  # Keras's build config: what save records
             self._build_on_first_call(shape)
             self.built = True
         if self.input_spec is not None and shape is not None:
