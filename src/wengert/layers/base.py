@@ -8,6 +8,7 @@ they were set), so a user's layer needs no registration calls: assign a
 from __future__ import annotations
 
 import contextvars
+import functools
 import inspect
 import re
 import weakref
@@ -86,8 +87,24 @@ def get_mask(tensor):
 
 
 def _snake(name: str) -> str:
-    s = re.sub(r"(?<=[a-z0-9])([A-Z])", r"_\1", name)
-    return re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", s).lower()
+    """Keras's automatic names: Conv2D -> conv2d, BatchNormalization -> batch_normalization."""
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def _marking_built(build):
+    """``build`` that leaves the layer built, as Keras wraps every layer's build: a layer
+    built by hand (``layer.build(shape)``) is not built again by its first call."""
+
+    @functools.wraps(build)
+    def build_then_mark(self, *args, **kwargs):
+        build(self, *args, **kwargs)
+        self.built = True
+        if getattr(self, "_build_input_shape", None) is None and args:
+            self._build_input_shape = args[0]  # what Model.save records
+
+    build_then_mark._marks_built = True
+    return build_then_mark
 
 
 def unique_name(base: str) -> str:
@@ -157,6 +174,12 @@ class Layer:
     _float_math = False
     # Whether the layer hands its input's padding mask on to its output (Keras).
     supports_masking = False
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is not None and not getattr(build, "_marks_built", False):
+            cls.build = _marking_built(build)
 
     def __init__(
         self,
