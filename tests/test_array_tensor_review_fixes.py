@@ -164,15 +164,14 @@ def test_conjugate_transpose_values():
     np.testing.assert_array_equal(wg.transpose(real, conjugate=True).numpy(), real.T)
 
 
-def test_conjugate_transpose_vjp_and_jvp_match_torch():
+def test_conjugate_transpose_jvp_and_complex_gradients_refused():
     g = np.array([[1 - 1j, 2j], [0.5, -1 + 3j], [2 - 2j, 1j]])
     x = wg.Variable(Z)
     with wg.GradientTape() as tape:
         y = wg.transpose(x, perm=[1, 0], conjugate=True)
-    got = tape.gradient(y, x, output_gradients=wg.constant(g)).numpy()
-    xt = torch.tensor(Z, requires_grad=True)
-    (want,) = torch.autograd.grad(xt.transpose(0, 1).conj(), xt, torch.tensor(g))
-    np.testing.assert_allclose(got, want.resolve_conj().numpy())
+    # Reverse mode over complex sources is refused (no conjugating rules), not answered wrongly.
+    with pytest.raises(NotImplementedError, match="complex tensor is not supported"):
+        tape.gradient(y, x, output_gradients=wg.constant(g))
     # The tangent of a conjugate-linear map is the map applied to the tangent.
     dz = np.array([[1j, 2, 0], [1 - 1j, 0, 3j]])
     with wg.ForwardAccumulator(x, wg.constant(dz)) as acc:

@@ -60,9 +60,17 @@ def flatten(structure):
 
     def walk(s):
         if isinstance(s, dict):
+            # Leaves in sorted key order (as tf.nest), but the dict rebuilt in its own key
+            # order: zip(grads.values(), variables.values()) must pair each with its own.
             keys = sorted(s)
             subs = [walk(s[k]) for k in keys]
-            return lambda it: {k: f(it) for k, f in zip(keys, subs)}
+            order = list(s)
+
+            def rebuild(it):
+                values = {k: f(it) for k, f in zip(keys, subs)}
+                return {k: values[k] for k in order}
+
+            return rebuild
         if isinstance(s, (list, tuple)):
             subs = [walk(x) for x in s]
             kind = type(s)
@@ -373,11 +381,22 @@ class GradientTape:
                     "GradientTape.gradient: sources must be Tensors or Variables, got "
                     f"{type(s).__name__}"
                 )
+        if any(s._value.dtype.kind == "c" for s in sources):
+            # The rules are written for real tensors; TensorFlow and PyTorch differentiate
+            # complex ones with a conjugation (d(z*z)/dz gives 2*conj(z)) that they lack.
+            # Refused rather than answered wrongly.
+            raise NotImplementedError(
+                "GradientTape.gradient: differentiating with respect to a complex tensor is "
+                "not supported; differentiate with respect to its real and imaginary parts "
+                "(real tensors) instead"
+            )
         source_tids = {s._tid for s in sources if s._tid and s._value.dtype.kind in "fc"}
         pending: dict = {}
         watched = self._watched
         for t, og in zip(targets, ogs):
-            if t._tid not in watched:
+            # A target that is itself a source (a Variable never read: `result = v`) has
+            # gradient output_gradients (ones), as in TensorFlow, watched or not.
+            if t._tid not in watched and not (t._tid and t._tid in source_tids):
                 continue
             if og is None:
                 g = wrap(xp.ones(t.shape, t.dtype), "ones_like")

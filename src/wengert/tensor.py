@@ -154,6 +154,10 @@ class Tensor:
     def __str__(self) -> str:
         return str(self._value)
 
+    def __format__(self, spec: str) -> str:
+        # As TensorFlow: f"{loss:.4f}" formats a scalar tensor's number (NumPy's rules).
+        return format(self._value, spec) if spec else str(self)
+
     # -- DLPack -----------------------------------------------------------
     def __dlpack__(self, *args, **kwargs):
         # Export a read-only view: a consumer that honours DLPack's read-only flag

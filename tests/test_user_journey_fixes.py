@@ -1,0 +1,83 @@
+"""What porting the TensorFlow and Keras guides found: gradients of a dict of variables
+keep its key order, a variable as its own target, complex sources refused, tensors in
+format strings, Keras's automatic layer names, and build() by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import wengert as wg
+from wengert import layers
+
+
+def test_gradients_of_a_dict_come_back_in_its_own_key_order():
+    p, a = wg.Variable(1.0, name="p"), wg.Variable(1.0, name="a")
+    variables = {"p": p, "a": a}
+    with wg.GradientTape() as tape:
+        loss = 2.0 * p + 100.0 * a
+    grads = tape.gradient(loss, variables)
+    assert list(grads) == ["p", "a"]
+    assert [float(g) for g in grads.values()] == [2.0, 100.0]
+    opt = wg.optimizers.SGD(1.0)
+    opt.apply_gradients(zip(grads.values(), variables.values()))  # the TF guide's pairing
+    assert (float(p), float(a)) == (-1.0, -99.0)
+
+
+def test_a_variable_used_as_its_own_target_has_gradient_one():
+    v0, v1 = wg.Variable(2.0), wg.Variable(2.0)
+    with wg.GradientTape() as tape:
+        result = v0  # as the TF guide's control-flow example: v0 is never read
+    d0, d1 = tape.gradient(result, [v0, v1])
+    assert float(d0) == 1.0 and d1 is None
+    w = wg.Variable([1.0, 2.0])
+    with wg.GradientTape() as tape:
+        out = w
+    np.testing.assert_array_equal(tape.jacobian(out, w).numpy(), np.eye(2))
+
+
+def test_gradients_with_respect_to_complex_tensors_are_refused():
+    z = wg.Variable(np.array(1 + 2j, np.complex64))
+    with wg.GradientTape() as tape:
+        y = z * z
+    with pytest.raises(NotImplementedError, match="complex tensor is not supported"):
+        tape.gradient(y, z)
+
+
+def test_scalar_tensors_take_format_specs():
+    assert f"{wg.constant(0.12):2.5f}" == "0.12000"
+    assert f"loss={wg.Variable(3.0):.1f}" == "loss=3.0"
+    assert f"{wg.constant([1.0, 2.0])}" == "[1. 2.]"
+
+
+def test_automatic_layer_names_are_keras_names():
+    expected = {
+        layers.Conv2D(1, 1): "conv2d",
+        layers.MaxPooling2D(): "max_pooling2d",
+        layers.GlobalAveragePooling2D(): "global_average_pooling2d",
+        layers.Conv2DTranspose(1, 1): "conv2d_transpose",
+        layers.BatchNormalization(): "batch_normalization",
+        layers.SimpleRNN(2): "simple_rnn",
+    }
+    for layer, base in expected.items():
+        assert layer.name == base or layer.name.startswith(base + "_")
+        assert layer.name.removeprefix(base) == "" or layer.name[len(base) + 1 :].isdigit()
+
+
+def test_a_layer_built_by_hand_keeps_its_weights_on_the_first_call():
+    class Linear(layers.Layer):
+        def __init__(self, units):
+            super().__init__()
+            self.units = units
+
+        def build(self, input_shape):  # no super().build(): as the Keras guide writes it
+            self.w = self.add_weight(shape=(input_shape[-1], self.units))
+
+        def call(self, inputs):
+            return wg.matmul(inputs, self.w)
+
+    layer = Linear(4)
+    layer.build((None, 3))
+    assert layer.built
+    layer.set_weights([np.ones((3, 4), np.float32)])
+    np.testing.assert_array_equal(layer(wg.ones((1, 3))).numpy(), np.full((1, 4), 3.0))
