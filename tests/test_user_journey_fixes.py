@@ -81,3 +81,50 @@ def test_a_layer_built_by_hand_keeps_its_weights_on_the_first_call():
     assert layer.built
     layer.set_weights([np.ones((3, 4), np.float32)])
     np.testing.assert_array_equal(layer(wg.ones((1, 3))).numpy(), np.full((1, 4), 3.0))
+
+
+def test_callbacks_get_logs_positionally_and_test_and_predict_hooks_run():
+    calls = []
+
+    class Recorder(wg.callbacks.Callback):
+        def on_train_begin(self, logs):  # the Keras guide's signature: logs required
+            calls.append(("train_begin", logs))
+
+        def on_train_end(self, logs):
+            calls.append(("train_end", sorted(logs)))
+
+        def on_test_begin(self, logs):
+            calls.append(("test_begin",))
+
+        def on_test_batch_end(self, batch, logs):
+            calls.append(("test_batch", batch, sorted(logs)))
+
+        def on_test_end(self, logs):
+            calls.append(("test_end", sorted(logs)))
+
+        def on_predict_batch_end(self, batch, logs):
+            calls.append(("predict_batch", batch, logs["outputs"].shape))
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((10, 2)).astype(np.float32)
+    y = rng.standard_normal((10, 1)).astype(np.float32)
+    model = wg.Sequential([layers.Input((2,)), layers.Dense(1)])
+    model.compile("sgd", "mse", metrics=["mae"])
+    model.fit(
+        x, y, batch_size=5, epochs=1, verbose=0, validation_data=(x, y), callbacks=[Recorder()]
+    )
+    assert calls[0] == ("train_begin", None)
+    assert ("test_begin",) in calls and ("test_batch", 1, ["loss", "mae"]) in calls
+    assert calls[-1] == ("train_end", ["loss", "mae", "val_loss", "val_mae"])
+    calls.clear()
+    model.evaluate(x, y, batch_size=4, verbose=0, callbacks=[Recorder()])
+    assert [c[0] for c in calls] == [
+        "test_begin",
+        "test_batch",
+        "test_batch",
+        "test_batch",
+        "test_end",
+    ]
+    calls.clear()
+    model.predict(x, batch_size=6, callbacks=[Recorder()])
+    assert calls == [("predict_batch", 0, (6, 1)), ("predict_batch", 1, (4, 1))]

@@ -55,6 +55,12 @@ class Callback:
     def on_batch_end(self, batch, logs=None): ...
     def on_test_begin(self, logs=None): ...
     def on_test_end(self, logs=None): ...
+    def on_test_batch_begin(self, batch, logs=None): ...
+    def on_test_batch_end(self, batch, logs=None): ...
+    def on_predict_begin(self, logs=None): ...
+    def on_predict_end(self, logs=None): ...
+    def on_predict_batch_begin(self, batch, logs=None): ...
+    def on_predict_batch_end(self, batch, logs=None): ...
 
     # As Keras: the training-batch hooks call the older generic ones by default, so a
     # callback that overrides on_batch_end is called after every training batch.
@@ -80,22 +86,31 @@ class CallbackList(Callback):
             if params is not None:
                 cb.set_params(params)
 
-    def _each(name):
-        def hook(self, *args, **kwargs):
+    def _each(name, n_args):
+        def hook(self, *args):
+            # As Keras: logs are always passed, positionally (None when there are none),
+            # so a callback written `def on_train_begin(self, logs):` works.
+            args = args + (None,) * (n_args - len(args))
             for cb in self.callbacks:
-                getattr(cb, name)(*args, **kwargs)
+                getattr(cb, name)(*args)
 
         hook.__name__ = name
         return hook
 
-    on_train_begin = _each("on_train_begin")
-    on_train_end = _each("on_train_end")
-    on_epoch_begin = _each("on_epoch_begin")
-    on_epoch_end = _each("on_epoch_end")
-    on_train_batch_begin = _each("on_train_batch_begin")
-    on_train_batch_end = _each("on_train_batch_end")
-    on_test_begin = _each("on_test_begin")
-    on_test_end = _each("on_test_end")
+    on_train_begin = _each("on_train_begin", 1)
+    on_train_end = _each("on_train_end", 1)
+    on_epoch_begin = _each("on_epoch_begin", 2)
+    on_epoch_end = _each("on_epoch_end", 2)
+    on_train_batch_begin = _each("on_train_batch_begin", 2)
+    on_train_batch_end = _each("on_train_batch_end", 2)
+    on_test_begin = _each("on_test_begin", 1)
+    on_test_end = _each("on_test_end", 1)
+    on_test_batch_begin = _each("on_test_batch_begin", 2)
+    on_test_batch_end = _each("on_test_batch_end", 2)
+    on_predict_begin = _each("on_predict_begin", 1)
+    on_predict_end = _each("on_predict_end", 1)
+    on_predict_batch_begin = _each("on_predict_batch_begin", 2)
+    on_predict_batch_end = _each("on_predict_batch_end", 2)
     del _each
 
 

@@ -361,6 +361,7 @@ class Model(Layer):
                     verbose=0,
                     return_dict=True,
                     sample_weight=w_val[0] if w_val else None,
+                    callbacks=cb,  # as Keras: the test hooks of fit's callbacks run
                 )
                 logs.update({f"val_{k}": v for k, v in val.items()})
             self._ending_epoch = (epoch, logs)  # save_checkpoint adds it to the history
@@ -370,16 +371,24 @@ class Model(Layer):
                 self._ending_epoch = None
             if self.stop_training or self._paused:
                 break
-        cb.on_train_end()
+        cb.on_train_end(logs if epochs > start_epoch else None)
         return history
 
     # -- evaluate / predict ----------------------------------------------------------------
     def evaluate(
-        self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None, return_dict=False
+        self,
+        x=None,
+        y=None,
+        batch_size=None,
+        verbose="auto",
+        sample_weight=None,
+        return_dict=False,
+        callbacks=None,
     ):
         """Loss and metrics on ``(x, y)``: ``[loss, *metrics]`` (or just the loss) as Keras.
 
-        With ``return_dict=True``, a dict ``{"loss": ..., metric name: ...}``.
+        With ``return_dict=True``, a dict ``{"loss": ..., metric name: ...}``.  The
+        callbacks' ``on_test_*`` hooks run around the batches.
         """
         x = _array(x)
         y = _array(y)
@@ -389,15 +398,20 @@ class Model(Layer):
         if w is not None and len(w) != len(x):
             raise ValueError(f"evaluate: x has {len(x)} samples but sample_weight has {len(w)}")
         batch_size = 32 if batch_size is None else int(batch_size)
+        cb = self._callback_list(callbacks, "evaluate", batch_size, len(x))
         self.reset_metrics()  # the model's own metric objects, reset (as Keras)
+        cb.on_test_begin()
         logs = {}
-        for start in range(0, len(x), batch_size):
+        for batch, start in enumerate(range(0, len(x), batch_size)):
+            cb.on_test_batch_begin(batch)
             part = slice(start, start + batch_size)
             xb = wrap(x[part], "batch")
             yb = wrap(y[part], "batch")
             data = (xb, yb) if w is None else (xb, yb, wrap(w[part], "batch"))
             logs = _plain_logs(self.test_step(data))
+            cb.on_test_batch_end(batch, dict(logs))
         result = logs if logs else self.get_metrics_result()
+        cb.on_test_end(dict(result))
         if return_dict:
             return result
         values = list(result.values())
@@ -425,15 +439,34 @@ class Model(Layer):
         """
         self._paused = True
 
-    def predict(self, x, batch_size=None, verbose=0):
-        """The model's outputs for ``x`` (inference mode), as an ndarray."""
+    def predict(self, x, batch_size=None, verbose=0, callbacks=None):
+        """The model's outputs for ``x`` (inference mode), as an ndarray.
+
+        The callbacks' ``on_predict_*`` hooks run around the batches (a batch's logs hold
+        its ``"outputs"``, as in Keras).
+        """
         x = _array(x)
         batch_size = 32 if batch_size is None else int(batch_size)
-        outs = [
-            _array(self.predict_step(wrap(x[s : s + batch_size], "batch")))
-            for s in range(0, len(x), batch_size)
-        ]
+        cb = self._callback_list(callbacks, "predict", batch_size, len(x))
+        cb.on_predict_begin()
+        outs = []
+        for batch, start in enumerate(range(0, len(x), batch_size)):
+            cb.on_predict_batch_begin(batch)
+            outs.append(_array(self.predict_step(wrap(x[start : start + batch_size], "batch"))))
+            cb.on_predict_batch_end(batch, {"outputs": outs[-1]})
+        cb.on_predict_end()
         return xp.concatenate(outs) if outs else xp.zeros((0,))
+
+    def _callback_list(self, callbacks, what, batch_size, n):
+        """``callbacks`` (a list, or fit's own CallbackList) ready to call for ``what``."""
+        if isinstance(callbacks, callbacks_module.CallbackList):
+            return callbacks
+        steps = -(-n // batch_size)
+        return callbacks_module.CallbackList(
+            list(callbacks or []),
+            model=self,
+            params={"steps": steps, "verbose": 0, "batch_size": batch_size, "what": what},
+        )
 
     # -- building and summary ----------------------------------------------------------------
     def _build_on_first_call(self, input_shape) -> None:
