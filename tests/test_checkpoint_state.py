@@ -136,7 +136,7 @@ def test_loading_resets_what_the_checkpoint_does_not_hold(tmp_path):
 def test_a_checkpoint_saved_at_an_epochs_end_holds_that_epoch(tmp_path):
     x, y = _data()
     path = str(tmp_path / "every_epoch.npz")
-    saver = callbacks.ModelCheckpoint(path, save_weights_only=False)
+    saver = callbacks.ModelCheckpoint(path, save_training_state=True)
     model = _model()
     model.fit(x, y, batch_size=16, epochs=2, verbose=0, seed=1, callbacks=[saver])
     _, meta = checkpoints.load(path)

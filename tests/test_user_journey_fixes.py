@@ -128,3 +128,41 @@ def test_callbacks_get_logs_positionally_and_test_and_predict_hooks_run():
     calls.clear()
     model.predict(x, batch_size=6, callbacks=[Recorder()])
     assert calls == [("predict_batch", 0, (6, 1)), ("predict_batch", 1, (4, 1))]
+
+
+def test_model_checkpoint_saves_what_keras_saves(tmp_path):
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal((12, 2)).astype(np.float32)
+    y = rng.standard_normal((12, 1)).astype(np.float32)
+    model = wg.Sequential([layers.Input((2,)), layers.Dense(1)])
+    model.compile("adam", "mse")
+    whole = str(tmp_path / "m-{epoch}.npz")
+    every = str(tmp_path / "b-{epoch}-{loss:.6f}.npz")
+    threshold = wg.callbacks.ModelCheckpoint(
+        str(tmp_path / "never.npz"),
+        monitor="loss",
+        save_best_only=True,
+        initial_value_threshold=0.0,
+    )
+    model.fit(
+        x,
+        y,
+        batch_size=4,
+        epochs=2,
+        verbose=0,
+        callbacks=[
+            wg.callbacks.ModelCheckpoint(whole),
+            wg.callbacks.ModelCheckpoint(every, save_freq=2, save_weights_only=True),
+            threshold,
+        ],
+    )
+    loaded = wg.models.load_model(str(tmp_path / "m-2.npz"))  # the default: a whole model
+    np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    assert loaded.optimizer.iterations == 6
+    assert len(list(tmp_path.glob("b-*.npz"))) == 3  # batches 2, 4, 6
+    assert not (tmp_path / "never.npz").exists()  # no loss beats 0.0
+    clone = wg.Sequential([layers.Input((2,)), layers.Dense(1)])
+    clone.load_weights(str(tmp_path / "m-2.npz"))  # load_weights reads a whole model's weights
+    np.testing.assert_array_equal(clone.predict(x), model.predict(x))
+    with pytest.raises(ValueError, match="save_freq must be 'epoch' or a positive integer"):
+        wg.callbacks.ModelCheckpoint(whole, save_freq=0)

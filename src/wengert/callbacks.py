@@ -262,20 +262,27 @@ class EarlyStopping(Callback):
 
 
 class ModelCheckpoint(Callback):
-    """Save the model (weights, or the whole training state) at the end of each epoch.
+    """Save the model at the end of each epoch (or every ``save_freq`` batches), as Keras.
 
     Args:
         filepath: the file; may contain ``{epoch}`` and log names, e.g. "ckpt-{epoch:02d}.npz".
         monitor: the log that decides "best".
+        verbose: 1 prints a line per save.
         save_best_only: only save when the monitored value improves.
-        save_weights_only: save only the weights (True) or the full training state (False).
+        save_weights_only: True: ``model.save_weights``; False (Keras's default): the
+            whole model, ``model.save``, which ``wg.models.load_model`` reads back.
         mode: "min", "max" or "auto".
+        save_freq: "epoch", or an integer: save after every that many batches.
+        initial_value_threshold: with ``save_best_only``, a value the first save must beat.
+        save_training_state: (wengert's) save the whole training state instead
+            (``model.save_checkpoint``: optimizer slots, position, random streams), from
+            which ``load_checkpoint`` and ``fit`` continue bit for bit.
 
     The file's folder is created when missing.  With ``save_best_only`` and the
     monitored log missing, it warns and saves (as Keras).
 
     Example:
-        >>> ModelCheckpoint("model.npz").save_best_only
+        >>> ModelCheckpoint("model.npz").save_weights_only
         False
     """
 
@@ -285,19 +292,46 @@ class ModelCheckpoint(Callback):
         monitor="val_loss",
         verbose=0,
         save_best_only=False,
-        save_weights_only=True,
+        save_weights_only=False,
         mode="auto",
+        save_freq="epoch",
+        initial_value_threshold=None,
+        save_training_state=False,
     ):
+        if save_freq != "epoch" and not (isinstance(save_freq, int) and save_freq > 0):
+            raise ValueError(
+                f"ModelCheckpoint: save_freq must be 'epoch' or a positive integer, got "
+                f"{save_freq!r}"
+            )
         self.filepath = os.fspath(filepath)
         self.monitor = monitor
         self.verbose = verbose
         self.save_best_only = save_best_only
         self.save_weights_only = save_weights_only
+        self.save_freq = save_freq
+        self.save_training_state = save_training_state
         self.mode = _better(mode, monitor, "ModelCheckpoint")
         self.best = math.inf if self.mode == "min" else -math.inf
+        if initial_value_threshold is not None:
+            self.best = float(initial_value_threshold)
+        self._batches_seen = 0
+        self._epoch = 0
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch = epoch
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self.save_freq == "epoch":
+            return
+        self._batches_seen += 1
+        if self._batches_seen % self.save_freq == 0:
+            self._save(self._epoch, logs or {})
 
     def on_epoch_end(self, epoch, logs=None):
-        logs = logs or {}
+        if self.save_freq == "epoch":
+            self._save(epoch, logs or {})
+
+    def _save(self, epoch, logs):
         path = self.filepath.format(epoch=epoch + 1, **logs)
         if self.save_best_only:
             value = _monitored(logs, self.monitor, "ModelCheckpoint")
@@ -309,10 +343,12 @@ class ModelCheckpoint(Callback):
         folder = os.path.dirname(path)
         if folder:
             os.makedirs(folder, exist_ok=True)
-        if self.save_weights_only:
+        if self.save_training_state:
+            self.model.save_checkpoint(path)
+        elif self.save_weights_only:
             self.model.save_weights(path)
         else:
-            self.model.save_checkpoint(path)
+            self.model.save(path)
         if self.verbose:
             print(f"Epoch {epoch + 1}: saved {path}")
 

@@ -532,10 +532,13 @@ class Model(Layer):
         checkpoints.save(filepath, arrays, {"kind": "weights", "model": type(self).__name__})
 
     def load_weights(self, filepath) -> None:
-        """Load weights saved by ``save_weights`` (names, shapes and dtypes are checked)."""
+        """Load weights saved by ``save_weights`` (names, shapes and dtypes are checked), or
+        the weights of a file ``save`` or ``save_checkpoint`` wrote, as Keras reads a
+        ``.keras`` file's."""
         self._require_built("load_weights")
-        arrays, _ = checkpoints.load(filepath)
-        self._restore(arrays, "")
+        arrays, meta = checkpoints.load(filepath)
+        whole = meta.get("kind") in ("model", "training_state")
+        self._restore(arrays, "model/" if whole else "")  # (optimizer/ arrays are left out)
 
     def _restore(self, arrays: dict, prefix: str) -> None:
         for var, value in self._checked_weights(arrays, prefix):
