@@ -132,3 +132,30 @@ def test_weights_that_do_not_fit_are_a_checkpoint_error(tmp_path):
     wg.checkpoints.save(path, arrays, meta)
     with pytest.raises(CheckpointError, match="wrong shape"):
         wg.models.load_model(path)
+
+
+class Doubling(layers.Layer):
+    """A custom layer with no weights, to be found when a saved model is loaded."""
+
+    def call(self, x):
+        return x * 2.0
+
+
+def test_nested_sequentials_and_custom_layers_load_back(tmp_path):
+    wg.random.set_seed(5)
+    base = wg.Sequential([layers.Input((3,)), layers.Dense(4, activation="relu")])
+    model = wg.Sequential([layers.Input((3,)), base, Doubling(), layers.Dense(2)])
+    x = np.random.default_rng(5).standard_normal((4, 3)).astype(np.float32)
+    path = str(tmp_path / "nested.npz")
+    model.save(path)
+    for loaded in (
+        wg.models.load_model(path),  # Doubling is found by its name
+        wg.models.load_model(path, custom_objects={"Doubling": Doubling}),
+    ):
+        assert type(loaded.layers[0]) is wg.Sequential and type(loaded.layers[1]) is Doubling
+        np.testing.assert_array_equal(loaded.predict(x), model.predict(x))
+    arrays, meta = wg.checkpoints.load(path)
+    meta["config"]["layers"][2]["class_name"] = "NoSuchLayer"
+    wg.checkpoints.save(path, arrays, meta)
+    with pytest.raises(ValueError, match="'NoSuchLayer'.*custom_objects"):
+        wg.models.load_model(path)

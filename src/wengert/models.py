@@ -22,7 +22,7 @@ from . import callbacks as callbacks_module
 from . import checkpoints, losses, metrics, optimizers
 from . import random as random_module
 from .backend import xp
-from .layers.base import InputLayer, Layer
+from .layers.base import InputLayer, Layer, custom_object_scope, layer_class
 from .random import Generator, get_global_generator
 from .tape import GradientTape
 from .tensor import Tensor, wrap
@@ -838,13 +838,10 @@ def load_model(filepath, custom_objects=None, compile=True) -> Model:
             "model.load_weights, a training state with model.load_checkpoint"
         )
     name = meta.get("class_name")
-    cls = _model_class(name, custom_objects)
-    if cls is None:
-        raise refuse(
-            f"no model class named {name!r}; define it, or pass custom_objects={{{name!r}: ...}}"
-        )
     try:
-        model = cls.from_config(meta.get("config") or {})
+        with custom_object_scope(custom_objects):
+            cls = layer_class(name, Model)
+            model = cls.from_config(meta.get("config") or {})
     except TypeError as exc:
         raise TypeError(
             f"load_model: cannot rebuild {name} from its config ({exc}); give the class a "
@@ -883,27 +880,6 @@ def _compiled_from(spec: dict) -> dict:
         "metrics": [metrics.deserialize(m) for m in spec.get("metrics", [])],
         "weighted_metrics": [metrics.deserialize(m) for m in spec.get("weighted_metrics", [])],
     }
-
-
-def _model_class(name, custom_objects):
-    """The model class called ``name``: given, wengert's, or a subclass of Model defined so far."""
-    if custom_objects and name in custom_objects:
-        return custom_objects[name]
-    if name in ("Sequential", "Model"):
-        return Sequential if name == "Sequential" else Model
-    found, todo = [], [Model]
-    while todo:  # every subclass, however deep
-        cls = todo.pop()
-        for sub in cls.__subclasses__():
-            todo.append(sub)
-            if sub.__name__ == name:
-                found.append(sub)
-    if len(found) > 1:
-        raise ValueError(
-            f"load_model: several model classes are named {name!r}; pass custom_objects="
-            f"{{{name!r}: the_class}}"
-        )
-    return found[0] if found else None
 
 
 def _update_metrics(metrics, weighted, y, y_pred, sample_weight) -> None:
@@ -1064,12 +1040,9 @@ class Sequential(Model):
 
     @classmethod
     def from_config(cls, config: dict):
-        from . import layers as layers_module
-
-        built = []
-        for spec in config["layers"]:
-            layer_cls = getattr(layers_module, spec["class_name"])
-            built.append(layer_cls.from_config(spec["config"]))
+        built = [
+            layer_class(spec["class_name"]).from_config(spec["config"]) for spec in config["layers"]
+        ]
         return cls(built, name=config.get("name"))
 
 

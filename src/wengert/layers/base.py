@@ -504,6 +504,70 @@ def _for_weight(by_weight: dict, name: str):
     return by_weight.get(name, by_weight.get(name.removesuffix("_kernel")))
 
 
+_custom_objects: contextvars.ContextVar = contextvars.ContextVar("custom_objects", default=None)
+
+
+class custom_object_scope:  # noqa: N801 (Keras's name)
+    """Within it, configs may name these classes: ``{name: class}`` (Keras's).
+
+    ``wg.models.load_model(custom_objects=...)`` opens one while it rebuilds a model.
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.layers.base import custom_object_scope, layer_class
+        >>> class Twice(wg.layers.Layer):
+        ...     def call(self, x):
+        ...         return x * 2.0
+        >>> with custom_object_scope({"MyTwice": Twice}):
+        ...     layer_class("MyTwice") is Twice
+        True
+    """
+
+    def __init__(self, objects):
+        self.objects = dict(objects or {})
+        self._token = None
+
+    def __enter__(self):
+        self._token = _custom_objects.set({**(_custom_objects.get() or {}), **self.objects})
+        return self
+
+    def __exit__(self, *exc):
+        _custom_objects.reset(self._token)
+
+
+def layer_class(name: str, base=None) -> type:
+    """The layer class a config calls ``name``: a custom object in scope, one of
+    ``wg.layers``, or a subclass of ``base`` (default Layer) defined so far, found by name.
+
+    Example:
+        >>> from wengert.layers.base import layer_class
+        >>> layer_class("Dense").__name__
+        'Dense'
+    """
+    from .. import layers as layers_module
+
+    base = Layer if base is None else base
+    custom = _custom_objects.get() or {}
+    if name in custom:
+        return custom[name]
+    cls = getattr(layers_module, name, None)
+    if isinstance(cls, type) and issubclass(cls, base):
+        return cls
+    found, todo = set(), [base]
+    while todo:  # every subclass, however deep
+        for sub in todo.pop().__subclasses__():
+            todo.append(sub)
+            if sub.__name__ == name:
+                found.add(sub)
+    if len(found) != 1:
+        how = "several classes have that name" if found else "no such class is defined"
+        raise ValueError(
+            f"cannot rebuild a layer of class {name!r}: {how}; pass it in custom_objects="
+            f"{{{name!r}: the_class}} (or define it before loading)"
+        )
+    return found.pop()
+
+
 def serialize_initializer(initializer):
     """An initializer as a layer's config holds it: ``initializers.serialize``'s dict, or
     a plain function as itself (its config then round-trips in memory, not through JSON).

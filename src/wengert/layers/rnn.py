@@ -38,7 +38,7 @@ from ..rnn_ops import (
     simple_rnn_step,
 )
 from ..tensor import Tensor, wrap
-from .base import InputSpec, Layer, serialize_initializer
+from .base import InputSpec, Layer, layer_class, serialize_initializer
 from .embedding import get_mask, set_mask
 
 __all__ = [
@@ -652,14 +652,8 @@ def _layer_spec(layer) -> dict:
 
 
 def _from_spec(spec: dict):
-    """The layer ``_layer_spec`` described: a wengert layer, or a class defined here."""
-    from .. import layers as layers_module
-
-    name = spec["class_name"]
-    cls = getattr(layers_module, name, None) or globals().get(name)
-    if cls is None:
-        raise ValueError(f"from_config: unknown layer class {name!r}")
-    return cls.from_config(spec["config"])
+    """The layer ``_layer_spec`` described (its class found by ``layer_class``)."""
+    return layer_class(spec["class_name"]).from_config(spec["config"])
 
 
 class _FusedRNN(RNN):
