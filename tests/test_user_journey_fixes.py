@@ -166,3 +166,50 @@ def test_model_checkpoint_saves_what_keras_saves(tmp_path):
     np.testing.assert_array_equal(clone.predict(x), model.predict(x))
     with pytest.raises(ValueError, match="save_freq must be 'epoch' or a positive integer"):
         wg.callbacks.ModelCheckpoint(whole, save_freq=0)
+
+
+class ActivityPenalty(layers.Layer):
+    """The Keras guide's ActivityRegularizationLayer."""
+
+    def __init__(self, rate=1e-2, **kwargs):
+        super().__init__(**kwargs)
+        self.rate = rate
+
+    def call(self, inputs):
+        self.add_loss(self.rate * wg.reduce_sum(wg.square(inputs)))
+        return inputs
+
+
+def test_add_loss_terms_join_the_loss_fit_minimises_once_per_forward_pass():
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal((8, 3)).astype(np.float32)
+    y = rng.standard_normal((8, 1)).astype(np.float32)
+    wg.random.set_seed(2)
+    penalty = ActivityPenalty(0.1)
+    model = wg.Sequential([layers.Input((3,)), layers.Dense(2), penalty, layers.Dense(1)])
+    model.compile("sgd", "mse")
+    model(x)
+    model(x)  # a second forward pass replaces the first's term, not adds to it
+    assert len(model.losses) == 1
+    hidden = model.layers[0](x).numpy()
+    expected_term = 0.1 * float((hidden.astype(np.float64) ** 2).sum())
+    assert float(model.losses[0]) == pytest.approx(expected_term, rel=1e-5)
+    pred = model.predict(x, batch_size=8)
+    loss = model.evaluate(x, y, batch_size=8, verbose=0)
+    assert loss == pytest.approx(float(((pred - y) ** 2).mean()) + expected_term, rel=1e-5)
+    # a layer called twice in one pass contributes twice
+    shared = ActivityPenalty(1.0)
+
+    class Twice(wg.Model):
+        def __init__(self):
+            super().__init__()
+            self.shared = shared
+
+        def call(self, x):
+            return self.shared(self.shared(x))
+
+    twice = Twice()
+    twice(wg.ones((1, 2)))
+    assert [float(v) for v in twice.losses] == [2.0, 2.0]
+    twice(wg.ones((1, 2)))
+    assert len(twice.losses) == 2

@@ -23,6 +23,9 @@ __all__ = ["Layer", "InputSpec", "Input", "InputLayer", "get_mask", "set_mask"]
 # The training flag of the outermost call, inherited by nested layers that are
 # called without an explicit ``training=`` (Keras's call context).
 _training = contextvars.ContextVar("wengert_training", default=None)
+# Inside some layer's call: only the outermost call clears the losses add_loss collected.
+_in_call = contextvars.ContextVar("wengert_in_call", default=False)
+_add_loss_used = [False]  # until add_loss is first called, no call walks layers to clear
 _name_counts: dict = defaultdict(int)
 
 
@@ -209,6 +212,7 @@ class Layer:
         self._activity_regularizer = regularizers.get(activity_regularizer)
         self._regularized = []  # (variable, regularizer) pairs of this layer's own weights
         self._activity_losses = []
+        self._added_losses = []  # add_loss's, from the current outermost call
         if kwargs:
             raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
         self.name = name or unique_name(_snake(type(self).__name__))
@@ -287,9 +291,35 @@ class Layer:
         """
         out = [reg(v) for v, reg in self._regularized]
         out += self._activity_losses
+        out += self._added_losses
         for layer in self.layers:
             out += layer.losses
         return out
+
+    def add_loss(self, loss) -> None:
+        """Add a loss term (a scalar Tensor, or a list of them) computed in ``call``, as
+        Keras's: it joins ``losses`` until the next outermost call, and ``fit`` adds it
+        to the loss it minimises (a VAE's KL term, an activity penalty).
+
+        Example:
+            >>> import wengert as wg
+            >>> class Penalised(wg.layers.Layer):
+            ...     def call(self, x):
+            ...         self.add_loss(0.5 * wg.reduce_sum(x))
+            ...         return x
+            >>> layer = Penalised()
+            >>> _ = layer(wg.ones((2, 2)))
+            >>> [float(v) for v in layer.losses]
+            [2.0]
+        """
+        _add_loss_used[0] = True
+        for term in loss if isinstance(loss, (list, tuple)) else [loss]:
+            self._added_losses.append(operand(term))
+
+    def _clear_added_losses(self) -> None:
+        self._added_losses = []
+        for layer in self.layers:
+            layer._clear_added_losses()
 
     def _walk(self, prefix: str = ""):
         """Yield (path, object) for tracked Variables and Layers, in attribute order."""
@@ -411,13 +441,17 @@ class Layer:
         outer = _training.get()
         if training is None:
             training = outer
+        if _add_loss_used[0] and not _in_call.get():
+            self._clear_added_losses()  # a new forward pass: last pass's terms go
         token = _training.set(training)
+        call_token = _in_call.set(True)
         try:
             if self._call_takes_training:
                 out = self.call(inputs, training=training, **kwargs)
             else:
                 out = self.call(inputs, **kwargs)
         finally:
+            _in_call.reset(call_token)
             _training.reset(token)
         self._output_shape = getattr(out, "shape", None)  # for summary()
         if self._activity_regularizer is not None:  # each output tensor, as Keras 3
