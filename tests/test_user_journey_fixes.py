@@ -213,3 +213,14 @@ def test_add_loss_terms_join_the_loss_fit_minimises_once_per_forward_pass():
     assert [float(v) for v in twice.losses] == [2.0, 2.0]
     twice(wg.ones((1, 2)))
     assert len(twice.losses) == 2
+
+
+def test_summary_prints_none_for_axes_declared_unknown():
+    lines = []
+    model = wg.Sequential(
+        [layers.Input((None,)), layers.Embedding(10, 4), layers.LSTM(3, return_sequences=True)]
+    )
+    model.summary(print_fn=lines.append)
+    assert "(None, None, 4)" in lines[0] and "(None, None, 3)" in lines[0]
+    model(np.zeros((2, 7), np.int64))
+    assert model.layers[0]._output_shape == (2, 7, 4)  # the probe left the real shapes alone

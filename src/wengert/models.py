@@ -19,7 +19,7 @@ import os
 import warnings
 
 from . import callbacks as callbacks_module
-from . import checkpoints, losses, metrics, optimizers
+from . import checkpoints, core, losses, metrics, optimizers
 from . import random as random_module
 from .backend import xp
 from .layers.base import InputLayer, Layer, custom_object_scope, layer_class
@@ -482,12 +482,16 @@ class Model(Layer):
     def summary(self, print_fn=print) -> None:
         """Print the layers, their output shapes and parameter counts."""
         rows = [("Layer (type)", "Output Shape", "Param #")]
+        unknown = self._unknown_axes()
         for layer in self._summary_layers():
             shape = getattr(layer, "_output_shape", None)
+            if shape is not None:
+                free = unknown.get(id(layer), ())
+                shape = (None,) + tuple(None if i in free else d for i, d in enumerate(shape) if i)
             rows.append(
                 (
                     f"{layer.name} ({type(layer).__name__})",
-                    "?" if shape is None else str((None,) + tuple(shape[1:])),
+                    "?" if shape is None else str(shape),
                     f"{layer.count_params():,}",
                 )
             )
@@ -508,6 +512,35 @@ class Model(Layer):
 
     def _summary_layers(self):
         return self.layers
+
+    def _unknown_axes(self) -> dict:
+        """{id(layer): output axes whose size follows an input axis declared None}: found
+        by running the model on zeros with those axes 2 long, then 3 long (Keras prints
+        None for them; the build ran with 1)."""
+        declared = getattr(self, "_input_shape", None)
+        if not declared or None not in declared[1:]:
+            return {}
+        layers = self._summary_layers()
+        kept = [getattr(layer, "_output_shape", None) for layer in layers]
+        seen = []
+        try:
+            with core.all_paused():  # a look at shapes, never recorded
+                for n in (2, 3):
+                    shape = tuple(
+                        1 if i == 0 else (n if d is None else d) for i, d in enumerate(declared)
+                    )
+                    self(xp.zeros(shape, self.dtype), training=False)
+                    seen.append([getattr(layer, "_output_shape", None) for layer in layers])
+        except Exception:  # noqa: BLE001 - a summary must not fail for want of a probe
+            return {}
+        finally:
+            for layer, shape in zip(layers, kept):
+                layer._output_shape = shape
+        return {
+            id(layer): {i for i, (p, q) in enumerate(zip(a, b)) if p != q}
+            for layer, a, b in zip(layers, *seen)
+            if a is not None and b is not None and len(a) == len(b)
+        }
 
     # -- weights and checkpoints -----------------------------------------------------------
     def _named_weights(self) -> dict:
