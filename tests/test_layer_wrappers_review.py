@@ -153,3 +153,31 @@ def test_transposed_convolution_names_an_impossible_same_output_padding():
     layer = L.Conv2DTranspose(3, 2, strides=2, padding="same", output_padding=0)
     with pytest.raises(ValueError, match="padding='same' with kernel 2.*odd kernel"):
         layer(wg.ones((1, 5, 5, 2)))
+
+
+def test_a_list_of_cells_runs_as_stacked_layers_do():
+    rng = np.random.default_rng(9)
+    x = rng.standard_normal((3, 6, 5))
+    mask = np.ones((3, 6), bool)
+    mask[1, 4:] = False
+    f64 = {"dtype": "float64"}
+    stacked = L.RNN([L.LSTMCell(4, **f64), L.GRUCell(3, **f64)], return_sequences=True)
+    first = L.RNN(L.LSTMCell(4, **f64), return_sequences=True)
+    second = L.RNN(L.GRUCell(3, **f64), return_sequences=True)
+    xs = wg.Variable(x)
+    with wg.GradientTape(persistent=True) as tape:
+        y = stacked(xs, mask=mask)
+        first(xs, mask=mask)
+        second(wg.ones((3, 6, 4), dtype="float64"))
+        first.set_weights(stacked.get_weights()[:3])
+        second.set_weights(stacked.get_weights()[3:])
+        z = second(first(xs, mask=mask), mask=mask)
+        loss_y, loss_z = wg.reduce_sum(y * y), wg.reduce_sum(z * z)
+    np.testing.assert_allclose(y.numpy(), z.numpy(), rtol=1e-12)
+    np.testing.assert_allclose(
+        tape.gradient(loss_y, xs).numpy(), tape.gradient(loss_z, xs).numpy(), rtol=1e-10
+    )
+    model = wg.Sequential([L.Input((6, 5)), L.RNN([L.SimpleRNNCell(2), L.LSTMCell(3)])])
+    again = wg.Sequential.from_config(model.get_config())
+    again.set_weights(model.get_weights())
+    np.testing.assert_array_equal(again.predict(x), model.predict(x))

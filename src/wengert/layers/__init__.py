@@ -24,6 +24,7 @@ from .rnn import (
     LSTMCell,
     SimpleRNN,
     SimpleRNNCell,
+    StackedRNNCells,
     TimeDistributed,
 )
 
@@ -57,6 +58,7 @@ __all__ = [
     "Embedding",
     "Masking",
     "RNN",
+    "StackedRNNCells",
     "SimpleRNN",
     "LSTM",
     "GRU",

@@ -45,6 +45,7 @@ __all__ = [
     "SimpleRNNCell",
     "LSTMCell",
     "GRUCell",
+    "StackedRNNCells",
     "RNN",
     "SimpleRNN",
     "LSTM",
@@ -424,6 +425,101 @@ def _gru_step_dropped(cell, x, h, h_in, recurrent_bias):
 
 
 # -- the loop -------------------------------------------------------------------------------------
+def _sizes(cell) -> list:
+    s = cell.state_size
+    return [int(x) for x in s] if isinstance(s, (list, tuple)) else [int(s)]
+
+
+def _output_size(cell) -> int:
+    size = getattr(cell, "output_size", None)
+    return int(size) if size is not None else _sizes(cell)[0]
+
+
+class StackedRNNCells(Layer):
+    """Several cells run as one, each step's output of one the input of the next (Keras's).
+
+    ``RNN([cell_1, cell_2])`` stacks its cells this way.  The states are every cell's,
+    in order; the output is the last cell's.
+
+    Args:
+        cells: the cells, first to last.
+        **kwargs: Layer arguments.
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.layers.rnn import RNN, LSTMCell, GRUCell
+        >>> layer = RNN([LSTMCell(4), GRUCell(3)], return_state=True)
+        >>> out, *states = layer(wg.ones((2, 5, 6)))
+        >>> out.shape, [s.shape for s in states]
+        ((2, 3), [(2, 4), (2, 4), (2, 3)])
+    """
+
+    def __init__(self, cells, **kwargs):
+        cells = list(cells)
+        for cell in cells:
+            if not hasattr(cell, "call") or not hasattr(cell, "state_size"):
+                raise ValueError(
+                    f"StackedRNNCells: each cell needs `call(inputs, states)` and a "
+                    f"`state_size`; got {cell!r}"
+                )
+        if not cells:
+            raise ValueError("StackedRNNCells: needs at least one cell")
+        if isinstance(cells[0], Layer):
+            kwargs.setdefault("dtype", cells[0].dtype)
+        super().__init__(**kwargs)
+        self.cells = cells
+
+    @property
+    def state_size(self) -> list:
+        """Every cell's state sizes, first cell first."""
+        return [size for cell in self.cells for size in _sizes(cell)]
+
+    @property
+    def output_size(self) -> int:
+        """The last cell's output size."""
+        return _output_size(self.cells[-1])
+
+    @property
+    def _output_state(self) -> int:
+        """Which state is the output: the last cell's first."""
+        return sum(len(_sizes(cell)) for cell in self.cells[:-1])
+
+    def build(self, input_shape):
+        batch, dim = input_shape[0], input_shape[-1]
+        for cell in self.cells:
+            if isinstance(cell, Layer) and not cell.built:
+                cell.build((batch, dim))
+                cell.built = True
+            dim = _output_size(cell)
+
+    def reset_dropout_mask(self) -> None:
+        """Draw new dropout masks in every cell that has them (one per sequence)."""
+        for cell in self.cells:
+            for reset in ("reset_dropout_mask", "reset_recurrent_dropout_mask"):
+                if hasattr(cell, reset):
+                    getattr(cell, reset)()
+
+    def call(self, inputs, states, training=None):
+        x, new_states, i = inputs, [], 0
+        for cell in self.cells:
+            n = len(_sizes(cell))
+            kwargs = {}
+            if isinstance(cell, Layer) and cell._call_takes_training:
+                kwargs["training"] = training
+            x, new = cell(x, states=list(states[i : i + n]), **kwargs)
+            new_states += list(new) if isinstance(new, (list, tuple)) else [new]
+            i += n
+        return x, new_states
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "cells": [_layer_spec(c) for c in self.cells]}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        return cls([_from_spec(spec) for spec in config.pop("cells")], **config)
+
+
 class RNN(Layer):
     """Run a cell over the time axis of (batch, time, features) inputs, step by step.
 
@@ -474,9 +570,7 @@ class RNN(Layer):
         **kwargs,
     ):
         if isinstance(cell, (list, tuple)):
-            raise TypeError(
-                "RNN: pass one cell; to stack cells, stack RNN layers (return_sequences=True)"
-            )
+            cell = StackedRNNCells(cell)  # as Keras: a list of cells runs as one
         if not hasattr(cell, "call") or not hasattr(cell, "state_size"):
             raise ValueError(
                 f"RNN: the cell needs a `call(inputs, states)` method and a `state_size`; "
@@ -501,8 +595,7 @@ class RNN(Layer):
     @property
     def state_size(self) -> list:
         """The sizes of the cell's states, as a list."""
-        s = self.cell.state_size
-        return [int(x) for x in s] if isinstance(s, (list, tuple)) else [int(s)]
+        return _sizes(self.cell)
 
     def build(self, input_shape):
         if len(input_shape) != 3:
@@ -586,6 +679,8 @@ class RNN(Layer):
         kwargs = {}
         if isinstance(cell, Layer) and cell._call_takes_training:
             kwargs["training"] = training
+        # The state that is also the cell's output (state 0; a stack's: its last cell's).
+        k = getattr(cell, "_output_state", 0)
         outputs = []
         for t in order:
             prev = states
@@ -593,10 +688,10 @@ class RNN(Layer):
             new = list(new) if isinstance(new, (list, tuple)) else [new]
             if mask is not None:
                 keep = wrap(mask[:, t][:, None])
-                if self.zero_output_for_mask or prev[0].shape != out.shape:
+                if self.zero_output_for_mask or prev[k].shape != out.shape:
                     out = where(keep, out, 0.0)
                 else:
-                    out = where(keep, out, prev[0])  # Keras: the previous output (state 0)
+                    out = where(keep, out, prev[k])  # Keras: the previous output
                 new = [where(keep, a, b) for a, b in zip(new, prev)]
             states = new
             outputs.append(out)
@@ -604,9 +699,9 @@ class RNN(Layer):
             if outputs:
                 seq = stack(outputs, axis=1)
             else:
-                seq = wrap(xp.zeros((inputs.shape[0], 0, self.state_size[0]), self.dtype))
+                seq = wrap(xp.zeros((inputs.shape[0], 0, self.state_size[k]), self.dtype))
             return self._result(seq, states, mask)
-        last = outputs[-1] if outputs else states[0]
+        last = outputs[-1] if outputs else states[k]
         return self._result(last, states, mask)
 
     def _result(self, output, states, mask):
