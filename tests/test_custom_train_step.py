@@ -168,3 +168,41 @@ def test_a_mid_epoch_checkpoint_of_the_older_layout_still_resumes(tmp_path):
     assert resumed.history.history["mae"] == pytest.approx(straight.history.history["mae"])
     for a, b in zip(resumed.get_weights(), straight.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_fit_without_y_hands_each_batch_of_x_to_a_custom_train_step():
+    class Autoencoder(wg.Model):
+        """The Keras VAE/GAN guides' shape: fit(x) and a train_step that takes x alone."""
+
+        def __init__(self):
+            super().__init__()
+            self.code = layers.Dense(2)
+            self.back = layers.Dense(3)
+            self.tracker = wg.metrics.Mean(name="reconstruction")
+
+        def call(self, x):
+            return self.back(self.code(x))
+
+        def train_step(self, data):
+            with wg.GradientTape() as tape:
+                loss = wg.reduce_mean(wg.square(self(data, training=True) - data))
+            grads = tape.gradient(loss, self.trainable_weights)
+            self.optimizer.apply_gradients(zip(grads, self.trainable_weights))
+            self.tracker.update_state(loss)
+            return {"reconstruction": self.tracker.result()}
+
+        @property
+        def metrics(self):
+            return [self.tracker]
+
+    x, _ = _data()
+    wg.random.set_seed(6)
+    model = Autoencoder()
+    model.compile(optimizer=wg.optimizers.Adam(0.05))
+    history = model.fit(x, batch_size=8, epochs=5, verbose=0)
+    losses = history.history["reconstruction"]
+    assert len(losses) == 5 and losses[-1] < losses[0]
+    plain = wg.Sequential([layers.Input((3,)), layers.Dense(1)])
+    plain.compile("sgd", "mse")
+    with pytest.raises(ValueError, match="fit: y is required"):
+        plain.fit(x, verbose=0)

@@ -257,14 +257,21 @@ class Model(Layer):
             raise ValueError(f"Model '{self.name}': call compile(optimizer, loss) before fit")
         x = _array(x)
         y = _array(y)
-        if x is None or y is None:
-            raise ValueError("fit: x and y are required")
-        if len(x) != len(y):
+        if x is None:
+            raise ValueError("fit: x is required")
+        if y is None and type(self).train_step is Model.train_step:
+            raise ValueError(
+                "fit: y is required (without y, a train_step of your own gets each batch of "
+                "x as its data, as in Keras)"
+            )
+        if y is not None and len(x) != len(y):
             raise ValueError(f"fit: x has {len(x)} samples but y has {len(y)}")
-        w = _sample_weights(y, _array(sample_weight), class_weight)
+        w = None if y is None else _sample_weights(y, _array(sample_weight), class_weight)
         if validation_data is None and validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
+            if y is None:
+                raise ValueError("fit: validation_split needs y")
             split = int(math.floor(len(x) * (1 - validation_split)))
             held_out = (x[split:], y[split:]) + (() if w is None else (w[split:],))
             x, y, validation_data = x[:split], y[:split], held_out
@@ -325,8 +332,12 @@ class Model(Layer):
                 cb.on_train_batch_begin(batch)
                 idx = order[batch * batch_size : (batch + 1) * batch_size]
                 xb = wrap(x[idx], "batch")
-                yb = wrap(y[idx], "batch")
-                data = (xb, yb) if w is None else (xb, yb, wrap(w[idx], "batch"))
+                if y is None:  # x alone: the data a custom train_step gets (a VAE's, a GAN's)
+                    data = xb
+                elif w is None:
+                    data = (xb, wrap(y[idx], "batch"))
+                else:
+                    data = (xb, wrap(y[idx], "batch"), wrap(w[idx], "batch"))
                 logs = _plain_logs(self.train_step(data))
                 loss_value = logs.get("loss", 0.0)
                 if not math.isfinite(loss_value) and raise_on_nan:
