@@ -15,12 +15,13 @@ TIERS = {
     # tier 1: tensors, the tape, ops.  random returns Tensors, so it sits here too.
     "tensor": 1, "core": 1, "random": 1, "math_ops": 1, "array_ops": 1, "nn_ops": 1,
     "tape": 1, "tape_view": 1, "forward": 1, "functional": 1, "test_util": 1,
-    "numpy_api": 1, "math": 1, "bitwise": 1, "nn": 1, "linalg": 1, "conv_ops": 1, "rnn_ops": 1,
+    "numpy_api": 1, "math": 1, "math_extra": 1, "eager": 1, "bitwise": 1, "nn": 1,
+    "linalg": 1, "conv_ops": 1, "rnn_ops": 1,
     "saved": 1,
     "debugging": 1,
     # tier 2: layers and the chapter's classic units
     "classic": 2, "layers": 2, "initializers": 2, "activations": 2, "regularizers": 2,
-    "constraints": 2,
+    "constraints": 2, "utils": 2,
     # tier 3: training
     "losses": 3, "optimizers": 3, "schedules": 3, "metrics": 3, "models": 3, "callbacks": 3,
     "checkpoints": 3, "datasets": 3, "training": 3, "text": 3, "zoo": 3,

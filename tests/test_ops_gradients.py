@@ -161,6 +161,27 @@ STRUCTURAL = {
     "norm": (lambda x: wg.linalg.norm(x, axis=1), [(3, 4)]),
     "relu_grad": (wg.nn_ops.relu_grad, [(3, 4), (3, 4)]),
     "dense": (wg.nn_ops.dense, [(3, 4), (4, 2), (2,)]),
+    "tan": (wg.math.tan, [(3, 4)]),
+    "cumsum": (lambda x: wg.math.cumsum(x, axis=1), [(3, 4)]),
+    "cumsum_exclusive_reverse": (
+        lambda x: wg.math.cumsum(x, axis=0, exclusive=True, reverse=True),
+        [(3, 4)],
+    ),
+    "einsum_matmul": (lambda a, b: wg.linalg.einsum("ij,jk->ik", a, b), [(3, 4), (4, 2)]),
+    "einsum_batch_outer_sum": (
+        lambda a, b: wg.linalg.einsum("bij,bk->bjk", a, b),
+        [(2, 3, 4), (2, 5)],
+    ),
+    "einsum_three": (
+        lambda a, b, c: wg.linalg.einsum("ij,jk,k->i", a, b, c),
+        [(2, 3), (3, 4), (4,)],
+    ),
+    "inv": (lambda a: wg.linalg.inv(a + 4.0 * wg.eye(3, dtype=a.dtype)), [(3, 3)]),
+    "det": (lambda a: wg.linalg.det(a + 3.0 * wg.eye(3, dtype=a.dtype)), [(2, 3, 3)]),
+    "solve": (
+        lambda a, b: wg.linalg.solve(a + 4.0 * wg.eye(3, dtype=a.dtype), b),
+        [(3, 3), (3, 2)],
+    ),
     "dense_rank3": (wg.nn_ops.dense, [(2, 3, 4), (4, 2), (2,)]),
     "sigmoid_cross_entropy_with_logits": (
         wg.nn.sigmoid_cross_entropy_with_logits,

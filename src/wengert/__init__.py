@@ -98,13 +98,21 @@ from .nn_ops import sigmoid, softmax
 from .tape import GradientTape, UnconnectedGradients, UnconnectedGradientError, custom_gradient
 from .forward import ForwardAccumulator
 from .functional import grad, hessian, jvp, value_and_grad, vjp
+from .math_extra import add_n, clip_by_global_norm, clip_by_norm, cumsum, einsum
+from .linalg import norm
+from .eager import executing_eagerly, function
 from . import random, math, bitwise, nn, linalg, test_util, numpy_api  # noqa: E402
 from . import core  # noqa: E402
 from . import classic  # noqa: E402
 from . import activations, constraints, initializers, layers, regularizers  # noqa: E402
+from . import utils  # noqa: E402
 from . import losses, metrics, optimizers, schedules, callbacks, checkpoints, datasets  # noqa: E402
 from .checkpoints import CheckpointError  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
+from .layers import Input  # noqa: E402
+
+# tf.Module's role (variables and submodules tracked through attributes) is Layer's here.
+Module = layers.Layer
 from . import debugging, diagnostics  # noqa: E402
 
 

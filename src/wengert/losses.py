@@ -14,6 +14,7 @@ loss is computed in y_pred's floating dtype; y_true is cast to it.
 
 from __future__ import annotations
 
+import math
 import re
 
 from .array_ops import broadcast_to, cast, expand_dims, one_hot, squeeze
@@ -21,10 +22,22 @@ from .backend import xp
 from .core import operand
 from .layers.base import get_mask, set_mask
 from .math_ops import abs as tensor_abs
-from .math_ops import clip_by_value, less_equal, log, reduce_mean, reduce_sum, square, where
+from .math_ops import (
+    clip_by_value,
+    less_equal,
+    log,
+    maximum,
+    reduce_max,
+    reduce_mean,
+    reduce_sum,
+    sqrt,
+    square,
+    where,
+)
 from .nn_ops import (
     sigmoid_cross_entropy_with_logits,
     softmax_cross_entropy_with_logits,
+    softplus,
     sparse_softmax_cross_entropy_with_logits,
 )
 from .tensor import Tensor, wrap
@@ -39,12 +52,30 @@ __all__ = [
     "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
     "Huber",
+    "KLDivergence",
+    "Hinge",
+    "SquaredHinge",
+    "CategoricalHinge",
+    "LogCosh",
+    "Poisson",
+    "CosineSimilarity",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError",
     "mean_squared_error",
     "mean_absolute_error",
     "binary_crossentropy",
     "categorical_crossentropy",
     "sparse_categorical_crossentropy",
     "huber",
+    "kl_divergence",
+    "hinge",
+    "squared_hinge",
+    "categorical_hinge",
+    "log_cosh",
+    "poisson",
+    "cosine_similarity",
+    "mean_absolute_percentage_error",
+    "mean_squared_logarithmic_error",
     "get",
     "serialize",
     "deserialize",
@@ -70,11 +101,16 @@ def _predictions(y_pred, name: str) -> Tensor:
     return y_pred
 
 
-def _targets(y_true, y_pred: Tensor) -> Tensor:
+def _targets(y_true, y_pred: Tensor, name: str = "loss") -> Tensor:
     """y_true in y_pred's dtype (converted directly, so float64 targets keep their digits)."""
     if isinstance(y_true, Tensor):
+        if y_true.dtype.kind not in "fiub":
+            raise TypeError(f"{name}: y_true must be numeric, got {_shape_str(y_true)}")
         return y_true if y_true.dtype == y_pred.dtype else cast(y_true, y_pred.dtype)
-    return operand(xp.asarray(y_true), y_pred.dtype)
+    array = xp.asarray(y_true)
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"{name}: y_true must be numeric, got {array.dtype}{list(array.shape)}")
+    return operand(array, y_pred.dtype)
 
 
 def squeeze_or_expand_to_same_rank(x1: Tensor, x2: Tensor, expand_rank_1: bool = True):
@@ -114,7 +150,7 @@ def squeeze_or_expand_to_same_rank(x1: Tensor, x2: Tensor, expand_rank_1: bool =
 def _pair(y_true, y_pred, name: str):
     """Float y_true and y_pred of one shape, or a ValueError naming the loss and both shapes."""
     y_pred = _predictions(y_pred, name)
-    y_true = _targets(y_true, y_pred)
+    y_true = _targets(y_true, y_pred, name)
     y_true, y_pred = squeeze_or_expand_to_same_rank(y_true, y_pred)
     if y_true.shape != y_pred.shape:
         raise ValueError(
@@ -347,6 +383,219 @@ def huber(y_true, y_pred, delta=1.0) -> Tensor:
     return _mean_last(where(less_equal(abs_error, float(delta)), quadratic, linear))
 
 
+def kl_divergence(y_true, y_pred) -> Tensor:
+    """Kullback-Leibler divergence sum(y_true log(y_true / y_pred)) over the last axis.
+
+    Both distributions are clipped to [1e-7, 1] first, as Keras does, so a zero
+    in either costs nothing infinite.
+
+    Args:
+        y_true: the target distribution, the shape of y_pred.
+        y_pred: the predicted distribution (batch, ..., d).
+
+    Returns:
+        A Tensor of shape y_pred.shape[:-1].
+
+    Example:
+        >>> import wengert as wg
+        >>> round(float(wg.losses.kl_divergence([[0.5, 0.5]], [[0.25, 0.75]])[0]), 6)
+        0.143841
+    """
+    y_true, y_pred = _pair(y_true, y_pred, "kl_divergence")
+    y_true = clip_by_value(y_true, EPSILON, 1.0)
+    y_pred = clip_by_value(y_pred, EPSILON, 1.0)
+    return reduce_sum(y_true * log(y_true / y_pred), axis=-1)
+
+
+def _hinge_labels(y_true: Tensor) -> Tensor:
+    """0/1 labels as -1/1; labels already -1/1 (or anything else) are left as they are."""
+    labels = y_true._value
+    if bool(xp.all((labels == 0) | (labels == 1))):
+        return 2.0 * y_true - 1.0
+    return y_true
+
+
+def hinge(y_true, y_pred) -> Tensor:
+    """Hinge loss mean(max(1 - y_true y_pred, 0)) over the last axis.
+
+    Args:
+        y_true: -1/1 labels (0/1 labels are mapped to -1/1, as Keras does).
+        y_pred: scores (batch, ..., d).
+
+    Returns:
+        A Tensor of shape y_pred.shape[:-1].
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.hinge([[1.0, 0.0]], [[0.5, -2.0]]).numpy()
+        array([0.25], dtype=float32)
+    """
+    y_true, y_pred = _pair(y_true, y_pred, "hinge")
+    return _mean_last(maximum(1.0 - _hinge_labels(y_true) * y_pred, 0.0))
+
+
+def squared_hinge(y_true, y_pred) -> Tensor:
+    """Squared hinge loss mean(max(1 - y_true y_pred, 0)^2) over the last axis.
+
+    Args:
+        y_true: -1/1 labels (0/1 labels are mapped to -1/1, as Keras does).
+        y_pred: scores (batch, ..., d).
+
+    Returns:
+        A Tensor of shape y_pred.shape[:-1].
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.squared_hinge([[1.0, 0.0]], [[0.5, -2.0]]).numpy()
+        array([0.125], dtype=float32)
+    """
+    y_true, y_pred = _pair(y_true, y_pred, "squared_hinge")
+    return _mean_last(square(maximum(1.0 - _hinge_labels(y_true) * y_pred, 0.0)))
+
+
+def categorical_hinge(y_true, y_pred) -> Tensor:
+    """Categorical hinge max(neg - pos + 1, 0) over the class axis.
+
+    pos = sum(y_true y_pred) is the true class's score; neg = max((1 - y_true)
+    y_pred) the best other class's.
+
+    Args:
+        y_true: one-hot targets (batch, ..., classes).
+        y_pred: class scores of the same shape.
+
+    Returns:
+        A Tensor of shape y_pred.shape[:-1].
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.categorical_hinge([[0.0, 1.0, 0.0]], [[0.5, 0.8, 0.1]]).numpy()
+        array([0.7], dtype=float32)
+    """
+    y_true, y_pred = _pair(y_true, y_pred, "categorical_hinge")
+    if y_pred.ndim == 0:
+        raise ValueError("categorical_hinge: y_pred needs a class axis, got a scalar")
+    positive = reduce_sum(y_true * y_pred, axis=-1)
+    negative = reduce_max((1.0 - y_true) * y_pred, axis=-1)
+    return maximum(negative - positive + 1.0, 0.0)
+
+
+def log_cosh(y_true, y_pred) -> Tensor:
+    """Mean of log(cosh(y_pred - y_true)) over the last axis.
+
+    Computed as x + softplus(-2x) - log 2, which cannot overflow as cosh does.
+
+    Args:
+        y_true: targets, the shape of y_pred.
+        y_pred: predictions (batch, ..., d).
+
+    Returns:
+        A Tensor of shape y_pred.shape[:-1].
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.log_cosh([[0.0, 0.0]], [[0.0, 1000.0]]).numpy()  # log cosh x ~ |x| - log 2
+        array([499.6534], dtype=float32)
+    """
+    y_true, y_pred = _pair(y_true, y_pred, "log_cosh")
+    error = y_pred - y_true
+    return _mean_last(error + softplus(-2.0 * error) - math.log(2.0))
+
+
+def poisson(y_true, y_pred) -> Tensor:
+    """Poisson loss mean(y_pred - y_true log(y_pred + 1e-7)) over the last axis.
+
+    The negative log-likelihood of counts y_true under rates y_pred, less the
+    term log(y_true!) that does not depend on y_pred.
+
+    Args:
+        y_true: counts, the shape of y_pred.
+        y_pred: rates (> 0) (batch, ..., d).
+
+    Returns:
+        A Tensor of shape y_pred.shape[:-1].
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.poisson([[1.0, 0.0]], [[1.0, 2.0]]).numpy()  # ((1 - log 1) + 2) / 2
+        array([1.5], dtype=float32)
+    """
+    y_true, y_pred = _pair(y_true, y_pred, "poisson")
+    return _mean_last(y_pred - y_true * log(y_pred + EPSILON))
+
+
+def _l2_normalize(x: Tensor, axis) -> Tensor:
+    # x / max(|x|, eps), as Keras's normalize; the max under the root keeps 0's gradient finite.
+    return x / sqrt(maximum(reduce_sum(square(x), axis=axis, keepdims=True), EPSILON**2))
+
+
+def cosine_similarity(y_true, y_pred, axis=-1) -> Tensor:
+    """The negative cosine similarity -sum(ŷ_true ŷ_pred) of L2-normalised vectors.
+
+    Negative, as Keras's loss, so that minimising it aligns the vectors: -1 for
+    the same direction, 0 orthogonal, 1 opposite.  A zero vector gives 0.
+
+    Args:
+        y_true: targets, the shape of y_pred.
+        y_pred: predictions (batch, ..., d).
+        axis: the axis the vectors lie along.
+
+    Returns:
+        A Tensor of y_pred's shape without ``axis``.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.cosine_similarity([[0.0, 1.0], [0.0, 2.0]], [[1.0, 0.0], [0.0, 3.0]]).numpy()
+        array([-0., -1.], dtype=float32)
+    """
+    y_true, y_pred = _pair(y_true, y_pred, "cosine_similarity")
+    if y_pred.ndim == 0:
+        raise ValueError("cosine_similarity: y_pred needs a vector axis, got a scalar")
+    return -reduce_sum(_l2_normalize(y_true, axis) * _l2_normalize(y_pred, axis), axis=axis)
+
+
+def mean_absolute_percentage_error(y_true, y_pred) -> Tensor:
+    """100 mean(|y_true - y_pred| / max(|y_true|, 1e-7)) over the last axis.
+
+    Args:
+        y_true: targets, the shape of y_pred.
+        y_pred: predictions (batch, ..., d).
+
+    Returns:
+        A Tensor of shape y_pred.shape[:-1].
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.mean_absolute_percentage_error([[2.0, 4.0]], [[1.0, 5.0]]).numpy()
+        array([37.5], dtype=float32)
+    """
+    y_true, y_pred = _pair(y_true, y_pred, "mean_absolute_percentage_error")
+    error = tensor_abs((y_true - y_pred) / maximum(tensor_abs(y_true), EPSILON))
+    return 100.0 * _mean_last(error)
+
+
+def mean_squared_logarithmic_error(y_true, y_pred) -> Tensor:
+    """mean((log(1 + y_pred) - log(1 + y_true))^2) over the last axis.
+
+    Both are first raised to at least 1e-7, as Keras does.
+
+    Args:
+        y_true: non-negative targets, the shape of y_pred.
+        y_pred: predictions (batch, ..., d).
+
+    Returns:
+        A Tensor of shape y_pred.shape[:-1].
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.losses.mean_squared_logarithmic_error([[0.0]], [[1.718281828]]).numpy().round(6)
+        array([1.], dtype=float32)
+    """
+    y_true, y_pred = _pair(y_true, y_pred, "mean_squared_logarithmic_error")
+    first = log(maximum(y_pred, EPSILON) + 1.0)
+    second = log(maximum(y_true, EPSILON) + 1.0)
+    return _mean_last(square(first - second))
+
+
 # -- reduction -------------------------------------------------------------------------------
 
 
@@ -388,7 +637,7 @@ def reduce_weighted_values(values, sample_weight=None, reduction="sum_over_batch
         values = cast(values, "float32")
     weights = None
     if sample_weight is not None:
-        weights = _targets(sample_weight, values)
+        weights = _targets(sample_weight, values, name or "reduce_weighted_values")
         values, weights = squeeze_or_expand_to_same_rank(values, weights)
         # Per-sample weights (batch,) on losses with more axes (batch, time) weight
         # each sample's row, not the trailing axis that plain broadcasting would pick.
@@ -424,11 +673,17 @@ class Loss:
     """Base class: ``loss(y_true, y_pred, sample_weight=None)`` -> a reduced Tensor.
 
     Subclasses implement ``call(y_true, y_pred)``, returning per-sample losses.
+    As Keras 3's, ``call`` receives both as Tensors in the dtype the loss is computed
+    in (``dtype``, else y_pred's float dtype, float32 for half or integer
+    predictions), so float64 or integer targets meet float32 predictions without a
+    cast; only a loss of integer class labels (sparse categorical cross-entropy)
+    keeps them as given.
 
     Args:
         name: the loss's name.
         reduction: "sum_over_batch_size" (the mean over samples), "sum",
             "none" (per-sample values), "mean" or "mean_with_sample_weight".
+        dtype: the floating dtype to compute in (default: y_pred's, at least float32).
 
     Example:
         >>> import wengert as wg
@@ -436,6 +691,8 @@ class Loss:
         ...     def call(self, y_true, y_pred):
         ...         return wg.square(y_pred - y_true)
         >>> float(Squared()(wg.constant([0.0, 0.0]), wg.constant([1.0, 3.0])))
+        5.0
+        >>> float(Squared()([0, 0], wg.constant([1.0, 3.0])))  # integer targets, converted
         5.0
     """
 
@@ -446,18 +703,27 @@ class Loss:
             raise TypeError(f"{self.name}: dtype must be a floating-point type, got {dtype!r}")
         self.dtype = None if dtype is None else xp.dtype(dtype).name
 
-    def _in_loss_dtype(self, y_pred):
-        """``y_pred`` in the dtype the loss is computed in: ``dtype`` when given, else
-        float32 for half-precision predictions (their sums overflow float16's 65504, as
-        Keras 3 avoids by computing losses in float32), else their own dtype."""
-        if not isinstance(y_pred, Tensor):
-            return y_pred
+    def _in_loss_dtype(self, y_true, y_pred):
+        """``y_true`` and ``y_pred`` in the dtype the loss is computed in, as Keras 3's
+        ``Loss.__call__`` converts both before ``call``.
+
+        That dtype is ``dtype`` when given, else float32 for integer or half-precision
+        predictions (float16 sums overflow at 65504, as Keras 3 avoids by computing
+        losses in float32), else y_pred's own.  Integer class labels stay integers
+        for a loss that indexes by them (``_takes_class_labels``).
+        """
+        y_pred = _predictions(y_pred, self.name)  # a float Tensor
         dt = y_pred._value.dtype
-        if self.dtype is not None:
-            return y_pred if dt == self.dtype else cast(y_pred, self.dtype)
-        if dt.kind == "f" and dt.itemsize < 4:
-            return cast(y_pred, "float32")
-        return y_pred
+        dtype = self.dtype or (dt.name if dt.itemsize >= 4 else "float32")
+        if dt != dtype:
+            y_pred = cast(y_pred, dtype)
+        if y_true is not None and not self._takes_class_labels():
+            y_true = _targets(y_true, y_pred, self.name)
+        return y_true, y_pred
+
+    def _takes_class_labels(self) -> bool:
+        """True for a loss whose y_true holds integer class indices, left unconverted."""
+        return False
 
     def call(self, y_true, y_pred) -> Tensor:
         """Per-sample losses (subclasses implement this)."""
@@ -470,7 +736,7 @@ class Loss:
         leaves padded steps out, and the mean is over the real ones, as Keras 3 does.
         """
         mask = get_mask(y_pred) if isinstance(y_pred, Tensor) else None
-        values = self.call(y_true, self._in_loss_dtype(y_pred))
+        values = self.call(*self._in_loss_dtype(y_true, y_pred))
         own = get_mask(values)  # entries the loss itself left out (ignore_class)
         if own is not None:
             mask = own if mask is None or mask.shape != own.shape else mask & own
@@ -588,12 +854,29 @@ class LossFunctionWrapper(FunctionWrapperConfig, Loss):
         """``fn(y_true, y_pred, **kwargs)``."""
         return self.fn(y_true, y_pred, **self._fn_kwargs)
 
+    def _takes_class_labels(self) -> bool:
+        return self.fn is sparse_categorical_crossentropy
+
     @staticmethod
     def _functions() -> dict:
         return _FUNCTIONS
 
 
-class MeanSquaredError(LossFunctionWrapper):
+class _PlainLoss(LossFunctionWrapper):
+    """A loss class around one per-sample function that takes no arguments of its own:
+    Keras's constructor (reduction, name, dtype), the function and default name given by
+    the subclass."""
+
+    _fn = None
+    _default_name = None
+
+    def __init__(self, reduction="sum_over_batch_size", name=None, dtype=None):
+        super().__init__(
+            type(self)._fn, reduction=reduction, name=name or self._default_name, dtype=dtype
+        )
+
+
+class MeanSquaredError(_PlainLoss):
     """Mean of squared errors: ``mean_squared_error`` reduced over the batch.
 
     Args:
@@ -606,11 +889,11 @@ class MeanSquaredError(LossFunctionWrapper):
         0.5
     """
 
-    def __init__(self, reduction="sum_over_batch_size", name="mean_squared_error", dtype=None):
-        super().__init__(mean_squared_error, reduction=reduction, name=name, dtype=dtype)
+    _fn = staticmethod(mean_squared_error)
+    _default_name = "mean_squared_error"
 
 
-class MeanAbsoluteError(LossFunctionWrapper):
+class MeanAbsoluteError(_PlainLoss):
     """Mean of absolute errors: ``mean_absolute_error`` reduced over the batch.
 
     Args:
@@ -623,8 +906,8 @@ class MeanAbsoluteError(LossFunctionWrapper):
         2.0
     """
 
-    def __init__(self, reduction="sum_over_batch_size", name="mean_absolute_error", dtype=None):
-        super().__init__(mean_absolute_error, reduction=reduction, name=name, dtype=dtype)
+    _fn = staticmethod(mean_absolute_error)
+    _default_name = "mean_absolute_error"
 
 
 class BinaryCrossentropy(LossFunctionWrapper):
@@ -763,6 +1046,163 @@ class Huber(LossFunctionWrapper):
         self.delta = float(delta)
 
 
+class KLDivergence(_PlainLoss):
+    """Kullback-Leibler divergence between target and predicted distributions.
+
+    Args:
+        reduction: see ``Loss``.
+        name: the loss's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> round(float(wg.losses.KLDivergence()([[0.5, 0.5]], [[0.25, 0.75]])), 6)
+        0.143841
+    """
+
+    _fn = staticmethod(kl_divergence)
+    _default_name = "kl_divergence"
+
+
+class Hinge(_PlainLoss):
+    """Hinge loss max(1 - y_true y_pred, 0) for -1/1 (or 0/1) labels.
+
+    Args:
+        reduction: see ``Loss``.
+        name: the loss's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> float(wg.losses.Hinge()([[1.0], [-1.0]], [[0.5], [0.5]]))
+        1.0
+    """
+
+    _fn = staticmethod(hinge)
+    _default_name = "hinge"
+
+
+class SquaredHinge(_PlainLoss):
+    """Squared hinge loss max(1 - y_true y_pred, 0)^2 for -1/1 (or 0/1) labels.
+
+    Args:
+        reduction: see ``Loss``.
+        name: the loss's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> float(wg.losses.SquaredHinge()([[1.0], [-1.0]], [[0.5], [0.5]]))
+        1.25
+    """
+
+    _fn = staticmethod(squared_hinge)
+    _default_name = "squared_hinge"
+
+
+class CategoricalHinge(_PlainLoss):
+    """Categorical hinge loss: the best wrong class's score should trail the true one's by 1.
+
+    Args:
+        reduction: see ``Loss``.
+        name: the loss's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> float(wg.losses.CategoricalHinge()([[0.0, 1.0]], [[0.25, 1.0]]))
+        0.25
+    """
+
+    _fn = staticmethod(categorical_hinge)
+    _default_name = "categorical_hinge"
+
+
+class LogCosh(_PlainLoss):
+    """log(cosh(error)): about error^2 / 2 when small and |error| - log 2 when large.
+
+    Args:
+        reduction: see ``Loss``.
+        name: the loss's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> round(float(wg.losses.LogCosh()([[0.0]], [[1.0]])), 6)  # log(cosh(1))
+        0.433781
+    """
+
+    _fn = staticmethod(log_cosh)
+    _default_name = "log_cosh"
+
+
+class Poisson(_PlainLoss):
+    """Poisson loss y_pred - y_true log(y_pred): counts against predicted rates.
+
+    Args:
+        reduction: see ``Loss``.
+        name: the loss's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> float(wg.losses.Poisson()([[0.0], [0.0]], [[1.0], [3.0]]))
+        2.0
+    """
+
+    _fn = staticmethod(poisson)
+    _default_name = "poisson"
+
+
+class CosineSimilarity(LossFunctionWrapper):
+    """The negative cosine similarity of targets and predictions along ``axis`` (Keras's sign).
+
+    Args:
+        axis: the axis the vectors lie along.
+        reduction: see ``Loss``.
+        name: the loss's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> float(wg.losses.CosineSimilarity()([[0.0, 1.0], [1.0, 0.0]], [[0.0, 2.0], [0.0, 1.0]]))
+        -0.5
+    """
+
+    def __init__(
+        self, axis=-1, reduction="sum_over_batch_size", name="cosine_similarity", dtype=None
+    ):
+        super().__init__(cosine_similarity, reduction=reduction, name=name, dtype=dtype, axis=axis)
+        self.axis = axis
+
+
+class MeanAbsolutePercentageError(_PlainLoss):
+    """Mean absolute error relative to the target, in percent.
+
+    Args:
+        reduction: see ``Loss``.
+        name: the loss's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> float(wg.losses.MeanAbsolutePercentageError()([[2.0], [4.0]], [[1.0], [5.0]]))
+        37.5
+    """
+
+    _fn = staticmethod(mean_absolute_percentage_error)
+    _default_name = "mean_absolute_percentage_error"
+
+
+class MeanSquaredLogarithmicError(_PlainLoss):
+    """Mean squared error of log(1 + y): relative errors for non-negative targets.
+
+    Args:
+        reduction: see ``Loss``.
+        name: the loss's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> float(wg.losses.MeanSquaredLogarithmicError()([[0.0], [3.0]], [[0.0], [3.0]]))
+        0.0
+    """
+
+    _fn = staticmethod(mean_squared_logarithmic_error)
+    _default_name = "mean_squared_logarithmic_error"
+
+
 # -- lookup ----------------------------------------------------------------------------------
 
 _FUNCTIONS = {
@@ -772,6 +1212,15 @@ _FUNCTIONS = {
     "categorical_crossentropy": categorical_crossentropy,
     "sparse_categorical_crossentropy": sparse_categorical_crossentropy,
     "huber": huber,
+    "kl_divergence": kl_divergence,
+    "hinge": hinge,
+    "squared_hinge": squared_hinge,
+    "categorical_hinge": categorical_hinge,
+    "log_cosh": log_cosh,
+    "poisson": poisson,
+    "cosine_similarity": cosine_similarity,
+    "mean_absolute_percentage_error": mean_absolute_percentage_error,
+    "mean_squared_logarithmic_error": mean_squared_logarithmic_error,
 }
 _CLASSES = {
     cls.__name__: cls
@@ -782,6 +1231,15 @@ _CLASSES = {
         CategoricalCrossentropy,
         SparseCategoricalCrossentropy,
         Huber,
+        KLDivergence,
+        Hinge,
+        SquaredHinge,
+        CategoricalHinge,
+        LogCosh,
+        Poisson,
+        CosineSimilarity,
+        MeanAbsolutePercentageError,
+        MeanSquaredLogarithmicError,
         LossFunctionWrapper,
     )
 }
@@ -799,6 +1257,21 @@ _NAMES = {
     "sparse_categorical_crossentropy": SparseCategoricalCrossentropy,
     "huber": Huber,
     "huber_loss": Huber,
+    "kl_divergence": KLDivergence,
+    "kld": KLDivergence,
+    "KLD": KLDivergence,
+    "hinge": Hinge,
+    "squared_hinge": SquaredHinge,
+    "categorical_hinge": CategoricalHinge,
+    "log_cosh": LogCosh,
+    "poisson": Poisson,
+    "cosine_similarity": CosineSimilarity,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "mape": MeanAbsolutePercentageError,
+    "MAPE": MeanAbsolutePercentageError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
+    "msle": MeanSquaredLogarithmicError,
+    "MSLE": MeanSquaredLogarithmicError,
 }
 
 

@@ -1,5 +1,17 @@
 """``wg.math``: TensorFlow's ``tf.math`` names."""
 
+from .math_extra import (  # noqa: F401
+    add_n,
+    cumsum,
+    divide_no_nan,
+    reciprocal,
+    reduce_all,
+    reduce_any,
+    rsqrt,
+    squared_difference,
+    tan,
+    xlogy,
+)
 from .math_ops import (  # noqa: F401
     abs,
     add,

@@ -842,10 +842,16 @@ def _valid_totals(totals) -> bool:
         )
         and isinstance(totals.get("metrics"), list)
         and all(
-            isinstance(m, dict) and all(isinstance(v, number) for v in m.values())
-            for m in totals["metrics"]
+            isinstance(m, dict) and all(_numbers(v) for v in m.values()) for m in totals["metrics"]
         )
     )
+
+
+def _numbers(value) -> bool:
+    """A number, or a (nested) list of numbers: a metric's state as plain data."""
+    if isinstance(value, list):
+        return all(_numbers(v) for v in value)
+    return isinstance(value, (int, float))
 
 
 def load_model(filepath, custom_objects=None, compile=True) -> Model:
@@ -990,16 +996,13 @@ def _restore_totals(model, totals) -> None:
     else:
         states, targets = totals["metrics"], model.metrics
     for m, state in zip(targets, states):
-        vars(m).update(state)
+        metrics._restore_plain_state(m, state)
 
 
 def _numeric_state(metric) -> dict:
-    """A metric's running totals (its numeric attributes), to resume an epoch's logs."""
-    return {
-        k: v
-        for k, v in vars(metric).items()
-        if isinstance(v, (int, float)) and not isinstance(v, bool)
-    }
+    """A metric's running state as plain data (numbers; Variables as nested lists), to
+    resume an epoch's logs."""
+    return metrics._plain_state(metric)
 
 
 class Sequential(Model):

@@ -39,6 +39,8 @@ __all__ = [
     "RMSprop",
     "Adam",
     "AdamW",
+    "Adamax",
+    "Nadam",
     "get",
     "serialize",
     "deserialize",
@@ -81,7 +83,8 @@ class Optimizer:
 
     def __init_subclass__(cls, **kwargs):
         super().__init_subclass__(**kwargs)
-        _REGISTRY[cls.__name__] = cls
+        if not cls.__name__.startswith("_"):  # a private base is no optimizer of its own
+            _REGISTRY[cls.__name__] = cls
 
     def __init__(
         self,
@@ -267,6 +270,43 @@ class Optimizer:
                 v.assign(v.constraint(v))
         self.iterations += 1
         return self.iterations
+
+    def apply(self, grads, trainable_variables=None) -> int:
+        """Keras 3's form of ``apply_gradients``: gradients and variables as two lists.
+
+        Args:
+            grads: one gradient (a Tensor, an array or None) per variable.
+            trainable_variables: the variables, in the same order; omitted, the
+                variables the optimizer was built with.
+
+        Returns:
+            ``iterations`` after the step.
+
+        Example:
+            >>> import wengert as wg
+            >>> w = wg.Variable([1.0, 2.0])
+            >>> opt = wg.optimizers.SGD(learning_rate=0.5)
+            >>> opt.apply([wg.constant([2.0, 2.0])], [w])
+            1
+            >>> opt.apply([wg.constant([2.0, 2.0])])  # the variables it was built with
+            2
+            >>> w.numpy()
+            array([-1.,  0.], dtype=float32)
+        """
+        name = f"{type(self).__name__}.apply"
+        if trainable_variables is None:
+            if not self.built:
+                raise ValueError(
+                    f"{name}: pass trainable_variables (the optimizer is not built yet, so it "
+                    "has no variables of its own)"
+                )
+            trainable_variables = self._variables
+        grads, trainable_variables = list(grads), list(trainable_variables)
+        if len(grads) != len(trainable_variables):
+            raise ValueError(
+                f"{name}: got {len(grads)} gradients for {len(trainable_variables)} variables"
+            )
+        return self.apply_gradients(zip(grads, trainable_variables))
 
     @staticmethod
     def _subtract(variable, delta, held: int = 1) -> None:
@@ -724,7 +764,33 @@ class RMSprop(Optimizer):
         }
 
 
-class Adam(Optimizer):
+class _MomentEstimates(Optimizer):
+    """What Adam, Adamax and Nadam share: β1, β2 and epsilon (Keras's defaults), checked
+    and in the config."""
+
+    def __init__(
+        self,
+        learning_rate=0.001,
+        beta_1: float = 0.9,
+        beta_2: float = 0.999,
+        epsilon: float = 1e-7,
+        **kwargs,
+    ):
+        super().__init__(learning_rate, **kwargs)
+        self.beta_1 = self._check("beta_1", beta_1, 0.0, 1.0, high_open=True)
+        self.beta_2 = self._check("beta_2", beta_2, 0.0, 1.0, high_open=True)
+        self.epsilon = self._check("epsilon", epsilon, 0.0, math.inf)
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "beta_1": self.beta_1,
+            "beta_2": self.beta_2,
+            "epsilon": self.epsilon,
+        }
+
+
+class Adam(_MomentEstimates):
     """Adam: steps scaled by bias-corrected moment estimates (``torch.optim.Adam``).
 
     At step t = iterations + 1, with m and v starting at 0::
@@ -767,10 +833,7 @@ class Adam(Optimizer):
         amsgrad: bool = False,
         **kwargs,
     ):
-        super().__init__(learning_rate, **kwargs)
-        self.beta_1 = self._check("beta_1", beta_1, 0.0, 1.0, high_open=True)
-        self.beta_2 = self._check("beta_2", beta_2, 0.0, 1.0, high_open=True)
-        self.epsilon = self._check("epsilon", epsilon, 0.0, math.inf)
+        super().__init__(learning_rate, beta_1, beta_2, epsilon, **kwargs)
         self.amsgrad = bool(amsgrad)
 
     def build(self, var_list) -> None:
@@ -802,13 +865,7 @@ class Adam(Optimizer):
         self._subtract(variable, (learning_rate / (1 - b1**t)) * (m / denom))
 
     def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "beta_1": self.beta_1,
-            "beta_2": self.beta_2,
-            "epsilon": self.epsilon,
-            "amsgrad": self.amsgrad,
-        }
+        return {**super().get_config(), "amsgrad": self.amsgrad}
 
 
 class AdamW(Adam):
@@ -861,8 +918,143 @@ class AdamW(Adam):
         )
 
 
+class Adamax(_MomentEstimates):
+    """Adamax: Adam with an infinity norm in place of the root mean square (``torch.optim.Adamax``)
+
+    At step t = iterations + 1, with m and u starting at 0::
+
+        g <- g + weight_decay * w          (torch's coupled L2, when weight_decay)
+        m <- β1 m + (1 - β1) g
+        u <- max(β2 u, |g| + epsilon)
+        w <- w - lr / (1 - β1^t) * m / u
+
+    This is torch's placement of epsilon (inside the max); Keras takes
+    ``u <- max(β2 u, |g|)`` and divides by ``u + epsilon``.
+
+    Args:
+        learning_rate: a float or a schedule.
+        beta_1: β1 in [0, 1).
+        beta_2: β2 in [0, 1).
+        epsilon: the floor of u.
+        **kwargs: ``weight_decay``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``name``.
+
+    Example:
+        >>> import wengert as wg
+        >>> w = wg.Variable([1.0])
+        >>> opt = wg.optimizers.Adamax(learning_rate=0.1, epsilon=0.0)
+        >>> for g in (2.0, 1.0):
+        ...     _ = opt.apply_gradients([(wg.constant([g]), w)])
+        >>> # m = 0.9 * 0.2 + 0.1 * 1 = 0.28; u = max(0.999 * 2, 1) = 1.998
+        >>> round(float(w[0]), 5), round(0.9 - 0.1 / (1 - 0.9**2) * 0.28 / 1.998, 5)
+        (0.82624, 0.82624)
+    """
+
+    def build(self, var_list) -> None:
+        if self.built:
+            return
+        super().build(var_list)
+        self._m = self.add_slot("m")
+        self._u = self.add_slot("u")
+
+    def update_step(self, gradient, variable, learning_rate: float) -> None:
+        w, g, b1 = variable._value, gradient, self.beta_1
+        if self.weight_decay:
+            g = g + self.weight_decay * w
+        i, t = self._slot_index(variable), self.iterations + 1
+        m, u = self._m[i], self._u[i]
+        m *= b1
+        m += (1 - b1) * g
+        u *= self.beta_2
+        xp.maximum(u, xp.abs(g) + self.epsilon, out=u)
+        self._subtract(variable, (learning_rate / (1 - b1**t)) * (m / u))
+
+
+class Nadam(_MomentEstimates):
+    """Nadam: Adam with Nesterov momentum and Keras's momentum schedule.
+
+    At step t = iterations + 1, with m and v starting at 0, momentum coefficients
+    μ_t = β1 (1 - 0.5 * 0.96^t) and their running product Π_t = μ_1 ... μ_t::
+
+        g <- g + weight_decay * w          (torch's coupled L2, when weight_decay)
+        m <- β1 m + (1 - β1) g
+        v <- β2 v + (1 - β2) g^2
+        m̂ = μ_{t+1} m / (1 - Π_t μ_{t+1}) + (1 - μ_t) g / (1 - Π_t)
+        w <- w - lr m̂ / (sqrt(v / (1 - β2^t)) + epsilon)
+
+    This is Keras 3's Nadam, and ``torch.optim.NAdam`` with ``momentum_decay=1``
+    (torch's μ_t is β1 (1 - 0.5 * 0.96^(t * momentum_decay)), and its default
+    momentum_decay of 0.004 makes the schedule 250 times slower).  Π_t depends
+    only on t, so the optimizer's state is Adam's.
+
+    Args:
+        learning_rate: a float or a schedule.
+        beta_1: β1 in [0, 1).
+        beta_2: β2 in [0, 1).
+        epsilon: added to the root.
+        **kwargs: ``weight_decay``, ``clipnorm``, ``clipvalue``, ``global_clipnorm``, ``name``.
+
+    Example:
+        >>> import wengert as wg
+        >>> w = wg.Variable([1.0])
+        >>> opt = wg.optimizers.Nadam(learning_rate=0.1, epsilon=0.0)
+        >>> _ = opt.apply_gradients([(wg.constant([2.0]), w)])
+        >>> mu_1, mu_2 = 0.9 * (1 - 0.5 * 0.96), 0.9 * (1 - 0.5 * 0.96**2)
+        >>> m_hat = mu_2 * 0.2 / (1 - mu_1 * mu_2) + 2.0  # m = 0.2, v̂ = g^2 = 4
+        >>> round(float(w[0]), 5), round(1 - 0.1 * m_hat / 2, 5)
+        (0.89372, 0.89372)
+    """
+
+    def build(self, var_list) -> None:
+        if self.built:
+            return
+        super().build(var_list)
+        self._m = self.add_slot("m")
+        self._v = self.add_slot("v")
+        self._momentum_product = (0, 1.0)  # (t, Π_t)
+
+    def _momentum(self, t: int) -> float:
+        return self.beta_1 * (1.0 - 0.5 * 0.96**t)
+
+    def _product(self, t: int) -> float:
+        """Π_t, multiplied on from the last step's (or recomputed after ``set_state``)."""
+        step, product = self._momentum_product
+        if step != t:
+            if step != t - 1:
+                step, product = 0, 1.0
+            for i in range(step + 1, t + 1):
+                product *= self._momentum(i)
+            self._momentum_product = (t, product)
+        return product
+
+    def update_step(self, gradient, variable, learning_rate: float) -> None:
+        w, g, b1, b2 = variable._value, gradient, self.beta_1, self.beta_2
+        if self.weight_decay:
+            g = g + self.weight_decay * w
+        i, t = self._slot_index(variable), self.iterations + 1
+        mu, mu_next = self._momentum(t), self._momentum(t + 1)
+        product = self._product(t)
+        m, v = self._m[i], self._v[i]
+        m *= b1
+        m += (1 - b1) * g
+        v *= b2
+        v += (1 - b2) * (g * g)
+        denom = xp.sqrt(v / (1 - b2**t))
+        denom += self.epsilon
+        step = (learning_rate * (1 - mu) / (1 - product)) * g
+        step += (learning_rate * mu_next / (1 - product * mu_next)) * m
+        self._subtract(variable, step / denom)
+
+
 # Names ``get`` accepts (case-insensitive), each giving a default instance.
-_NAMES = {"sgd": SGD, "adagrad": Adagrad, "rmsprop": RMSprop, "adam": Adam, "adamw": AdamW}
+_NAMES = {
+    "sgd": SGD,
+    "adagrad": Adagrad,
+    "rmsprop": RMSprop,
+    "adam": Adam,
+    "adamw": AdamW,
+    "adamax": Adamax,
+    "nadam": Nadam,
+}
 
 
 def serialize(optimizer: Optimizer) -> dict:
@@ -926,8 +1118,8 @@ def get(identifier) -> Optimizer:
     """An optimizer from an instance (returned as is), a name, or a config dict.
 
     Args:
-        identifier: an Optimizer; a name ("sgd", "adagrad", "rmsprop", "adam",
-            "adamw", any case) for a default instance; or a dict for ``deserialize``.
+        identifier: an Optimizer; a name ("sgd", "adagrad", "rmsprop", "adam", "adamw",
+            "adamax", "nadam", any case) for a default instance; or a dict for ``deserialize``.
 
     Returns:
         An Optimizer.
@@ -936,10 +1128,10 @@ def get(identifier) -> Optimizer:
         >>> import wengert as wg
         >>> wg.optimizers.get("Adam")
         <wg.optimizers.Adam 'Adam': learning_rate=0.001>
-        >>> wg.optimizers.get("nadam")
+        >>> wg.optimizers.get("adadelta")
         Traceback (most recent call last):
         ...
-        ValueError: Unknown optimizer 'nadam'; valid names: adagrad, adam, adamw, rmsprop, sgd
+        ValueError: Unknown optimizer 'adadelta'; valid names: adagrad, adam, ...
     """
     if isinstance(identifier, Optimizer):
         return identifier

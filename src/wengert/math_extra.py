@@ -1,0 +1,398 @@
+"""More of TensorFlow's math: tan, cumsum and einsum as primitives; clipping by norm,
+``divide_no_nan``, ``xlogy`` and friends as compositions of existing ops (their gradients
+come from those ops' rules); and the linear-algebra primitives ``inv``, ``det`` and
+``solve``.  ``wg.math``, ``wg.linalg`` and the top level export them under TF's names.
+"""
+
+from __future__ import annotations
+
+import builtins
+
+from .backend import xp
+from .core import apply, defjvp, defvjp, nondifferentiable, operand, primitive
+from .math_ops import (
+    _axes,
+    _mT,
+    _unary,
+    cos,
+    divide,
+    equal,
+    log,
+    matmul,
+    maximum,
+    reduce_sum,
+    sqrt,
+    square,
+    where,
+)
+from .tensor import Tensor
+
+__all__ = [
+    "tan",
+    "cumsum",
+    "einsum",
+    "reciprocal",
+    "rsqrt",
+    "squared_difference",
+    "divide_no_nan",
+    "xlogy",
+    "add_n",
+    "reduce_all",
+    "reduce_any",
+    "clip_by_norm",
+    "clip_by_global_norm",
+    "global_norm",
+    "inv",
+    "det",
+    "solve",
+]
+
+tan = _unary(
+    "tan",
+    xp.tan,
+    vjp=lambda g, out, x: g / square(cos(x)),
+    jvp=lambda dx, out, x: dx / square(cos(x)),
+    doc="Elementwise tangent.",
+    example=">>> wg.math.tan([0.0]).numpy()\narray([0.], dtype=float32)",
+    float_only=True,
+)
+
+
+# -- cumulative sum ---------------------------------------------------------------------------
+def _cumsum_impl(x, axis, exclusive, reverse):
+    if reverse:
+        x = xp.flip(x, axis)
+    out = xp.cumsum(x, axis=axis, dtype=x.dtype)
+    if exclusive:  # shift by one: the sum of the elements before, not up to
+        out = xp.roll(out, 1, axis)
+        xp.moveaxis(out, axis, 0)[0] = 0
+    return xp.flip(out, axis) if reverse else out
+
+
+cumsum_p = primitive("cumsum", _cumsum_impl)
+# The transpose of a running sum is the running sum the other way.
+defvjp(
+    cumsum_p,
+    lambda g, out, x, axis, exclusive, reverse: cumsum(g, axis, exclusive, not reverse),
+)
+defjvp(
+    cumsum_p,
+    lambda dx, out, x, axis, exclusive, reverse: cumsum(dx, axis, exclusive, reverse),
+)
+
+
+def cumsum(x, axis=0, exclusive=False, reverse=False, name=None) -> Tensor:
+    """Running sum along ``axis`` (TensorFlow's ``tf.math.cumsum``, with ``exclusive``
+    and ``reverse``).
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.math.cumsum([1.0, 2.0, 3.0]).numpy()
+        array([1., 3., 6.], dtype=float32)
+        >>> wg.math.cumsum([1.0, 2.0, 3.0], exclusive=True, reverse=True).numpy()
+        array([5., 3., 0.], dtype=float32)
+    """
+    x = operand(x)
+    if x.ndim == 0:
+        raise ValueError("cumsum: expected a tensor of rank >= 1, got a scalar")
+    (ax,) = _axes(int(axis), x.ndim, "cumsum")
+    params = {"axis": ax, "exclusive": bool(exclusive), "reverse": bool(reverse)}
+    return apply(cumsum_p, (x,), params)
+
+
+# -- einsum -----------------------------------------------------------------------------------
+def _einsum_impl(*operands, subscripts):
+    return xp.einsum(subscripts, *operands, optimize=len(operands) > 2)
+
+
+def _einsum_vjp(i, g, out, *operands, subscripts):
+    """The gradient of operand i: the output's cotangent contracted with the other operands
+    back to operand i's subscripts; its axes that appear nowhere else (summed out alone)
+    are broadcast back."""
+    from .array_ops import broadcast_to, expand_dims
+
+    inputs, output = subscripts.split("->")
+    subs = inputs.split(",")
+    mine = subs[i]
+    others = [s for k, s in enumerate(subs) if k != i]
+    present = set(output).union(*others) if others else set(output)
+    kept = "".join(c for c in mine if c in present)
+    spec = ",".join([output] + others) + "->" + kept
+    grad = einsum(spec, g, *[op for k, op in enumerate(operands) if k != i])
+    for axis, c in enumerate(mine):
+        if c not in present:
+            grad = expand_dims(grad, axis)
+    return broadcast_to(grad, operands[i].shape) if kept != mine else grad
+
+
+def _einsum_jvp(i, dx, out, *operands, subscripts):
+    args = list(operands)
+    args[i] = dx
+    return einsum(subscripts, *args)
+
+
+einsum_p = primitive("einsum", _einsum_impl)
+einsum_p.vjps = _einsum_vjp
+einsum_p.jvps = _einsum_jvp
+
+
+def einsum(equation: str, *inputs, name=None) -> Tensor:
+    """Einstein summation (``tf.einsum``): ``"ij,jk->ik"`` is a matrix product.
+
+    The output subscripts must be given (``->``); an index repeated within one operand
+    (a diagonal) and ``...`` are not supported.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.linalg.einsum("ij,j->i", [[1.0, 2.0], [3.0, 4.0]], [1.0, 1.0]).numpy()
+        array([3., 7.], dtype=float32)
+    """
+    equation = equation.replace(" ", "")
+    if "->" not in equation or "..." in equation:
+        raise ValueError(
+            f"einsum: expected explicit output subscripts and no ellipsis, got {equation!r}"
+        )
+    subs = equation.split("->")[0].split(",")
+    if len(subs) != len(inputs):
+        raise ValueError(f"einsum: {equation!r} names {len(subs)} operands, got {len(inputs)}")
+    ts = [operand(inputs[0])] + [operand(x, operand(inputs[0]).dtype) for x in inputs[1:]]
+    for s, t in zip(subs, ts):
+        if len(s) != t.ndim or len(set(s)) != len(s):
+            raise ValueError(
+                f"einsum: subscripts {s!r} do not fit an operand of shape {list(t.shape)} "
+                "(one distinct letter per axis)"
+            )
+    return apply(einsum_p, tuple(ts), {"subscripts": equation})
+
+
+# -- compositions -------------------------------------------------------------------------------
+def reciprocal(x, name=None) -> Tensor:
+    """1 / x.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.math.reciprocal([2.0]).numpy()
+        array([0.5], dtype=float32)
+    """
+    return divide(1.0, operand(x))
+
+
+def rsqrt(x, name=None) -> Tensor:
+    """1 / sqrt(x).
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.math.rsqrt([4.0]).numpy()
+        array([0.5], dtype=float32)
+    """
+    return divide(1.0, sqrt(operand(x)))
+
+
+def squared_difference(x, y, name=None) -> Tensor:
+    """(x - y) ** 2.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.math.squared_difference([1.0], [3.0]).numpy()
+        array([4.], dtype=float32)
+    """
+    x = operand(x)
+    return square(x - operand(y, x.dtype))
+
+
+def divide_no_nan(x, y, name=None) -> Tensor:
+    """x / y, and 0 where y is 0 (with gradient 0 there, never NaN).
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.math.divide_no_nan([1.0, 1.0], [0.0, 2.0]).numpy()
+        array([0. , 0.5], dtype=float32)
+    """
+    x = operand(x)
+    y = operand(y, x.dtype)
+    zero = equal(y, 0.0)
+    return where(zero, 0.0, x / where(zero, 1.0, y))
+
+
+def xlogy(x, y, name=None) -> Tensor:
+    """x * log(y), and 0 where x is 0 (whatever y).
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.math.xlogy([0.0, 2.0], [0.0, 1.0]).numpy()
+        array([0., 0.], dtype=float32)
+    """
+    x = operand(x)
+    y = operand(y, x.dtype)
+    zero = equal(x, 0.0)
+    return where(zero, 0.0, x * log(where(zero, 1.0, y)))
+
+
+def add_n(inputs, name=None) -> Tensor:
+    """The sum of a list of tensors of one shape and dtype.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.math.add_n([wg.ones(2), wg.ones(2), wg.ones(2)]).numpy()
+        array([3., 3.], dtype=float32)
+    """
+    ts = [operand(t) for t in inputs]
+    if not ts:
+        raise ValueError("add_n: needs at least one tensor")
+    shapes = {t.shape for t in ts}
+    if len(shapes) != 1:
+        raise ValueError(f"add_n: the tensors' shapes differ: {sorted(shapes)}")
+    return builtins.sum(ts[1:], ts[0])
+
+
+def _logical_reduction(name, fn):
+    prim = nondifferentiable(primitive(name, fn))
+
+    def op(input_tensor, axis=None, keepdims=False, name=None):
+        x = operand(input_tensor)
+        if x._value.dtype.kind != "b":
+            raise TypeError(f"{prim.name}: expected a bool tensor, got {x.dtype}")
+        axes = _axes(axis, x.ndim, prim.name)
+        return apply(prim, (x,), {"axis": axes, "keepdims": bool(keepdims)})
+
+    op.__name__ = op.__qualname__ = name
+    return op
+
+
+reduce_all = _logical_reduction(
+    "reduce_all", lambda x, axis, keepdims: xp.all(x, axis, keepdims=keepdims)
+)
+reduce_all.__doc__ = """True where every element over ``axis`` is (all axes by default).
+
+Example:
+    >>> import wengert as wg
+    >>> bool(wg.math.reduce_all(wg.constant([True, False])))
+    False
+"""
+reduce_any = _logical_reduction(
+    "reduce_any", lambda x, axis, keepdims: xp.any(x, axis, keepdims=keepdims)
+)
+reduce_any.__doc__ = """True where some element over ``axis`` is (all axes by default).
+
+Example:
+    >>> import wengert as wg
+    >>> bool(wg.math.reduce_any(wg.constant([True, False])))
+    True
+"""
+
+
+def clip_by_norm(t, clip_norm, axes=None, name=None) -> Tensor:
+    """``t`` rescaled so its L2 norm over ``axes`` is at most ``clip_norm`` (TensorFlow's).
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.clip_by_norm([3.0, 4.0], 1.0).numpy()
+        array([0.6, 0.8], dtype=float32)
+    """
+    t = operand(t)
+    norm = sqrt(reduce_sum(t * t, axis=axes, keepdims=True))
+    return t * float(clip_norm) / maximum(norm, float(clip_norm))
+
+
+def global_norm(t_list, name=None) -> Tensor:
+    """sqrt of the sum of every tensor's squared L2 norm (None entries are skipped).
+
+    Example:
+        >>> import wengert as wg
+        >>> float(wg.linalg.global_norm([wg.constant([3.0]), wg.constant([4.0])]))
+        5.0
+    """
+    ts = [operand(t) for t in t_list if t is not None]
+    if not ts:
+        raise ValueError("global_norm: needs at least one tensor")
+    return sqrt(builtins.sum((reduce_sum(t * t) for t in ts[1:]), reduce_sum(ts[0] * ts[0])))
+
+
+def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
+    """``(clipped list, global norm)``: every tensor scaled by ``clip_norm /
+    max(global_norm, clip_norm)``, None entries kept (TensorFlow's).
+
+    Example:
+        >>> import wengert as wg
+        >>> clipped, norm = wg.clip_by_global_norm([wg.constant(3.0), wg.constant(4.0)], 1.0)
+        >>> [round(float(c), 4) for c in clipped], float(norm)
+        ([0.6, 0.8], 5.0)
+    """
+    t_list = list(t_list)
+    norm = global_norm(t_list) if use_norm is None else operand(use_norm)
+    scale = float(clip_norm) / maximum(norm, float(clip_norm))
+    return [None if t is None else operand(t) * scale for t in t_list], norm
+
+
+# -- linear algebra -----------------------------------------------------------------------------
+inv_p = primitive("inv", xp.linalg.inv)
+defvjp(inv_p, lambda g, out, a: -matmul(_mT(out), matmul(g, _mT(out))))
+defjvp(inv_p, lambda da, out, a: -matmul(out, matmul(da, out)))
+
+det_p = primitive("det", xp.linalg.det)
+defvjp(det_p, lambda g, out, a: (g * out)[..., None, None] * _mT(inv(a)))
+defjvp(det_p, lambda da, out, a: out * reduce_sum(_mT(inv(a)) * da, axis=[-2, -1]))
+
+solve_p = primitive("solve", xp.linalg.solve)
+defvjp(
+    solve_p,
+    lambda g, out, a, b: -matmul(solve(_mT(a), g), _mT(out)),
+    lambda g, out, a, b: solve(_mT(a), g),
+)
+defjvp(
+    solve_p,
+    lambda da, out, a, b: -solve(a, matmul(da, out)),
+    lambda db, out, a, b: solve(a, db),
+)
+
+
+def _square_matrices(op, a):
+    a = operand(a)
+    if a.ndim < 2 or a.shape[-1] != a.shape[-2] or a._value.dtype.kind != "f":
+        raise ValueError(
+            f"{op}: expected float square matrices (..., n, n), got {a.dtype}{list(a.shape)}"
+        )
+    return a
+
+
+def inv(input, adjoint=False, name=None) -> Tensor:
+    """The inverse of each square matrix (``tf.linalg.inv``).
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.linalg.inv([[2.0, 0.0], [0.0, 4.0]]).numpy()
+        array([[0.5 , 0.  ],
+               [0.  , 0.25]], dtype=float32)
+    """
+    a = _square_matrices("inv", input)
+    return apply(inv_p, (_mT(a) if adjoint else a,))
+
+
+def det(input, name=None) -> Tensor:
+    """The determinant of each square matrix (``tf.linalg.det``).
+
+    Example:
+        >>> import wengert as wg
+        >>> float(wg.linalg.det([[2.0, 1.0], [1.0, 3.0]]))
+        5.0
+    """
+    return apply(det_p, (_square_matrices("det", input),))
+
+
+def solve(matrix, rhs, adjoint=False, name=None) -> Tensor:
+    """X with ``matrix @ X = rhs`` (``tf.linalg.solve``; rhs is (..., n, k)).
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.linalg.solve([[2.0, 0.0], [0.0, 4.0]], [[2.0], [8.0]]).numpy()
+        array([[1.],
+               [2.]], dtype=float32)
+    """
+    a = _square_matrices("solve", matrix)
+    b = operand(rhs, a.dtype)
+    if b.ndim < 2 or b.shape[-2] != a.shape[-1]:
+        raise ValueError(
+            f"solve: rhs must be (..., {a.shape[-1]}, k) for matrix {list(a.shape)}, "
+            f"got {list(b.shape)}"
+        )
+    return apply(solve_p, (_mT(a) if adjoint else a, b))
