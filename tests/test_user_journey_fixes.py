@@ -224,3 +224,16 @@ def test_summary_prints_none_for_axes_declared_unknown():
     assert "(None, None, 4)" in lines[0] and "(None, None, 3)" in lines[0]
     model(np.zeros((2, 7), np.int64))
     assert model.layers[0]._output_shape == (2, 7, 4)  # the probe left the real shapes alone
+
+
+def test_a_metric_function_of_float64_targets_works_in_fit():
+    rng = np.random.default_rng(3)
+    x, y = rng.random((16, 4)), rng.random((16, 1))  # float64, as np.random gives
+    model = wg.Sequential([layers.Input((4,)), layers.Dense(1)])
+    model.compile(
+        "adam",
+        loss=lambda yt, yp: wg.reduce_mean(wg.square(yt - yp), axis=-1),
+        metrics=[lambda yt, yp: wg.reduce_mean(wg.abs(yt - yp), axis=-1)],
+    )
+    history = model.fit(x, y, epochs=1, verbose=0)
+    assert len(history.history) == 2

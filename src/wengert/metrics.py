@@ -449,6 +449,13 @@ class MeanMetricWrapper(_losses.FunctionWrapperConfig, Mean):
             y_pred: the batch's predictions.
             sample_weight: None, or one weight per sample.
         """
+        if isinstance(y_pred, Tensor) and y_pred.dtype.kind == "f":
+            # Float targets of another precision (float64 data, float32 model) meet the
+            # predictions in theirs, as Keras's loaded data would: a user's function of
+            # (y_true - y_pred) works.  Integer labels stay as they are.
+            labels = _array(y_true)
+            if labels.dtype.kind == "f" and labels.dtype != y_pred.dtype:
+                y_true = labels.astype(y_pred.dtype)
         with all_paused():  # a metric is never differentiated: record nothing
             values = self.fn(y_true, y_pred, **self._fn_kwargs)
         mask = get_mask(y_pred) if isinstance(y_pred, Tensor) else None
