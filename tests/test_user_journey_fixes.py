@@ -237,3 +237,40 @@ def test_a_metric_function_of_float64_targets_works_in_fit():
     )
     history = model.fit(x, y, epochs=1, verbose=0)
     assert len(history.history) == 2
+
+
+def test_custom_layers_receive_and_make_masks_as_in_the_keras_masking_guide():
+    from wengert.layers.base import get_mask
+
+    seen = {}
+
+    class MaskedMean(layers.Layer):
+        """Consumes the mask it is handed, as the guide's layers do."""
+
+        def call(self, inputs, mask=None):
+            seen["mask"] = mask
+            w = wg.constant(mask.astype("float32"))[..., None]
+            return wg.reduce_sum(inputs * w, axis=1) / wg.reduce_sum(w, axis=1)
+
+    class CustomEmbedding(layers.Layer):
+        def __init__(self, input_dim, output_dim, **kwargs):
+            super().__init__(**kwargs)
+            self.input_dim, self.output_dim = input_dim, output_dim
+
+        def build(self, input_shape):
+            self.embeddings = self.add_weight((self.input_dim, self.output_dim), "random_normal")
+
+        def call(self, inputs):
+            return wg.gather(self.embeddings, inputs)
+
+        def compute_mask(self, inputs, mask=None):
+            return wg.not_equal(inputs, 0)
+
+    ids = np.array([[3, 5, 0, 0], [1, 0, 0, 0]])
+    emb = CustomEmbedding(10, 4)
+    out = emb(wg.constant(ids))
+    np.testing.assert_array_equal(get_mask(out), ids != 0)
+    mean = MaskedMean()(out)
+    np.testing.assert_array_equal(seen["mask"], ids != 0)
+    expected = [out.numpy()[0, :2].mean(0), out.numpy()[1, :1].mean(0)]
+    np.testing.assert_allclose(mean.numpy(), np.stack(expected), rtol=1e-6)

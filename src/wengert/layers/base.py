@@ -221,7 +221,9 @@ class Layer:
         self.built = False
         self.input_spec = None
         self._input_shape_arg = None if input_shape is None else tuple(input_shape)
-        self._call_takes_training = "training" in inspect.signature(self.call).parameters
+        params = inspect.signature(self.call).parameters
+        self._call_takes_training = "training" in params
+        self._call_takes_mask = "mask" in params  # Keras passes the input's mask to it
 
     @property
     def trainable(self) -> bool:
@@ -443,6 +445,8 @@ class Layer:
             training = outer
         if _add_loss_used[0] and not _in_call.get():
             self._clear_added_losses()  # a new forward pass: last pass's terms go
+        if mask is not None and self._call_takes_mask and "mask" not in kwargs:
+            kwargs["mask"] = mask
         token = _training.set(training)
         call_token = _in_call.set(True)
         try:
@@ -458,10 +462,26 @@ class Layer:
             outs = out if isinstance(out, (list, tuple)) else [out]
             reg = self._activity_regularizer
             self._activity_losses = [reg(o) for o in outs if isinstance(o, Tensor)]
-        if mask is not None and self.supports_masking and isinstance(out, Tensor):
-            if get_mask(out) is None:
-                set_mask(out, mask)
+        if isinstance(out, Tensor) and get_mask(out) is None:
+            out_mask = self.compute_mask(inputs, mask)
+            if out_mask is not None:
+                set_mask(out, out_mask)
         return out
+
+    def compute_mask(self, inputs, mask=None):
+        """The output's padding mask, as Keras asks a layer for it: the input's when the
+        layer ``supports_masking``, else None.  Override it to make or change a mask.
+
+        Example:
+            >>> import wengert as wg
+            >>> from wengert.layers.base import get_mask
+            >>> class FirstTwo(wg.layers.Layer):
+            ...     def compute_mask(self, inputs, mask=None):
+            ...         return wg.constant([[True, True, False]])
+            >>> get_mask(FirstTwo()(wg.ones((1, 3, 2))))
+            array([[ True,  True, False]])
+        """
+        return mask if self.supports_masking else None
 
     def _convert_inputs(self, inputs):
         if isinstance(inputs, (list, tuple)):
