@@ -206,3 +206,44 @@ def test_fit_without_y_hands_each_batch_of_x_to_a_custom_train_step():
     plain.compile("sgd", "mse")
     with pytest.raises(ValueError, match="fit: y is required"):
         plain.fit(x, verbose=0)
+
+
+def test_fit_and_evaluate_take_sources_of_batches_as_keras_takes_datasets():
+    x, y = _data()
+
+    def build():
+        wg.random.set_seed(7)
+        model = wg.Sequential([layers.Input((3,)), layers.Dense(1)])
+        model.compile("sgd", "mse", metrics=["mae"])
+        return model
+
+    arrays = build()
+    arrays.fit(x, y, batch_size=8, epochs=3, shuffle=False, verbose=0)
+    batched = build()
+    source = wg.datasets.Batches(x, y, batch_size=8, shuffle=False)
+    history = batched.fit(source, epochs=3, verbose=0, validation_data=source)
+    for a, b in zip(arrays.get_weights(), batched.get_weights()):
+        np.testing.assert_allclose(a, b, rtol=1e-6)
+    assert set(history.history) == {"loss", "mae", "val_loss", "val_mae"}
+    assert batched.evaluate(source, verbose=0)[0] == pytest.approx(
+        arrays.evaluate(x, y, batch_size=8, verbose=0)[0], rel=1e-5
+    )
+
+    def endless():
+        while True:
+            for s in range(0, len(x), 10):
+                yield x[s : s + 10], y[s : s + 10]
+
+    gen = build()
+    history = gen.fit(endless(), epochs=3, steps_per_epoch=2, verbose=0)
+    assert len(history.history["loss"]) == 3
+
+    def short():
+        yield x[:10], y[:10]
+
+    once = build()
+    with pytest.warns(UserWarning, match="ran out after 1 of 4 batches"):
+        history = once.fit(short(), epochs=5, steps_per_epoch=4, verbose=0)
+    assert len(history.history["loss"]) == 1
+    with pytest.raises(ValueError, match="carries its own targets"):
+        once.fit(source, y, verbose=0)

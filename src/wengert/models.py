@@ -14,6 +14,7 @@ never interrupted.
 
 from __future__ import annotations
 
+import itertools
 import math
 import os
 import warnings
@@ -216,11 +217,15 @@ class Model(Layer):
         class_weight=None,
         validation_batch_size=None,
         validation_freq=1,
+        steps_per_epoch=None,
     ):
         """Train for ``epochs`` epochs on ``(x, y)`` in batches; returns a ``History``.
 
         Args:
-            x: inputs (array or Tensor), first axis = samples.
+            x: inputs (array or Tensor), first axis = samples; or a source of batches
+                (``wg.datasets.Batches``, a generator, any iterable of ``(x, y)``,
+                ``(x, y, sample_weight)`` or ``x`` batches, as Keras takes a dataset),
+                iterated afresh each epoch, or ``steps_per_epoch`` batches at a time.
             y: targets, first axis = samples.
             batch_size: samples per step (default 32).
             epochs: the epoch to stop after (counting from 0, as Keras).
@@ -244,6 +249,8 @@ class Model(Layer):
             raise_on_nan: stop with ``NonFiniteLossError`` naming epoch and batch when the
                 loss is not finite.  False, or a ``TerminateOnNaN`` among the callbacks:
                 no error (the callback then stops training, as in Keras).
+            steps_per_epoch: with a source of batches, this many batches make an epoch
+                (the source is then read on across epochs, as Keras reads a generator).
 
         A callback that sets ``model.stop_training`` ends training after the current
         batch; the epoch's logs (validation included) and ``on_epoch_end`` still follow,
@@ -255,6 +262,20 @@ class Model(Layer):
         """
         if self.optimizer is None:
             raise ValueError(f"Model '{self.name}': call compile(optimizer, loss) before fit")
+        source = _batch_source(x)
+        if source is not None:
+            if y is not None or sample_weight is not None or class_weight is not None:
+                raise ValueError(
+                    "fit: a source of batches carries its own targets and weights; pass no "
+                    "y, sample_weight or class_weight with it"
+                )
+            if validation_split:
+                raise ValueError("fit: validation_split needs arrays, not a source of batches")
+            return self._fit(
+                source, None, None, None, batch_size, epochs, verbose, callbacks,
+                validation_data, False, initial_epoch, seed, raise_on_nan,
+                validation_batch_size, validation_freq, steps_per_epoch,
+            )  # fmt: skip
         x = _array(x)
         y = _array(y)
         if x is None:
@@ -276,9 +297,25 @@ class Model(Layer):
             held_out = (x[split:], y[split:]) + (() if w is None else (w[split:],))
             x, y, validation_data = x[:split], y[:split], held_out
             w = None if w is None else w[:split]
+        return self._fit(
+            None, x, y, w, batch_size, epochs, verbose, callbacks, validation_data, shuffle,
+            initial_epoch, seed, raise_on_nan, validation_batch_size, validation_freq, None,
+        )  # fmt: skip
+
+    def _fit(
+        self, source, x, y, w, batch_size, epochs, verbose, callbacks, validation_data, shuffle,
+        initial_epoch, seed, raise_on_nan, validation_batch_size, validation_freq,
+        steps_per_epoch,
+    ):  # fmt: skip
+        """fit's loop, over arrays (x, y, w) or over a source of batches."""
         batch_size = 32 if batch_size is None else int(batch_size)
-        n = len(x)
-        steps = max(1, math.ceil(n / batch_size))
+        if source is None:
+            n = len(x)
+            steps = max(1, math.ceil(n / batch_size))
+        else:
+            n = 0
+            steps = steps_per_epoch or (len(source) if hasattr(source, "__len__") else None)
+            feed = iter(source) if steps_per_epoch else None  # read on across epochs
         verbose = 1 if verbose == "auto" else int(verbose)
 
         resuming = self._resume and initial_epoch is None
@@ -291,8 +328,40 @@ class Model(Layer):
             )
         if resuming:
             start_epoch, start_batch = self._position
+            if source is not None and start_batch:
+                warnings.warn(
+                    f"fit: a source of batches cannot be replayed from batch {start_batch}; "
+                    f"epoch {start_epoch + 1} starts again from its first batch",
+                    stacklevel=3,
+                )
+                start_batch = 0
         else:
             start_epoch, start_batch = int(initial_epoch or 0), 0
+
+        def epoch_batches(order, first):
+            """(batch index, the data train_step gets) for the batches of one epoch."""
+            if source is None:
+                for batch in range(first, steps):
+                    idx = order[batch * batch_size : (batch + 1) * batch_size]
+                    xb = wrap(x[idx], "batch")
+                    if y is None:  # x alone: the data a custom train_step gets (a VAE's)
+                        yield batch, xb
+                    elif w is None:
+                        yield batch, (xb, wrap(y[idx], "batch"))
+                    else:
+                        yield batch, (xb, wrap(y[idx], "batch"), wrap(w[idx], "batch"))
+                return
+            items = itertools.islice(feed, steps_per_epoch) if feed else iter(source)
+            count = 0
+            for count, item in enumerate(items, 1):
+                yield count - 1, _as_batch(item)
+            if steps_per_epoch and count < steps_per_epoch:
+                warnings.warn(
+                    f"fit: the source of batches ran out after {count} of {steps_per_epoch} "
+                    "batches of this epoch; training stops",
+                    stacklevel=4,
+                )
+                self.stop_training = True
 
         history = (
             self.history
@@ -323,21 +392,15 @@ class Model(Layer):
             else:  # resuming mid-epoch: replay the same permutation
                 self._shuffle.set_state(self._epoch_start_state)
             order = self._shuffle.permutation(n) if shuffle else xp.arange(n)
+            if source is not None:
+                order = None  # the source orders its own batches
             self.reset_metrics()
             if start_batch and self._epoch_totals is not None:  # resume the epoch's logs too
                 _restore_totals(self, self._epoch_totals)
             cb.on_epoch_begin(epoch)
             logs = {}
-            for batch in range(start_batch, steps):
+            for batch, data in epoch_batches(order, start_batch):
                 cb.on_train_batch_begin(batch)
-                idx = order[batch * batch_size : (batch + 1) * batch_size]
-                xb = wrap(x[idx], "batch")
-                if y is None:  # x alone: the data a custom train_step gets (a VAE's, a GAN's)
-                    data = xb
-                elif w is None:
-                    data = (xb, wrap(y[idx], "batch"))
-                else:
-                    data = (xb, wrap(y[idx], "batch"), wrap(w[idx], "batch"))
                 logs = _plain_logs(self.train_step(data))
                 loss_value = logs.get("loss", 0.0)
                 if not math.isfinite(loss_value) and raise_on_nan:
@@ -350,7 +413,7 @@ class Model(Layer):
                 cb.on_train_batch_end(batch, dict(logs))
                 if self.stop_training or self._paused:
                     break
-            if self._paused and self._position[1] < steps:
+            if self._paused and (steps is None or self._position[1] < steps):
                 break  # paused mid-epoch: the epoch stays unfinished, to be resumed
             start_batch = 0
             self._position = (epoch + 1, 0)
@@ -364,7 +427,11 @@ class Model(Layer):
                 else epoch + 1 in validation_freq
             )
             if validation_data is not None and due:
-                x_val, y_val, *w_val = validation_data
+                x_val, y_val, *w_val = (
+                    (validation_data, None)
+                    if _batch_source(validation_data) is not None
+                    else validation_data
+                )
                 val = self.evaluate(
                     x_val,
                     y_val,
@@ -399,8 +466,14 @@ class Model(Layer):
         """Loss and metrics on ``(x, y)``: ``[loss, *metrics]`` (or just the loss) as Keras.
 
         With ``return_dict=True``, a dict ``{"loss": ..., metric name: ...}``.  The
-        callbacks' ``on_test_*`` hooks run around the batches.
+        callbacks' ``on_test_*`` hooks run around the batches.  ``x`` may be a source of
+        ``(x, y[, sample_weight])`` batches, as for ``fit``.
         """
+        source = _batch_source(x)
+        if source is not None:
+            return self._evaluate(
+                [_as_batch(item) for item in source], None, callbacks, return_dict
+            )
         x = _array(x)
         y = _array(y)
         if len(x) != len(y):
@@ -409,16 +482,21 @@ class Model(Layer):
         if w is not None and len(w) != len(x):
             raise ValueError(f"evaluate: x has {len(x)} samples but sample_weight has {len(w)}")
         batch_size = 32 if batch_size is None else int(batch_size)
-        cb = self._callback_list(callbacks, "evaluate", batch_size, len(x))
-        self.reset_metrics()  # the model's own metric objects, reset (as Keras)
-        cb.on_test_begin()
-        logs = {}
-        for batch, start in enumerate(range(0, len(x), batch_size)):
-            cb.on_test_batch_begin(batch)
+        batches = []
+        for start in range(0, len(x), batch_size):
             part = slice(start, start + batch_size)
             xb = wrap(x[part], "batch")
             yb = wrap(y[part], "batch")
-            data = (xb, yb) if w is None else (xb, yb, wrap(w[part], "batch"))
+            batches.append((xb, yb) if w is None else (xb, yb, wrap(w[part], "batch")))
+        return self._evaluate(batches, batch_size, callbacks, return_dict)
+
+    def _evaluate(self, batches, batch_size, callbacks, return_dict):
+        cb = self._callback_list(callbacks, "evaluate", batch_size, len(batches))
+        self.reset_metrics()  # the model's own metric objects, reset (as Keras)
+        cb.on_test_begin()
+        logs = {}
+        for batch, data in enumerate(batches):
+            cb.on_test_batch_begin(batch)
             logs = _plain_logs(self.test_step(data))
             cb.on_test_batch_end(batch, dict(logs))
         result = logs if logs else self.get_metrics_result()
@@ -458,7 +536,7 @@ class Model(Layer):
         """
         x = _array(x)
         batch_size = 32 if batch_size is None else int(batch_size)
-        cb = self._callback_list(callbacks, "predict", batch_size, len(x))
+        cb = self._callback_list(callbacks, "predict", batch_size, -(-len(x) // batch_size))
         cb.on_predict_begin()
         outs = []
         for batch, start in enumerate(range(0, len(x), batch_size)):
@@ -468,11 +546,10 @@ class Model(Layer):
         cb.on_predict_end()
         return xp.concatenate(outs) if outs else xp.zeros((0,))
 
-    def _callback_list(self, callbacks, what, batch_size, n):
+    def _callback_list(self, callbacks, what, batch_size, steps):
         """``callbacks`` (a list, or fit's own CallbackList) ready to call for ``what``."""
         if isinstance(callbacks, callbacks_module.CallbackList):
             return callbacks
-        steps = -(-n // batch_size)
         return callbacks_module.CallbackList(
             list(callbacks or []),
             model=self,
@@ -956,6 +1033,20 @@ def _sample_weights(y, sample_weight, class_weight):
         table[int(k)] = float(v)
     weights = table[labels].astype(xp.float32)
     return weights if sample_weight is None else weights * sample_weight
+
+
+def _batch_source(x):
+    """``x`` when it is a source of batches (an iterable that is not itself data), else None."""
+    if x is None or isinstance(x, (xp.ndarray, Tensor, list, tuple, dict, str, bytes)):
+        return None
+    return x if hasattr(x, "__iter__") else None
+
+
+def _as_batch(item):
+    """A batch from a source as train_step/test_step take it: Tensors, in a tuple if it was."""
+    if isinstance(item, tuple):
+        return tuple(None if a is None else wrap(_array(a), "batch") for a in item)
+    return wrap(_array(item), "batch")
 
 
 def _unpack(data) -> tuple:
