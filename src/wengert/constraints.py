@@ -22,6 +22,7 @@ import inspect
 
 from .backend import xp
 from .core import operand
+from .layers.base import custom_class
 from .tensor import Tensor, wrap
 
 __all__ = ["Constraint", "MaxNorm", "MinMaxNorm", "NonNeg", "UnitNorm", "get", "serialize"]
@@ -166,8 +167,11 @@ def get(identifier):
         return _NAMES[identifier]()
     if isinstance(identifier, str) and identifier in _CLASSES:
         return _CLASSES[identifier]()
-    if isinstance(identifier, dict) and identifier.get("class_name") in _CLASSES:
-        return _CLASSES[identifier["class_name"]].from_config(identifier.get("config", {}))
+    if isinstance(identifier, dict) and "class_name" in identifier:
+        name = identifier["class_name"]
+        cls = _CLASSES.get(name) or custom_class(name, Constraint)
+        if cls is not None:
+            return cls.from_config(identifier.get("config", {}))
     raise ValueError(
         f"constraints.get: cannot interpret {identifier!r}; expected None, one of "
         f"{sorted(_NAMES)}, a serialized constraint or a callable"

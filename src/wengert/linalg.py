@@ -21,22 +21,44 @@ def matrix_transpose(a, name=None):
 
 
 def norm(tensor, ord="euclidean", axis=None, keepdims=False, name=None):
-    """The Euclidean (Frobenius) norm over ``axis`` (all axes by default); ``ord=1`` and
-    ``ord=np.inf`` give the sum and the maximum of the absolute values.
+    """TensorFlow's ``tf.norm``: the Euclidean norm of the vectors along ``axis`` (of all
+    entries by default), or the matrix norm over a pair of axes.
+
+    ``ord=1`` and ``ord=np.inf`` give the sum and the largest of the absolute values of
+    vectors; for matrices (``axis`` a pair, rows then columns) the largest column sum and
+    the largest row sum of absolute values.  "euclidean"/"fro" is the Frobenius norm of
+    matrices; the spectral norm (``ord=2`` over a pair of axes) is not supported.
 
     Example:
         >>> import wengert as wg
         >>> float(wg.linalg.norm([3.0, 4.0]))
         5.0
+        >>> float(wg.norm([[1.0, -2.0], [3.0, 4.0]], ord=1, axis=[0, 1]))  # column sums 4, 6
+        6.0
     """
     from .core import operand
+    from .math_ops import reduce_max
 
     x = operand(tensor)
-    if ord in (1, xp.inf):  # the vector norms: sum of |x|, max of |x| (over axis)
-        from .math_ops import reduce_max
-
+    pair = isinstance(axis, (list, tuple)) and len(axis) == 2
+    if ord in (1, xp.inf):
         a = abs_op(x)
-        return (reduce_sum if ord == 1 else reduce_max)(a, axis=axis, keepdims=keepdims)
+        if not pair:  # vectors: sum of |x|, largest |x|
+            return (reduce_sum if ord == 1 else reduce_max)(a, axis=axis, keepdims=keepdims)
+        rows, cols = (int(ax) % x.ndim for ax in axis)
+        summed, across = (rows, cols) if ord == 1 else (cols, rows)
+        sums = reduce_sum(a, axis=summed, keepdims=True)
+        out = reduce_max(sums, axis=across, keepdims=True)
+        if not keepdims:
+            from .array_ops import squeeze
+
+            out = squeeze(out, axis=[rows, cols])
+        return out
+    if ord == 2 and pair:
+        raise NotImplementedError(
+            "norm: the spectral norm (ord=2 over a pair of axes) is not supported; "
+            "ord='fro' gives the Frobenius norm"
+        )
     if ord not in ("euclidean", "fro", 2):
         raise ValueError(f"norm: ord must be 'euclidean', 'fro', 2, 1 or np.inf, got ord={ord!r}")
     if x._value.dtype.kind == "c":  # |x|^2 for complex entries, not x^2

@@ -20,7 +20,7 @@ import re
 from .array_ops import broadcast_to, cast, expand_dims, one_hot, squeeze
 from .backend import xp
 from .core import operand
-from .layers.base import get_mask, set_mask
+from .layers.base import custom_class, get_mask, set_mask
 from .math_ops import abs as tensor_abs
 from .math_ops import (
     clip_by_value,
@@ -1357,9 +1357,8 @@ def deserialize(config: dict):
     """
     if not isinstance(config, dict) or "class_name" not in config:
         raise ValueError(f"losses.deserialize: expected {{'class_name', 'config'}}, got {config!r}")
-    cls = _CLASSES.get(config["class_name"]) or _NAMES.get(config["class_name"])
+    name = config["class_name"]
+    cls = _CLASSES.get(name) or _NAMES.get(name) or custom_class(name, Loss)
     if cls is None:
-        raise ValueError(
-            f"losses.deserialize: unknown loss {config['class_name']!r}; valid names: {_valid()}"
-        )
+        raise ValueError(f"losses.deserialize: unknown loss {name!r}; valid names: {_valid()}")
     return cls.from_config(dict(config.get("config") or {}))

@@ -17,6 +17,7 @@ from .math_ops import (
     cos,
     divide,
     equal,
+    greater,
     log,
     matmul,
     maximum,
@@ -63,7 +64,7 @@ def _cumsum_impl(x, axis, exclusive, reverse):
     if reverse:
         x = xp.flip(x, axis)
     out = xp.cumsum(x, axis=axis, dtype=x.dtype)
-    if exclusive:  # shift by one: the sum of the elements before, not up to
+    if exclusive and out.shape[axis]:  # shift by one: the sum of the elements before
         out = xp.roll(out, 1, axis)
         xp.moveaxis(out, axis, 0)[0] = 0
     return xp.flip(out, axis) if reverse else out
@@ -290,7 +291,10 @@ def clip_by_norm(t, clip_norm, axes=None, name=None) -> Tensor:
         array([0.6, 0.8], dtype=float32)
     """
     t = operand(t)
-    norm = sqrt(reduce_sum(t * t, axis=axes, keepdims=True))
+    squares = reduce_sum(t * t, axis=axes, keepdims=True)
+    # As TensorFlow: the root of a zero sum is never taken, so t = 0 has gradient 1, not NaN.
+    nonzero = greater(squares, 0.0)
+    norm = where(nonzero, sqrt(where(nonzero, squares, 1.0)), squares)
     return t * float(clip_norm) / maximum(norm, float(clip_norm))
 
 

@@ -25,7 +25,7 @@ import math
 from . import losses as _losses
 from .backend import xp
 from .core import all_paused
-from .layers.base import get_mask
+from .layers.base import custom_class, get_mask
 from .tensor import Tensor, Variable
 
 __all__ = [
@@ -350,6 +350,13 @@ def _restore_plain_state(metric, state: dict) -> None:
         current = getattr(metric, k, None)
         if isinstance(current, Variable):
             current.assign(xp.asarray(v, dtype=current.dtype))
+        elif isinstance(v, list):
+            # A Variable the metric makes on its first batch (F1, multi-label AUC): made
+            # now, so that the first batch after a resume finds it and does not start over.
+            value = xp.asarray(v, dtype=xp.dtype(metric.dtype or "float32"))
+            variable = metric.add_variable(value.shape, name=k)
+            variable.assign(value)
+            setattr(metric, k, variable)
         else:
             setattr(metric, k, v)
 
@@ -1531,9 +1538,8 @@ def deserialize(config: dict):
         raise ValueError(
             f"metrics.deserialize: expected {{'class_name', 'config'}}, got {config!r}"
         )
-    cls = _CLASSES.get(config["class_name"]) or _NAMES.get(config["class_name"])
+    name = config["class_name"]
+    cls = _CLASSES.get(name) or _NAMES.get(name) or custom_class(name, Metric)
     if cls is None:
-        raise ValueError(
-            f"metrics.deserialize: unknown metric {config['class_name']!r}; valid names: {_valid()}"
-        )
+        raise ValueError(f"metrics.deserialize: unknown metric {name!r}; valid names: {_valid()}")
     return cls.from_config(dict(config.get("config") or {}))

@@ -82,6 +82,7 @@ class Model(Layer):
         self._epoch_start_state = None  # its state when the current epoch began
         self._epoch_totals = None  # running loss and metric state of an unfinished epoch
         self._ending_epoch = None  # (epoch, logs) while callbacks see an epoch's end
+        self._batching = None  # [samples, batch size] of the fit a position belongs to
 
     # -- compile ------------------------------------------------------------------------
     def compile(
@@ -135,7 +136,13 @@ class Model(Layer):
         """What ``fit`` and ``evaluate`` report and reset each epoch: the running mean loss
         ("loss"), then the compiled metrics.  A subclass with its own trackers returns
         them instead, as in Keras."""
-        return [self._loss_tracker, *self.compiled_metrics]
+        out = [self._loss_tracker, *self.compiled_metrics]
+        # Metric objects a subclass keeps in its attributes are tracked too, as Keras 3
+        # does, so fit resets them each epoch.
+        for name, value in vars(self).items():
+            if name[0] != "_" and isinstance(value, metrics.Metric) and value not in out:
+                out.append(value)
+        return out
 
     def reset_metrics(self) -> None:
         """Reset every metric in ``self.metrics``."""
@@ -328,6 +335,13 @@ class Model(Layer):
             )
         if resuming:
             start_epoch, start_batch = self._position
+            saved = self._batching
+            if source is None and start_batch and saved and saved != [n, batch_size]:
+                raise ValueError(
+                    f"fit: the checkpoint stopped after batch {start_batch} of an epoch of "
+                    f"{saved[0]} samples in batches of {saved[1]}; resume with the same data "
+                    f"and batch_size (got {n} samples in batches of {batch_size})"
+                )
             if source is not None and start_batch:
                 warnings.warn(
                     f"fit: a source of batches cannot be replayed from batch {start_batch}; "
@@ -337,6 +351,8 @@ class Model(Layer):
                 start_batch = 0
         else:
             start_epoch, start_batch = int(initial_epoch or 0), 0
+
+        self._batching = None if source is not None else [n, batch_size]
 
         def epoch_batches(order, first):
             """(batch index, the data train_step gets) for the batches of one epoch."""
@@ -427,11 +443,12 @@ class Model(Layer):
                 else epoch + 1 in validation_freq
             )
             if validation_data is not None and due:
-                x_val, y_val, *w_val = (
-                    (validation_data, None)
-                    if _batch_source(validation_data) is not None
-                    else validation_data
+                parts = (
+                    list(validation_data)
+                    if isinstance(validation_data, (tuple, list))
+                    else [validation_data]  # a source of batches, or x alone
                 )
+                x_val, y_val, *w_val = parts + [None] * (2 - len(parts))
                 val = self.evaluate(
                     x_val,
                     y_val,
@@ -476,7 +493,12 @@ class Model(Layer):
             )
         x = _array(x)
         y = _array(y)
-        if len(x) != len(y):
+        if y is None and type(self).test_step is Model.test_step:
+            raise ValueError(
+                "evaluate: y is required (without y, a test_step of your own gets each batch "
+                "of x as its data)"
+            )
+        if y is not None and len(x) != len(y):
             raise ValueError(f"evaluate: x has {len(x)} samples but y has {len(y)}")
         w = _array(sample_weight)
         if w is not None and len(w) != len(x):
@@ -486,6 +508,9 @@ class Model(Layer):
         for start in range(0, len(x), batch_size):
             part = slice(start, start + batch_size)
             xb = wrap(x[part], "batch")
+            if y is None:
+                batches.append(xb)
+                continue
             yb = wrap(y[part], "batch")
             batches.append((xb, yb) if w is None else (xb, yb, wrap(w[part], "batch")))
         return self._evaluate(batches, batch_size, callbacks, return_dict)
@@ -501,10 +526,45 @@ class Model(Layer):
             cb.on_test_batch_end(batch, dict(logs))
         result = logs if logs else self.get_metrics_result()
         cb.on_test_end(dict(result))
-        if return_dict:
-            return result
-        values = list(result.values())
-        return values[0] if len(values) == 1 else values
+        return _logs_result(result, return_dict)
+
+    def train_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """One ``train_step`` on one batch; its logs as ``evaluate`` returns them (Keras's).
+
+        Example:
+            >>> import numpy as np, wengert as wg
+            >>> model = wg.Sequential([wg.layers.Input((2,)), wg.layers.Dense(1)])
+            >>> model.compile("sgd", "mse")
+            >>> isinstance(model.train_on_batch(np.ones((4, 2)), np.zeros((4, 1))), float)
+            True
+        """
+        logs = _plain_logs(self.train_step(_batch_data(x, y, sample_weight)))
+        return _logs_result(logs, return_dict)
+
+    def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
+        """One ``test_step`` on one batch, metrics reset first; its logs (Keras's).
+
+        Example:
+            >>> import numpy as np, wengert as wg
+            >>> model = wg.Sequential([wg.layers.Input((2,)), wg.layers.Dense(1)])
+            >>> model.compile("sgd", "mse")
+            >>> model.test_on_batch(np.zeros((4, 2)), np.zeros((4, 1)))
+            0.0
+        """
+        self.reset_metrics()
+        logs = _plain_logs(self.test_step(_batch_data(x, y, sample_weight)))
+        return _logs_result(logs, return_dict)
+
+    def predict_on_batch(self, x):
+        """``predict_step`` on one batch, as an ndarray.
+
+        Example:
+            >>> import numpy as np, wengert as wg
+            >>> model = wg.Sequential([wg.layers.Input((2,)), wg.layers.Dense(1)])
+            >>> model.predict_on_batch(np.zeros((3, 2))).shape
+            (3, 1)
+        """
+        return _array(self.predict_step(wrap(_array(x), "batch")))
 
     def pause_training(self) -> None:
         """Leave ``fit`` after the current batch with the epoch unfinished.
@@ -544,7 +604,10 @@ class Model(Layer):
             outs.append(_array(self.predict_step(wrap(x[start : start + batch_size], "batch"))))
             cb.on_predict_batch_end(batch, {"outputs": outs[-1]})
         cb.on_predict_end()
-        return xp.concatenate(outs) if outs else xp.zeros((0,))
+        if not outs:  # no samples: the outputs' shape from one sample of zeros, none of them
+            one = _array(self.predict_step(wrap(xp.zeros((1,) + x.shape[1:], self.dtype))))
+            return xp.zeros((0,) + one.shape[1:], one.dtype)
+        return xp.concatenate(outs)
 
     def _callback_list(self, callbacks, what, batch_size, steps):
         """``callbacks`` (a list, or fit's own CallbackList) ready to call for ``what``."""
@@ -603,17 +666,20 @@ class Model(Layer):
 
     def _unknown_axes(self) -> dict:
         """{id(layer): output axes whose size follows an input axis declared None}: found
-        by running the model on zeros with those axes 2 long, then 3 long (Keras prints
+        by running the model on zeros with those axes 61 long, then 97 long (Keras prints
         None for them; the build ran with 1)."""
         declared = getattr(self, "_input_shape", None)
         if not declared or None not in declared[1:]:
             return {}
         layers = self._summary_layers()
         kept = [getattr(layer, "_output_shape", None) for layer in layers]
+        # The probe's calls replace the losses the last real call left (add_loss, activity).
+        every = [self, *_all_sublayers(self)]
+        losses_kept = [(lay._added_losses, lay._activity_losses) for lay in every]
         seen = []
         try:
             with core.all_paused():  # a look at shapes, never recorded
-                for n in (2, 3):
+                for n in (61, 97):  # coprime, so strides and pooling cannot hide a None
                     shape = tuple(
                         1 if i == 0 else (n if d is None else d) for i, d in enumerate(declared)
                     )
@@ -624,6 +690,8 @@ class Model(Layer):
         finally:
             for layer, shape in zip(layers, kept):
                 layer._output_shape = shape
+            for layer, (added, activity) in zip(every, losses_kept):
+                layer._added_losses, layer._activity_losses = added, activity
         return {
             id(layer): {i for i, (p, q) in enumerate(zip(a, b)) if p != q}
             for layer, a, b in zip(layers, *seen)
@@ -728,6 +796,7 @@ class Model(Layer):
         meta = {
             "kind": "model",
             "class_name": type(self).__name__,
+            "module": type(self).__module__,
             "config": self.get_config(),
             "build_input_shape": None if shape is None else list(shape),
             "compile": self._compile_config(),
@@ -809,6 +878,7 @@ class Model(Layer):
             "op_streams": random_module._op_stream_states(),
             "history": history,
             "history_epochs": epochs,
+            "batching": self._batching,
         }
         clash = sorted(set(metadata or {}) & (set(meta) | {"format", "format_version"}))
         if clash:
@@ -887,6 +957,8 @@ class Model(Layer):
         for var, value in weights:
             var.assign(value)
         self._position = tuple(position)
+        batching = meta.get("batching")
+        self._batching = batching if isinstance(batching, list) else None
         self._resume = True
         self._epoch_start_state = start_state
         self._epoch_totals = totals
@@ -967,7 +1039,7 @@ def load_model(filepath, custom_objects=None, compile=True) -> Model:
     name = meta.get("class_name")
     try:
         with custom_object_scope(custom_objects):
-            cls = layer_class(name, Model)
+            cls = layer_class(name, Model, module=meta.get("module"))
             model = cls.from_config(meta.get("config") or {})
     except TypeError as exc:
         raise TypeError(
@@ -1035,6 +1107,30 @@ def _sample_weights(y, sample_weight, class_weight):
     return weights if sample_weight is None else weights * sample_weight
 
 
+def _all_sublayers(layer) -> list:
+    out = []
+    for sub in layer.layers:
+        out += [sub, *_all_sublayers(sub)]
+    return out
+
+
+def _batch_data(x, y, sample_weight):
+    """A step's data from one batch's arrays: x, (x, y) or (x, y, sample_weight)."""
+    xb = wrap(_array(x), "batch")
+    if y is None:
+        return xb
+    yb = wrap(_array(y), "batch")
+    return (xb, yb) if sample_weight is None else (xb, yb, wrap(_array(sample_weight), "batch"))
+
+
+def _logs_result(logs: dict, return_dict: bool):
+    """Logs as Keras's evaluate returns them: the dict, one number, or the list of values."""
+    if return_dict:
+        return logs
+    values = list(logs.values())
+    return values[0] if len(values) == 1 else values
+
+
 def _batch_source(x):
     """``x`` when it is a source of batches (an iterable that is not itself data), else None."""
     if x is None or isinstance(x, (xp.ndarray, Tensor, list, tuple, dict, str, bytes)):
@@ -1073,8 +1169,15 @@ def _plain_logs(logs) -> dict:
     for k, v in logs.items():
         if isinstance(v, dict):
             plain.update(_plain_logs(v))
-        else:
-            plain[k] = float(v._value if isinstance(v, Tensor) else v)
+            continue
+        value = xp.asarray(v._value if isinstance(v, Tensor) else v)
+        if value.size != 1:
+            raise ValueError(
+                f"the log {k!r} holds {value.size} numbers {value.ravel()[:4].tolist()}...; "
+                "fit and evaluate log one number per name (give the metric an average, or "
+                "one threshold)"
+            )
+        plain[k] = float(value.reshape(()))
     return plain
 
 
@@ -1171,7 +1274,11 @@ class Sequential(Model):
         return {
             "name": self.name,
             "layers": [
-                {"class_name": type(layer).__name__, "config": layer.get_config()}
+                {
+                    "class_name": type(layer).__name__,
+                    "module": type(layer).__module__,
+                    "config": layer.get_config(),
+                }
                 for layer in first + self._layers
             ],
         }
@@ -1179,7 +1286,8 @@ class Sequential(Model):
     @classmethod
     def from_config(cls, config: dict):
         built = [
-            layer_class(spec["class_name"]).from_config(spec["config"]) for spec in config["layers"]
+            layer_class(spec["class_name"], module=spec.get("module")).from_config(spec["config"])
+            for spec in config["layers"]
         ]
         return cls(built, name=config.get("name"))
 

@@ -589,9 +589,11 @@ class custom_object_scope:  # noqa: N801 (Keras's name)
         _custom_objects.reset(self._token)
 
 
-def layer_class(name: str, base=None) -> type:
-    """The layer class a config calls ``name``: a custom object in scope, one of
-    ``wg.layers``, or a subclass of ``base`` (default Layer) defined so far, found by name.
+def layer_class(name: str, base=None, module: str | None = None) -> type:
+    """The layer class a config calls ``name``: a custom object in scope; a class of the
+    program's own from ``module`` (so a user's ``Dense`` is not taken for wengert's); one
+    of ``wg.layers``; else any subclass of ``base`` (default Layer) defined so far with that
+    name, the latest defined when several are (a notebook cell run twice).
 
     Example:
         >>> from wengert.layers.base import layer_class
@@ -604,22 +606,48 @@ def layer_class(name: str, base=None) -> type:
     custom = _custom_objects.get() or {}
     if name in custom:
         return custom[name]
+    named = [cls for cls in _subclasses(base) if cls.__name__ == name]
+    own = [cls for cls in named if module and cls.__module__ == module]
+    if own and not module.startswith("wengert."):
+        return own[-1]
     cls = getattr(layers_module, name, None)
     if isinstance(cls, type) and issubclass(cls, base):
         return cls
-    found, todo = set(), [base]
-    while todo:  # every subclass, however deep
-        for sub in todo.pop().__subclasses__():
-            todo.append(sub)
-            if sub.__name__ == name:
-                found.add(sub)
-    if len(found) != 1:
-        how = "several classes have that name" if found else "no such class is defined"
+    if not named:
         raise ValueError(
-            f"cannot rebuild a layer of class {name!r}: {how}; pass it in custom_objects="
-            f"{{{name!r}: the_class}} (or define it before loading)"
+            f"cannot rebuild a layer of class {name!r}: no such class is defined; pass it in "
+            f"custom_objects={{{name!r}: the_class}} (or define it before loading)"
         )
-    return found.pop()
+    return (own or named)[-1]
+
+
+def custom_class(name: str, base: type):
+    """A class called ``name`` for a config to rebuild, beyond the built-in ones: a custom
+    object in scope, else the latest defined subclass of ``base`` with that name, else None.
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.layers.base import custom_class
+        >>> class Clip(wg.constraints.Constraint):
+        ...     pass
+        >>> custom_class("Clip", wg.constraints.Constraint) is Clip
+        True
+    """
+    custom = _custom_objects.get() or {}
+    if name in custom:
+        return custom[name]
+    named = [cls for cls in _subclasses(base) if cls.__name__ == name]
+    return named[-1] if named else None
+
+
+def _subclasses(cls) -> list:
+    """Every subclass of ``cls``, however deep, each after the class it derives from and
+    siblings in the order they were defined."""
+    out = []
+    for sub in cls.__subclasses__():
+        out.append(sub)
+        out += _subclasses(sub)
+    return out
 
 
 def serialize_initializer(initializer):

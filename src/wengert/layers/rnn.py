@@ -742,13 +742,14 @@ def _batch_statistics(layer) -> bool:
 
 
 def _layer_spec(layer) -> dict:
-    """A layer (or cell) as Keras serializes one inside another: class name and config."""
-    return {"class_name": type(layer).__name__, "config": layer.get_config()}
+    """A layer (or cell) as Keras serializes one inside another: class name, module, config."""
+    kind = type(layer)
+    return {"class_name": kind.__name__, "module": kind.__module__, "config": layer.get_config()}
 
 
 def _from_spec(spec: dict):
     """The layer ``_layer_spec`` described (its class found by ``layer_class``)."""
-    return layer_class(spec["class_name"]).from_config(spec["config"])
+    return layer_class(spec["class_name"], module=spec.get("module")).from_config(spec["config"])
 
 
 class _FusedRNN(RNN):
@@ -1282,10 +1283,13 @@ class TimeDistributed(Layer):
         if training and n and _batch_statistics(self.layer):
             # Batch normalization in training: each step normalised by its own batch's
             # statistics, the moving ones updated once per step, as Keras 3 loops.
-            y = stack(
-                [self.layer(getitem(inputs, (slice(None), t)), training=True) for t in range(n)],
-                axis=1,
-            )
+            steps = []
+            for t in range(n):
+                step = getitem(inputs, (slice(None), t))
+                if mask is not None:  # the step's own padding stays out of its statistics
+                    set_mask(step, mask[:, t])
+                steps.append(self.layer(step, training=True))
+            y = stack(steps, axis=1)
             y = reshape(y, (b * n,) + tuple(y.shape[2:]))
         else:
             y = self.layer(folded, training=training)
