@@ -402,70 +402,77 @@ class Model(Layer):
         )
         cb.on_train_begin()
         epoch = start_epoch
-        for epoch in range(start_epoch, epochs):
-            if start_batch == 0 or self._epoch_start_state is None:
-                self._epoch_start_state = self._shuffle.get_state()
-            else:  # resuming mid-epoch: replay the same permutation
-                self._shuffle.set_state(self._epoch_start_state)
-            order = self._shuffle.permutation(n) if shuffle else xp.arange(n)
-            if source is not None:
-                order = None  # the source orders its own batches
-            self.reset_metrics()
-            if start_batch and self._epoch_totals is not None:  # resume the epoch's logs too
-                _restore_totals(self, self._epoch_totals)
-            cb.on_epoch_begin(epoch)
-            logs = {}
-            for batch, data in epoch_batches(order, start_batch):
-                cb.on_train_batch_begin(batch)
-                logs = _plain_logs(self.train_step(data))
-                loss_value = logs.get("loss", 0.0)
-                if not math.isfinite(loss_value) and raise_on_nan:
-                    raise NonFiniteLossError(
-                        f"Model '{self.name}': the loss became {loss_value} at epoch {epoch + 1}, "
-                        f"batch {batch + 1} (pass raise_on_nan=False to continue)"
+        try:
+            for epoch in range(start_epoch, epochs):
+                if start_batch == 0 or self._epoch_start_state is None:
+                    self._epoch_start_state = self._shuffle.get_state()
+                else:  # resuming mid-epoch: replay the same permutation
+                    self._shuffle.set_state(self._epoch_start_state)
+                order = self._shuffle.permutation(n) if shuffle else xp.arange(n)
+                if source is not None:
+                    order = None  # the source orders its own batches
+                self.reset_metrics()
+                if start_batch and self._epoch_totals is not None:  # resume the epoch's logs too
+                    _restore_totals(self, self._epoch_totals)
+                cb.on_epoch_begin(epoch)
+                logs = {}
+                for batch, data in epoch_batches(order, start_batch):
+                    cb.on_train_batch_begin(batch)
+                    logs = _plain_logs(self.train_step(data))
+                    loss_value = logs.get("loss", 0.0)
+                    if not math.isfinite(loss_value) and raise_on_nan:
+                        raise NonFiniteLossError(
+                            f"Model '{self.name}': the loss became {loss_value} at epoch "
+                            f"{epoch + 1}, batch {batch + 1} (pass raise_on_nan=False to continue)"
+                        )
+                    self._position = (epoch, batch + 1)
+                    # The metrics' running state is what a checkpoint of this position holds:
+                    # taken from them when one is saved now (_totals_now), kept when paused.
+                    self._epoch_totals = _LIVE
+                    cb.on_train_batch_end(batch, dict(logs))
+                    if self.stop_training or self._paused:
+                        break
+                if self._paused and (steps is None or self._position[1] < steps):
+                    self._epoch_totals = self._totals_now()
+                    break  # paused mid-epoch: the epoch stays unfinished, to be resumed
+                start_batch = 0
+                self._position = (epoch + 1, 0)
+                self._epoch_totals = None
+                # The last step's logs (the metrics' running values), or the metrics themselves
+                # when no step ran this call (resumed right at an epoch's end).
+                logs = dict(logs) if logs else self.get_metrics_result()
+                due = (
+                    (epoch + 1) % validation_freq == 0
+                    if isinstance(validation_freq, int)
+                    else epoch + 1 in validation_freq
+                )
+                if validation_data is not None and due:
+                    parts = (
+                        list(validation_data)
+                        if isinstance(validation_data, (tuple, list))
+                        else [validation_data]  # a source of batches, or x alone
                     )
-                self._position = (epoch, batch + 1)
-                self._epoch_totals = {"metrics": [_numeric_state(m) for m in self.metrics]}
-                cb.on_train_batch_end(batch, dict(logs))
+                    x_val, y_val, *w_val = parts + [None] * (2 - len(parts))
+                    val = self.evaluate(
+                        x_val,
+                        y_val,
+                        batch_size=validation_batch_size or batch_size,
+                        verbose=0,
+                        return_dict=True,
+                        sample_weight=w_val[0] if w_val else None,
+                        callbacks=cb,  # as Keras: the test hooks of fit's callbacks run
+                    )
+                    logs.update({f"val_{k}": v for k, v in val.items()})
+                self._ending_epoch = (epoch, logs)  # save_checkpoint adds it to the history
+                try:
+                    cb.on_epoch_end(epoch, logs)
+                finally:
+                    self._ending_epoch = None
                 if self.stop_training or self._paused:
                     break
-            if self._paused and (steps is None or self._position[1] < steps):
-                break  # paused mid-epoch: the epoch stays unfinished, to be resumed
-            start_batch = 0
-            self._position = (epoch + 1, 0)
-            self._epoch_totals = None
-            # The last step's logs (the metrics' running values), or the metrics themselves
-            # when no step ran this call (resumed right at an epoch's end).
-            logs = dict(logs) if logs else self.get_metrics_result()
-            due = (
-                (epoch + 1) % validation_freq == 0
-                if isinstance(validation_freq, int)
-                else epoch + 1 in validation_freq
-            )
-            if validation_data is not None and due:
-                parts = (
-                    list(validation_data)
-                    if isinstance(validation_data, (tuple, list))
-                    else [validation_data]  # a source of batches, or x alone
-                )
-                x_val, y_val, *w_val = parts + [None] * (2 - len(parts))
-                val = self.evaluate(
-                    x_val,
-                    y_val,
-                    batch_size=validation_batch_size or batch_size,
-                    verbose=0,
-                    return_dict=True,
-                    sample_weight=w_val[0] if w_val else None,
-                    callbacks=cb,  # as Keras: the test hooks of fit's callbacks run
-                )
-                logs.update({f"val_{k}": v for k, v in val.items()})
-            self._ending_epoch = (epoch, logs)  # save_checkpoint adds it to the history
-            try:
-                cb.on_epoch_end(epoch, logs)
-            finally:
-                self._ending_epoch = None
-            if self.stop_training or self._paused:
-                break
+        finally:
+            if self._epoch_totals is _LIVE:  # left mid-epoch (an error): keep the state now
+                self._epoch_totals = self._totals_now()
         cb.on_train_end(logs if epochs > start_epoch else None)
         return history
 
@@ -838,6 +845,12 @@ class Model(Layer):
             )
             return None
 
+    def _totals_now(self):
+        """The unfinished epoch's metric state as plain data (None between epochs)."""
+        if self._epoch_totals is _LIVE:  # inside fit: the metrics hold it right now
+            return {"metrics": [_numeric_state(m) for m in self.metrics]}
+        return self._epoch_totals
+
     def save_checkpoint(self, filepath, metadata=None) -> None:
         """Save the whole training state: weights, optimizer slots, position and random streams.
 
@@ -873,7 +886,7 @@ class Model(Layer):
             "model": type(self).__name__,
             "position": list(self._position),
             "epoch_start_state": self._epoch_start_state,
-            "epoch_totals": self._epoch_totals,
+            "epoch_totals": self._totals_now(),
             "generators": {k: g.get_state() for k, g in self._generators().items()},
             "op_streams": random_module._op_stream_states(),
             "history": history,
@@ -1107,6 +1120,9 @@ def _sample_weights(y, sample_weight, class_weight):
     return weights if sample_weight is None else weights * sample_weight
 
 
+_LIVE = object()  # _epoch_totals while fit runs: read the metrics themselves
+
+
 def _all_sublayers(layer) -> list:
     out = []
     for sub in layer.layers:
@@ -1169,6 +1185,9 @@ def _plain_logs(logs) -> dict:
     for k, v in logs.items():
         if isinstance(v, dict):
             plain.update(_plain_logs(v))
+            continue
+        if type(v) is float:  # the usual case, a metric's result
+            plain[k] = v
             continue
         value = xp.asarray(v._value if isinstance(v, Tensor) else v)
         if value.size != 1:
