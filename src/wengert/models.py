@@ -23,7 +23,15 @@ from . import callbacks as callbacks_module
 from . import checkpoints, core, losses, metrics, optimizers
 from . import random as random_module
 from .backend import xp
-from .layers.base import InputLayer, Layer, custom_object_scope, layer_class
+from .layers.base import (
+    InputLayer,
+    Layer,
+    SymbolicTensor,
+    _is_symbolic,
+    _map_structure,
+    custom_object_scope,
+    layer_class,
+)
 from .random import Generator, get_global_generator
 from .tape import GradientTape
 from .tensor import Tensor, wrap
@@ -65,6 +73,13 @@ class Model(Layer):
         >>> model(wg.ones((2, 3))).shape
         (2, 1)
     """
+
+    def __new__(cls, *args, **kwargs):
+        # Keras's functional API: Model(inputs, outputs) builds a model from a graph of
+        # layer calls.
+        if cls is Model and ("inputs" in kwargs or (args and _is_symbolic(args[0]))):
+            cls = Functional
+        return super().__new__(cls)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -129,6 +144,22 @@ class Model(Layer):
         if isinstance(m, str) and m.lower() in ("accuracy", "acc"):
             return metrics.resolve_accuracy(self.compiled_loss, name=m)
         return metrics.get(m)
+
+    def get_layer(self, name=None, index=None) -> Layer:
+        """The layer called ``name``, or at ``index`` in ``layers`` (Keras's).
+
+        Example:
+            >>> import wengert as wg
+            >>> model = wg.Sequential([wg.layers.Input((2,)), wg.layers.Dense(1, name="out")])
+            >>> model.get_layer("out") is model.get_layer(index=0)
+            True
+        """
+        if index is not None:
+            return self.layers[index]
+        for layer in self.layers:
+            if layer.name == name:
+                return layer
+        raise ValueError(f"Model '{self.name}': no layer named {name!r}")
 
     # -- steps (Keras's protocol: override train_step to customise fit) -----------------
     @property
@@ -1292,23 +1323,202 @@ class Sequential(Model):
         first = [] if self._input_layer is None else [self._input_layer]
         return {
             "name": self.name,
-            "layers": [
-                {
-                    "class_name": type(layer).__name__,
-                    "module": type(layer).__module__,
-                    "config": layer.get_config(),
-                }
-                for layer in first + self._layers
-            ],
+            "layers": [_spec_of(layer) for layer in first + self._layers],
         }
 
     @classmethod
     def from_config(cls, config: dict):
-        built = [
-            layer_class(spec["class_name"], module=spec.get("module")).from_config(spec["config"])
-            for spec in config["layers"]
-        ]
+        built = [_from_spec(spec) for spec in config["layers"]]
         return cls(built, name=config.get("name"))
+
+
+class Functional(Model):
+    """A model defined by calling layers on its inputs (Keras's functional API):
+    ``wg.Model(inputs, outputs)``.
+
+    Layers called on ``wg.Input`` (and on what such calls return) record the calls; the
+    model replays them on real data, each layer's weights shared wherever it is called.
+    Inputs and outputs may be a tensor or a list or dict of them.
+
+    Args:
+        inputs: the ``wg.Input`` (or a list/dict of them).
+        outputs: what the layers returned (or a list/dict of them).
+        name: the model's name.
+
+    Example:
+        >>> import wengert as wg
+        >>> inputs = wg.Input((4,))
+        >>> hidden = wg.layers.Dense(8, activation="relu")(inputs)
+        >>> outputs = wg.layers.Dense(1)(wg.layers.Concatenate()([hidden, inputs]))
+        >>> model = wg.Model(inputs=inputs, outputs=outputs)
+        >>> model(wg.ones((2, 4))).shape, model.count_params()
+        ((2, 1), 53)
+    """
+
+    def __init__(self, inputs, outputs, name=None, trainable=True, **kwargs):
+        super().__init__(name=name, trainable=trainable, **kwargs)
+        for leaf in _leaves(inputs):
+            if not isinstance(leaf, InputLayer):
+                raise TypeError(
+                    f"Model: inputs must be wg.Input (or lists/dicts of them), got "
+                    f"{type(leaf).__name__}"
+                )
+        for leaf in _leaves(outputs):
+            if not isinstance(leaf, SymbolicTensor):
+                raise TypeError(
+                    f"Model: outputs must be what layers called on the inputs returned, got "
+                    f"{type(leaf).__name__}"
+                )
+        self._inputs, self._outputs = inputs, outputs
+        self._calls = _calls_in_order(outputs)
+        known = {id(leaf) for leaf in _leaves(inputs)}
+        for call in self._calls:
+            for leaf in _leaves(call.inputs):
+                if isinstance(leaf, InputLayer) and id(leaf) not in known:
+                    raise ValueError(
+                        f"Model: the outputs depend on input {leaf.name!r}, which is not "
+                        "among the model's inputs"
+                    )
+        self._graph_layers = list({id(c.layer): c.layer for c in self._calls}.values())
+        first = _leaves(inputs)[0]
+        self._build_input_shape = (None,) + first.shape
+        self.built = True
+
+    @property
+    def layers(self) -> list:
+        """The layers of the graph, in the order they are first called."""
+        return list(self._graph_layers)
+
+    @property
+    def inputs(self) -> list:
+        """The model's inputs (``wg.Input``), as a list."""
+        return _leaves(self._inputs)
+
+    @property
+    def outputs(self) -> list:
+        """The model's outputs (symbolic), as a list."""
+        return _leaves(self._outputs)
+
+    def _walk(self, prefix: str = ""):
+        for i, layer in enumerate(self._graph_layers):
+            yield f"{prefix}layers.{i}", layer
+
+    def call(self, inputs, training=None):
+        given, actual = _leaves(self._inputs), _leaves(inputs)
+        if len(given) != len(actual):
+            raise ValueError(
+                f"Model '{self.name}': expects {len(given)} input(s), got {len(actual)}"
+            )
+        values = {id(symbol): value for symbol, value in zip(given, actual)}
+
+        def value_of(leaf):
+            if isinstance(leaf, SymbolicTensor):
+                return values[(id(leaf.call), leaf.index)]
+            return values[id(leaf)] if isinstance(leaf, InputLayer) else leaf
+
+        for call in self._calls:  # in order: each call's inputs are known before it runs
+            out = call.layer(
+                _map_structure(call.inputs, value_of), training=training, **call.kwargs
+            )
+            for index, value in enumerate(_leaves(out)):
+                values[(id(call), index)] = value
+        return _map_structure(self._outputs, value_of)
+
+    def get_config(self) -> dict:
+        layers, calls = self._graph_layers, self._calls
+        position = {id(layer): i for i, layer in enumerate(layers)}
+        order = {id(call): i for i, call in enumerate(calls)}
+        inputs = _leaves(self._inputs)
+        where = {id(leaf): ["input", i] for i, leaf in enumerate(inputs)}
+
+        def ref(leaf):
+            if isinstance(leaf, SymbolicTensor):
+                return ["call", order[id(leaf.call)], leaf.index]
+            if id(leaf) in where:
+                return where[id(leaf)]
+            return leaf
+
+        return {
+            "name": self.name,
+            "inputs": [_spec_of(i) for i in inputs],
+            "input_structure": _map_structure(self._inputs, lambda leaf: where[id(leaf)]),
+            "layers": [_spec_of(layer) for layer in layers],
+            "calls": [
+                {
+                    "layer": position[id(c.layer)],
+                    "inputs": _map_structure(c.inputs, ref),
+                    "kwargs": c.kwargs,
+                }
+                for c in calls
+            ],
+            "outputs": _map_structure(self._outputs, ref),
+        }
+
+    @classmethod
+    def from_config(cls, config: dict):
+        inputs = [_from_spec(spec) for spec in config["inputs"]]
+        layers = [_from_spec(spec) for spec in config["layers"]]
+        results = []
+
+        def value(ref):
+            if isinstance(ref, list) and len(ref) in (2, 3) and ref[0] in ("input", "call"):
+                return inputs[ref[1]] if ref[0] == "input" else _leaves(results[ref[1]])[ref[2]]
+            return ref
+
+        for call in config["calls"]:
+            args = _map_refs(call["inputs"], value)
+            results.append(layers[call["layer"]](args, **call.get("kwargs", {})))
+        return cls(
+            _map_refs(config["input_structure"], value),
+            _map_refs(config["outputs"], value),
+            name=config.get("name"),
+        )
+
+
+def _leaves(structure) -> list:
+    if isinstance(structure, dict):
+        return [leaf for v in structure.values() for leaf in _leaves(v)]
+    if isinstance(structure, (list, tuple)):
+        return [leaf for v in structure for leaf in _leaves(v)]
+    return [structure]
+
+
+def _map_refs(structure, fn):
+    """``fn`` on each reference (a list ["input", i] or ["call", c, k]) of a saved graph."""
+    if isinstance(structure, list) and structure and structure[0] in ("input", "call"):
+        return fn(structure)
+    if isinstance(structure, dict):
+        return {k: _map_refs(v, fn) for k, v in structure.items()}
+    if isinstance(structure, (list, tuple)):
+        return type(structure)(_map_refs(v, fn) for v in structure)
+    return structure
+
+
+def _calls_in_order(outputs) -> list:
+    """Every recorded call the outputs depend on, each after the calls it depends on."""
+    order, seen = [], set()
+
+    def visit(call):
+        if id(call) in seen:
+            return
+        seen.add(id(call))
+        for leaf in _leaves(call.inputs):
+            if isinstance(leaf, SymbolicTensor):
+                visit(leaf.call)
+        order.append(call)
+
+    for leaf in _leaves(outputs):
+        visit(leaf.call)
+    return order
+
+
+def _spec_of(layer) -> dict:
+    kind = type(layer)
+    return {"class_name": kind.__name__, "module": kind.__module__, "config": layer.get_config()}
+
+
+def _from_spec(spec: dict):
+    return layer_class(spec["class_name"], module=spec.get("module")).from_config(spec["config"])
 
 
 _ = _batch_size_of

@@ -4,6 +4,7 @@ from .base import Input, InputLayer, InputSpec, Layer
 from .conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, UpSampling2D, ZeroPadding2D
 from .core import Activation, Dense, Dropout, Flatten, Lambda, Normalization, Reshape
 from .embedding import Embedding, Masking
+from .merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from .normalization import BatchNormalization
 from .pooling import (
     AveragePooling1D,
@@ -29,6 +30,13 @@ from .rnn import (
 )
 
 __all__ = [
+    "Add",
+    "Average",
+    "Concatenate",
+    "Maximum",
+    "Minimum",
+    "Multiply",
+    "Subtract",
     "Layer",
     "InputSpec",
     "Input",

@@ -429,6 +429,8 @@ class Layer:
         self.build(input_shape)
 
     def __call__(self, inputs, training=None, **kwargs):
+        if _is_symbolic(inputs):  # defining a functional model: record the call
+            return self._symbolic_call(inputs, kwargs)
         mask = get_mask(inputs) if isinstance(inputs, Tensor) else None
         inputs = self._convert_inputs(inputs)
         if mask is not None and get_mask(inputs) is None:
@@ -467,6 +469,27 @@ class Layer:
             if out_mask is not None:
                 set_mask(out, out_mask)
         return out
+
+    def _symbolic_call(self, inputs, kwargs):
+        """Keras's functional API: called on model inputs (or on what layers called on them
+        returned), a layer records the call and returns symbolic outputs.  It is built by
+        calling it once on zeros (batch 1, unknown sizes 1), which also gives the outputs'
+        shapes; nothing is recorded by any tape."""
+        from ..core import all_paused
+
+        concrete = _map_structure(
+            inputs, lambda leaf: leaf._zeros() if isinstance(leaf, _SYMBOLIC) else leaf
+        )
+        with all_paused():
+            out = self(concrete, training=False, **kwargs)
+        call = SymbolicCall(self, inputs, kwargs)
+        count = iter(range(1 << 30))
+        return _map_structure(
+            out,
+            lambda t: SymbolicTensor((None,) + tuple(t.shape[1:]), t.dtype, call, next(count))
+            if isinstance(t, Tensor)
+            else t,
+        )
 
     def compute_mask(self, inputs, mask=None):
         """The output's padding mask, as Keras asks a layer for it: the input's when the
@@ -667,8 +690,74 @@ def serialize_initializer(initializer):
     return initializer
 
 
+class SymbolicCall:
+    """One recorded call of a layer while a functional model is defined: the layer, its
+    inputs (model inputs and symbolic tensors, in their structure) and keyword arguments."""
+
+    __slots__ = ("layer", "inputs", "kwargs")
+
+    def __init__(self, layer, inputs, kwargs):
+        self.layer, self.inputs, self.kwargs = layer, inputs, dict(kwargs)
+
+
+class SymbolicTensor:
+    """What a layer returns when called on a model's inputs (Keras's KerasTensor): the shape
+    (batch axis None) and dtype of a value, and the call whose ``index``-th output it is.
+
+    Example:
+        >>> import wengert as wg
+        >>> x = wg.Input((3,))
+        >>> y = wg.layers.Dense(2)(x)
+        >>> y.shape
+        (None, 2)
+    """
+
+    __slots__ = ("shape", "dtype", "call", "index")
+
+    def __init__(self, shape, dtype, call, index):
+        self.shape, self.dtype, self.call, self.index = tuple(shape), dtype, call, index
+
+    @property
+    def ndim(self) -> int:
+        """The number of axes."""
+        return len(self.shape)
+
+    def _zeros(self) -> Tensor:
+        from ..tensor import wrap
+
+        return wrap(xp.zeros(tuple(1 if d is None else d for d in self.shape), self.dtype))
+
+    def __repr__(self) -> str:
+        return (
+            f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, "
+            f"from {self.call.layer.name!r}>"
+        )
+
+
+def _map_structure(value, fn):
+    """``fn`` applied to every leaf of a nested list/tuple/dict, the structure kept."""
+    if isinstance(value, dict):
+        return {k: _map_structure(v, fn) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_map_structure(v, fn) for v in value)
+    return fn(value)
+
+
+def _is_symbolic(value) -> bool:
+    if isinstance(value, _SYMBOLIC):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_is_symbolic(v) for v in value)
+    if isinstance(value, dict):
+        return any(_is_symbolic(v) for v in value.values())
+    return False
+
+
 class InputLayer(Layer):
-    """Declares the shape of one sample for a Sequential model (``wg.layers.Input``).
+    """A model's input: the shape of one sample (no batch axis) and its dtype.
+
+    It starts a ``Sequential`` model, or is called on by layers to define a functional
+    one (``wg.Model(inputs, outputs)``), as Keras's ``Input``.
 
     Example:
         >>> import wengert as wg
@@ -681,6 +770,11 @@ class InputLayer(Layer):
         super().__init__(name=name, dtype=dtype)
         self.shape = tuple(shape)
         self.batch_size = batch_size
+
+    def _zeros(self) -> Tensor:
+        from ..tensor import wrap
+
+        return wrap(xp.zeros((1,) + tuple(1 if d is None else d for d in self.shape), self.dtype))
 
     def get_config(self) -> dict:
         return {
@@ -700,3 +794,6 @@ def Input(shape, batch_size=None, dtype=None, name=None) -> InputLayer:  # noqa:
         (28, 28)
     """
     return InputLayer(shape=shape, dtype=dtype, name=name, batch_size=batch_size)
+
+
+_SYMBOLIC = (SymbolicTensor, InputLayer)

@@ -1,0 +1,103 @@
+"""Keras's functional API: layers called on wg.Input record a graph, wg.Model(inputs,
+outputs) replays it; shared layers, several inputs and outputs, nesting, merge layers,
+configs, save/load, and training equal to the same model written as a subclass."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import wengert as wg
+from wengert import layers
+
+RNG = np.random.default_rng(41)
+
+
+def test_a_functional_model_trains_as_the_same_sequential_model():
+    wg.random.set_seed(0)
+    inputs = wg.Input((4,))
+    x = layers.Dense(8, activation="relu")(inputs)
+    outputs = layers.Dense(3)(x)
+    functional = wg.Model(inputs=inputs, outputs=outputs, name="mnist_like")
+    sequential = wg.Sequential(
+        [layers.Input((4,)), layers.Dense(8, activation="relu"), layers.Dense(3)]
+    )
+    sequential.set_weights(functional.get_weights())
+    for model in (functional, sequential):
+        model.compile(wg.optimizers.SGD(0.1), wg.losses.SparseCategoricalCrossentropy(True))
+    xs = RNG.standard_normal((32, 4)).astype("float32")
+    ys = RNG.integers(0, 3, 32)
+    a = functional.fit(xs, ys, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    b = sequential.fit(xs, ys, batch_size=8, epochs=2, shuffle=False, verbose=0).history
+    assert a == b
+    for wa, wb in zip(functional.get_weights(), sequential.get_weights()):
+        np.testing.assert_array_equal(wa, wb)
+    assert outputs.shape == (None, 3) and [lay.name for lay in functional.layers][0].startswith(
+        "dense"
+    )
+
+
+def test_shared_layers_branches_and_several_inputs_and_outputs():
+    shared = layers.Dense(2, name="shared")
+    a, b = wg.Input((3,), name="a"), wg.Input((3,), name="b")
+    merged = layers.Concatenate()([shared(a), shared(b)])
+    total = layers.Add()([shared(a), shared(b)])
+    model = wg.Model([a, b], {"merged": merged, "total": total})
+    assert model.count_params() == 8  # one kernel and bias, however often called
+    xa, xb = RNG.standard_normal((5, 3)), RNG.standard_normal((5, 3))
+    out = model([wg.constant(xa, "float32"), wg.constant(xb, "float32")])
+    k, bias = shared.get_weights()
+    ya, yb = xa @ k + bias, xb @ k + bias
+    np.testing.assert_allclose(out["merged"].numpy(), np.concatenate([ya, yb], 1), rtol=1e-5)
+    np.testing.assert_allclose(out["total"].numpy(), ya + yb, rtol=1e-5)
+    # gradients reach the shared kernel through every use
+    xs = [wg.constant(xa, "float32"), wg.constant(xb, "float32")]
+    with wg.GradientTape() as tape:
+        loss = wg.reduce_sum(model(xs)["total"])
+    (gk, gb) = tape.gradient(loss, shared.trainable_weights)
+    np.testing.assert_allclose(gk.numpy(), np.tile((xa + xb).sum(0)[:, None], (1, 2)), rtol=1e-5)
+    np.testing.assert_allclose(gb.numpy(), [10.0, 10.0])
+
+
+def test_a_functional_model_is_a_layer_of_another_and_round_trips(tmp_path):
+    wg.random.set_seed(2)
+    inner_in = wg.Input((3,))
+    inner = wg.Model(inner_in, layers.Dense(4, activation="tanh")(inner_in), name="encoder")
+    outer_in = wg.Input((3,))
+    outer = wg.Model(outer_in, layers.Dense(1)(inner(outer_in)))
+    x = RNG.standard_normal((6, 3)).astype("float32")
+    expected = outer.predict(x)
+    config = outer.get_config()
+    json.dumps(config)
+    again = type(outer).from_config(config)
+    again.set_weights(outer.get_weights())
+    np.testing.assert_array_equal(again.predict(x), expected)
+    outer.compile("adam", "mse")
+    outer.fit(x, np.zeros((6, 1), "float32"), verbose=0)
+    path = str(tmp_path / "functional.npz")
+    outer.save(path)
+    loaded = wg.models.load_model(path)
+    np.testing.assert_array_equal(loaded.predict(x), outer.predict(x))
+    assert loaded.optimizer.iterations == 1 and loaded.get_layer("encoder") is not None
+
+
+def test_merge_layers_and_the_errors_of_a_bad_graph():
+    ones, twos = wg.ones((2, 3)), wg.fill((2, 3), 2.0)
+    assert layers.Subtract()([twos, ones]).numpy().tolist() == [[1.0] * 3] * 2
+    assert layers.Multiply()([twos, twos]).numpy()[0, 0] == 4.0
+    assert layers.Average()([ones, twos]).numpy()[0, 0] == 1.5
+    assert layers.Maximum()([ones, twos]).numpy()[0, 0] == 2.0
+    assert layers.Minimum()([ones, twos]).numpy()[0, 0] == 1.0
+    assert layers.Concatenate(axis=0)([ones, twos]).shape == (4, 3)
+    with pytest.raises(ValueError, match="Add '.*': the inputs' shapes differ"):
+        layers.Add()([ones, wg.ones((2, 4))])
+    with pytest.raises(ValueError, match="expects a list of at least 2 tensors"):
+        layers.Add()(ones)
+    a, b = wg.Input((3,)), wg.Input((3,))
+    out = layers.Add()([a, b])
+    with pytest.raises(ValueError, match="depend on input .* not among the model's inputs"):
+        wg.Model(a, out)
+    with pytest.raises(TypeError, match="outputs must be what layers called on the inputs"):
+        wg.Model(a, wg.ones((1, 3)))
