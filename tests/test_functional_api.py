@@ -101,3 +101,26 @@ def test_merge_layers_and_the_errors_of_a_bad_graph():
         wg.Model(a, out)
     with pytest.raises(TypeError, match="outputs must be what layers called on the inputs"):
         wg.Model(a, wg.ones((1, 3)))
+
+
+def test_fit_evaluate_and_predict_a_model_with_two_inputs():
+    wg.random.set_seed(4)
+    title, body = wg.Input((3,), name="title"), wg.Input((5,), name="body")
+    joined = layers.Concatenate()([layers.Dense(4)(title), layers.Dense(4)(body)])
+    model = wg.Model([title, body], layers.Dense(1)(joined))
+    model.compile(wg.optimizers.SGD(0.05), "mse")
+    xt = RNG.standard_normal((40, 3)).astype("float32")
+    xb = RNG.standard_normal((40, 5)).astype("float32")
+    y = (xt.sum(1, keepdims=True) - xb.sum(1, keepdims=True)).astype("float32")
+    history = model.fit([xt, xb], y, batch_size=8, epochs=15, validation_split=0.25, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert "val_loss" in history.history
+    pred = model.predict([xt, xb], batch_size=16)
+    assert pred.shape == (40, 1)
+    expected = float(((pred - y) ** 2).mean())
+    assert model.evaluate([xt, xb], y, batch_size=40, verbose=0) == pytest.approx(
+        expected, rel=1e-5
+    )
+    assert model.predict([xt[:0], xb[:0]]).shape == (0, 1)
+    with pytest.raises(ValueError, match="different numbers of samples"):
+        model.fit([xt, xb[:10]], y, verbose=0)

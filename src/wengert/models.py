@@ -314,7 +314,7 @@ class Model(Layer):
                 validation_data, False, initial_epoch, seed, raise_on_nan,
                 validation_batch_size, validation_freq, steps_per_epoch,
             )  # fmt: skip
-        x = _array(x)
+        x = _inputs(x)
         y = _array(y)
         if x is None:
             raise ValueError("fit: x is required")
@@ -323,17 +323,19 @@ class Model(Layer):
                 "fit: y is required (without y, a train_step of your own gets each batch of "
                 "x as its data, as in Keras)"
             )
-        if y is not None and len(x) != len(y):
-            raise ValueError(f"fit: x has {len(x)} samples but y has {len(y)}")
+        if y is not None and _count(x) != len(y):
+            raise ValueError(f"fit: x has {_count(x)} samples but y has {len(y)}")
         w = None if y is None else _sample_weights(y, _array(sample_weight), class_weight)
         if validation_data is None and validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
             if y is None:
                 raise ValueError("fit: validation_split needs y")
-            split = int(math.floor(len(x) * (1 - validation_split)))
-            held_out = (x[split:], y[split:]) + (() if w is None else (w[split:],))
-            x, y, validation_data = x[:split], y[:split], held_out
+            split = int(math.floor(_count(x) * (1 - validation_split)))
+            held_out = (_rows(x, slice(split, None)), y[split:]) + (
+                () if w is None else (w[split:],)
+            )
+            x, y, validation_data = _rows(x, slice(None, split)), y[:split], held_out
             w = None if w is None else w[:split]
         return self._fit(
             None, x, y, w, batch_size, epochs, verbose, callbacks, validation_data, shuffle,
@@ -348,7 +350,7 @@ class Model(Layer):
         """fit's loop, over arrays (x, y, w) or over a source of batches."""
         batch_size = 32 if batch_size is None else int(batch_size)
         if source is None:
-            n = len(x)
+            n = _count(x)
             steps = max(1, math.ceil(n / batch_size))
         else:
             n = 0
@@ -390,7 +392,7 @@ class Model(Layer):
             if source is None:
                 for batch in range(first, steps):
                     idx = order[batch * batch_size : (batch + 1) * batch_size]
-                    xb = wrap(x[idx], "batch")
+                    xb = _batch_of(x, idx)
                     if y is None:  # x alone: the data a custom train_step gets (a VAE's)
                         yield batch, xb
                     elif w is None:
@@ -529,23 +531,23 @@ class Model(Layer):
             return self._evaluate(
                 [_as_batch(item) for item in source], None, callbacks, return_dict
             )
-        x = _array(x)
+        x = _inputs(x)
         y = _array(y)
         if y is None and type(self).test_step is Model.test_step:
             raise ValueError(
                 "evaluate: y is required (without y, a test_step of your own gets each batch "
                 "of x as its data)"
             )
-        if y is not None and len(x) != len(y):
-            raise ValueError(f"evaluate: x has {len(x)} samples but y has {len(y)}")
+        if y is not None and _count(x) != len(y):
+            raise ValueError(f"evaluate: x has {_count(x)} samples but y has {len(y)}")
         w = _array(sample_weight)
-        if w is not None and len(w) != len(x):
-            raise ValueError(f"evaluate: x has {len(x)} samples but sample_weight has {len(w)}")
+        if w is not None and len(w) != _count(x):
+            raise ValueError(f"evaluate: x has {_count(x)} samples but sample_weight has {len(w)}")
         batch_size = 32 if batch_size is None else int(batch_size)
         batches = []
-        for start in range(0, len(x), batch_size):
+        for start in range(0, _count(x), batch_size):
             part = slice(start, start + batch_size)
-            xb = wrap(x[part], "batch")
+            xb = _batch_of(x, part)
             if y is None:
                 batches.append(xb)
                 continue
@@ -632,18 +634,21 @@ class Model(Layer):
         The callbacks' ``on_predict_*`` hooks run around the batches (a batch's logs hold
         its ``"outputs"``, as in Keras).
         """
-        x = _array(x)
+        x = _inputs(x)
         batch_size = 32 if batch_size is None else int(batch_size)
-        cb = self._callback_list(callbacks, "predict", batch_size, -(-len(x) // batch_size))
+        n = _count(x)
+        cb = self._callback_list(callbacks, "predict", batch_size, -(-n // batch_size))
         cb.on_predict_begin()
         outs = []
-        for batch, start in enumerate(range(0, len(x), batch_size)):
+        for batch, start in enumerate(range(0, n, batch_size)):
             cb.on_predict_batch_begin(batch)
-            outs.append(_array(self.predict_step(wrap(x[start : start + batch_size], "batch"))))
+            part = slice(start, start + batch_size)
+            outs.append(_array(self.predict_step(_batch_of(x, part))))
             cb.on_predict_batch_end(batch, {"outputs": outs[-1]})
         cb.on_predict_end()
         if not outs:  # no samples: the outputs' shape from one sample of zeros, none of them
-            one = _array(self.predict_step(wrap(xp.zeros((1,) + x.shape[1:], self.dtype))))
+            zeros = _map_structure(x, lambda a: wrap(xp.zeros((1,) + a.shape[1:], self.dtype)))
+            one = _array(self.predict_step(zeros))
             return xp.zeros((0,) + one.shape[1:], one.dtype)
         return xp.concatenate(outs)
 
@@ -1159,6 +1164,36 @@ def _all_sublayers(layer) -> list:
     for sub in layer.layers:
         out += [sub, *_all_sublayers(sub)]
     return out
+
+
+def _inputs(x):
+    """x as arrays: one array, or (for a model with several inputs) a list, tuple or dict of
+    arrays.  A list counts as several inputs only when every item is an array or Tensor;
+    a list of numbers or of lists is one array of samples, as before."""
+    if isinstance(x, dict) or (
+        isinstance(x, (list, tuple))
+        and x
+        and all(isinstance(item, (xp.ndarray, Tensor)) for item in x)
+    ):
+        arrays = _map_structure(x, _array)
+        counts = {len(a) for a in _leaves(arrays)}
+        if len(counts) != 1:
+            raise ValueError(f"the inputs have different numbers of samples: {sorted(counts)}")
+        return arrays
+    return _array(x)
+
+
+def _count(x) -> int:
+    return len(_leaves(x)[0]) if isinstance(x, (list, tuple, dict)) else len(x)
+
+
+def _rows(x, rows):
+    return _map_structure(x, lambda a: a[rows])
+
+
+def _batch_of(x, rows):
+    """The Tensors of a batch of x's samples (each input of several)."""
+    return _map_structure(x, lambda a: wrap(a[rows], "batch"))
 
 
 def _batch_data(x, y, sample_weight):
