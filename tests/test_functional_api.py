@@ -124,3 +124,37 @@ def test_fit_evaluate_and_predict_a_model_with_two_inputs():
     assert model.predict([xt[:0], xb[:0]]).shape == (0, 1)
     with pytest.raises(ValueError, match="different numbers of samples"):
         model.fit([xt, xb[:10]], y, verbose=0)
+
+
+@pytest.mark.parametrize("as_dict", [False, True])
+def test_a_model_with_two_outputs_trains_on_the_weighted_sum_of_their_losses(as_dict, tmp_path):
+    wg.random.set_seed(5)
+    inputs = wg.Input((4,))
+    hidden = layers.Dense(6, activation="tanh")(inputs)
+    score = layers.Dense(1, name="score")(hidden)
+    kind = layers.Dense(3, name="kind")(hidden)
+    outputs = {"score": score, "kind": kind} if as_dict else [score, kind]
+    model = wg.Model(inputs, outputs)
+    mse, cce = wg.losses.MeanSquaredError(), wg.losses.SparseCategoricalCrossentropy(True)
+    loss = {"score": mse, "kind": cce} if as_dict else [mse, cce]
+    weights = {"score": 0.5, "kind": 2.0} if as_dict else [0.5, 2.0]
+    model.compile(wg.optimizers.SGD(0.1), loss=loss, loss_weights=weights)
+    x = RNG.standard_normal((24, 4)).astype("float32")
+    ys, yk = RNG.standard_normal((24, 1)).astype("float32"), RNG.integers(0, 3, 24)
+    y = {"score": ys, "kind": yk} if as_dict else [ys, yk]
+    # the evaluated loss is the weighted sum, each part logged under its output's name
+    logs = model.evaluate(x, y, batch_size=24, verbose=0, return_dict=True)
+    pred = model.predict(x)
+    ps, pk = (pred["score"], pred["kind"]) if as_dict else pred
+    expected_s = float(((ps - ys) ** 2).mean())
+    expected_k = float(cce(yk, wg.constant(pk)))
+    assert logs["score_loss"] == pytest.approx(expected_s, rel=1e-5)
+    assert logs["kind_loss"] == pytest.approx(expected_k, rel=1e-5)
+    assert logs["loss"] == pytest.approx(0.5 * expected_s + 2.0 * expected_k, rel=1e-5)
+    history = model.fit(x, y, batch_size=8, epochs=10, verbose=0)
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    path = str(tmp_path / "two.npz")
+    model.save(path)
+    loaded = wg.models.load_model(path)
+    again = loaded.evaluate(x, y, batch_size=24, verbose=0, return_dict=True)
+    assert again == pytest.approx(model.evaluate(x, y, batch_size=24, verbose=0, return_dict=True))

@@ -52,7 +52,8 @@ def _array(x):
 
 
 def _batch_size_of(data) -> int:
-    return len(data)
+    """The number of samples in a batch (of the first input, when there are several)."""
+    return len(_leaves(data)[0])
 
 
 class Model(Layer):
@@ -88,6 +89,8 @@ class Model(Layer):
         self.compiled_metrics = []
         self._metric_weighted = []  # per compiled metric: does it take sample weights
         self._loss_tracker = metrics.Mean(name="loss")  # the epoch's running mean loss
+        self._output_loss_trackers = []  # each output's, with one loss per output
+        self._loss_weights = None
         self.stop_training = False
         self._paused = False  # pause_training(): leave fit with the epoch unfinished
         self.history = None
@@ -108,12 +111,17 @@ class Model(Layer):
         weighted_metrics=None,
         run_eagerly=None,
         jit_compile=None,
+        loss_weights=None,
     ):
         """Choose the optimizer, the loss and the metrics that ``fit``/``evaluate`` use.
 
         Args:
             optimizer: an optimizer object or name ("sgd", "adam", ...).
-            loss: a loss object, function or name ("sparse_categorical_crossentropy", ...).
+            loss: a loss object, function or name ("sparse_categorical_crossentropy", ...);
+                for a model with several outputs, a list (in the outputs' order) or a
+                dict (by output name) of them: the loss is their weighted sum, and each
+                is logged as ``<output name>_loss``, as in Keras.
+            loss_weights: the weights of the outputs' losses (a list or dict like ``loss``).
             metrics: a list of metric objects or names ("accuracy", ...), computed
                 without sample weights, as in Keras.
             weighted_metrics: metrics that ``sample_weight`` and ``class_weight``
@@ -122,7 +130,22 @@ class Model(Layer):
             jit_compile: ignored.
         """
         self.optimizer = optimizers.get(optimizer)
-        self.compiled_loss = losses.get(loss) if loss is not None else None
+        if isinstance(loss, (list, tuple, dict)):
+            # One loss per output (a model with several outputs), as Keras.
+            if metrics or weighted_metrics:
+                raise NotImplementedError(
+                    "compile: metrics for a model with several outputs are not supported yet; "
+                    "compile the losses alone"
+                )
+            self.compiled_loss = _map_structure(loss, losses.get)
+            self._loss_weights = loss_weights
+            names = list(loss) if isinstance(loss, dict) else self._output_names(len(loss))
+            mean = type(self._loss_tracker)  # (`metrics` is compile's argument here)
+            self._output_loss_trackers = [mean(name=f"{n}_loss") for n in names]
+        else:
+            self.compiled_loss = losses.get(loss) if loss is not None else None
+            self._loss_weights = None
+            self._output_loss_trackers = []
         plain = [self._metric(m) for m in (metrics or [])]
         weighted = [self._metric(m) for m in (weighted_metrics or [])]
         taken = {m.name for m in plain}
@@ -139,6 +162,15 @@ class Model(Layer):
                 m.name = f"{m.name}_{seen[m.name]}"
             else:
                 seen[m.name] = 0
+
+    def _output_names(self, n: int) -> list:
+        """The names of the model's n outputs: its output layers' (functional), else
+        output_1, output_2, ..."""
+        outs = getattr(self, "_outputs", None)
+        leaves = _leaves(outs) if outs is not None else []
+        if len(leaves) == n and all(isinstance(o, SymbolicTensor) for o in leaves):
+            return [o.call.layer.name for o in leaves]
+        return [f"output_{i + 1}" for i in range(n)]
 
     def _metric(self, m):
         if isinstance(m, str) and m.lower() in ("accuracy", "acc"):
@@ -167,7 +199,7 @@ class Model(Layer):
         """What ``fit`` and ``evaluate`` report and reset each epoch: the running mean loss
         ("loss"), then the compiled metrics.  A subclass with its own trackers returns
         them instead, as in Keras."""
-        out = [self._loss_tracker, *self.compiled_metrics]
+        out = [self._loss_tracker, *self._output_loss_trackers, *self.compiled_metrics]
         # Metric objects a subclass keeps in its attributes are tracked too, as Keras 3
         # does, so fit resets them each epoch.
         for name, value in vars(self).items():
@@ -213,15 +245,22 @@ class Model(Layer):
         variables = self.trainable_weights
         grads = tape.gradient(loss, variables)
         self.optimizer.apply_gradients(zip(grads, variables))
-        self._loss_tracker.update_state(loss, sample_weight=_batch_size_of(x))
+        self._track_losses(loss, _batch_size_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
+
+    def _track_losses(self, loss, batch_size) -> None:
+        self._loss_tracker.update_state(loss, sample_weight=batch_size)
+        for tracker, part in zip(
+            self._output_loss_trackers, getattr(self, "_last_output_losses", [])
+        ):
+            tracker.update_state(part, sample_weight=batch_size)
 
     def test_step(self, data) -> dict:
         """``evaluate``'s step on a batch ``(x, y[, sample_weight])``; returns the logs so far."""
         x, y, sample_weight = _unpack(data)
         y_pred = self(x, training=False)
         loss = self.compute_loss(x, y, y_pred, sample_weight, training=False)
-        self._loss_tracker.update_state(loss, sample_weight=_batch_size_of(x))
+        self._track_losses(loss, _batch_size_of(x))
         return self.compute_metrics(x, y, y_pred, sample_weight)
 
     def predict_step(self, data):
@@ -232,9 +271,35 @@ class Model(Layer):
     def _loss(self, y, y_pred, sample_weight=None):
         if self.compiled_loss is None:
             raise ValueError(f"Model '{self.name}': call compile(loss=...) before training")
+        if isinstance(self.compiled_loss, (list, tuple, dict)):
+            return self._output_losses(y, y_pred, sample_weight)
         if sample_weight is None:
             return self.compiled_loss(y, y_pred)
         return self.compiled_loss(y, y_pred, sample_weight=sample_weight)
+
+    def _output_losses(self, y, y_pred, sample_weight):
+        """The weighted sum of each output's loss; each is kept for its tracker."""
+        spec, weights = self.compiled_loss, self._loss_weights
+        keys = list(spec) if isinstance(spec, dict) else range(len(spec))
+        if isinstance(spec, dict) != isinstance(y_pred, dict) or len(_leaves(y_pred)) != len(keys):
+            raise ValueError(
+                f"Model '{self.name}': {len(keys)} losses for outputs "
+                f"{_describe_structure(y_pred)}; give one loss per output, in the outputs' "
+                "structure (a list, or a dict by output name)"
+            )
+        total, parts = None, []
+        for key in keys:
+            fn = spec[key]
+            part = (
+                fn(y[key], y_pred[key])
+                if sample_weight is None
+                else fn(y[key], y_pred[key], sample_weight=sample_weight)
+            )
+            parts.append(part)
+            w = 1.0 if weights is None else float(weights[key])
+            total = part * w if total is None else total + part * w
+        self._last_output_losses = parts
+        return total
 
     # -- fit ------------------------------------------------------------------------------
     def fit(
@@ -315,7 +380,7 @@ class Model(Layer):
                 validation_batch_size, validation_freq, steps_per_epoch,
             )  # fmt: skip
         x = _inputs(x)
-        y = _array(y)
+        y = _inputs(y) if y is not None else None
         if x is None:
             raise ValueError("fit: x is required")
         if y is None and type(self).train_step is Model.train_step:
@@ -323,19 +388,29 @@ class Model(Layer):
                 "fit: y is required (without y, a train_step of your own gets each batch of "
                 "x as its data, as in Keras)"
             )
-        if y is not None and _count(x) != len(y):
-            raise ValueError(f"fit: x has {_count(x)} samples but y has {len(y)}")
-        w = None if y is None else _sample_weights(y, _array(sample_weight), class_weight)
+        if y is not None and _count(x) != _count(y):
+            raise ValueError(f"fit: x has {_count(x)} samples but y has {_count(y)}")
+        if class_weight is not None and isinstance(y, (list, tuple, dict)):
+            raise NotImplementedError("fit: class_weight with several outputs is not supported")
+        w = (
+            None
+            if y is None
+            else _sample_weights(_leaves(y)[0], _array(sample_weight), class_weight)
+        )
         if validation_data is None and validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
             if y is None:
                 raise ValueError("fit: validation_split needs y")
             split = int(math.floor(_count(x) * (1 - validation_split)))
-            held_out = (_rows(x, slice(split, None)), y[split:]) + (
+            held_out = (_rows(x, slice(split, None)), _rows(y, slice(split, None))) + (
                 () if w is None else (w[split:],)
             )
-            x, y, validation_data = _rows(x, slice(None, split)), y[:split], held_out
+            x, y, validation_data = (
+                _rows(x, slice(None, split)),
+                _rows(y, slice(None, split)),
+                held_out,
+            )
             w = None if w is None else w[:split]
         return self._fit(
             None, x, y, w, batch_size, epochs, verbose, callbacks, validation_data, shuffle,
@@ -396,9 +471,9 @@ class Model(Layer):
                     if y is None:  # x alone: the data a custom train_step gets (a VAE's)
                         yield batch, xb
                     elif w is None:
-                        yield batch, (xb, wrap(y[idx], "batch"))
+                        yield batch, (xb, _batch_of(y, idx))
                     else:
-                        yield batch, (xb, wrap(y[idx], "batch"), wrap(w[idx], "batch"))
+                        yield batch, (xb, _batch_of(y, idx), wrap(w[idx], "batch"))
                 return
             items = itertools.islice(feed, steps_per_epoch) if feed else iter(source)
             count = 0
@@ -532,14 +607,14 @@ class Model(Layer):
                 [_as_batch(item) for item in source], None, callbacks, return_dict
             )
         x = _inputs(x)
-        y = _array(y)
+        y = _inputs(y) if y is not None else None
         if y is None and type(self).test_step is Model.test_step:
             raise ValueError(
                 "evaluate: y is required (without y, a test_step of your own gets each batch "
                 "of x as its data)"
             )
-        if y is not None and _count(x) != len(y):
-            raise ValueError(f"evaluate: x has {_count(x)} samples but y has {len(y)}")
+        if y is not None and _count(x) != _count(y):
+            raise ValueError(f"evaluate: x has {_count(x)} samples but y has {_count(y)}")
         w = _array(sample_weight)
         if w is not None and len(w) != _count(x):
             raise ValueError(f"evaluate: x has {_count(x)} samples but sample_weight has {len(w)}")
@@ -551,7 +626,7 @@ class Model(Layer):
             if y is None:
                 batches.append(xb)
                 continue
-            yb = wrap(y[part], "batch")
+            yb = _batch_of(y, part)
             batches.append((xb, yb) if w is None else (xb, yb, wrap(w[part], "batch")))
         return self._evaluate(batches, batch_size, callbacks, return_dict)
 
@@ -643,14 +718,16 @@ class Model(Layer):
         for batch, start in enumerate(range(0, n, batch_size)):
             cb.on_predict_batch_begin(batch)
             part = slice(start, start + batch_size)
-            outs.append(_array(self.predict_step(_batch_of(x, part))))
+            outs.append(_map_structure(self.predict_step(_batch_of(x, part)), _array))
             cb.on_predict_batch_end(batch, {"outputs": outs[-1]})
         cb.on_predict_end()
         if not outs:  # no samples: the outputs' shape from one sample of zeros, none of them
             zeros = _map_structure(x, lambda a: wrap(xp.zeros((1,) + a.shape[1:], self.dtype)))
-            one = _array(self.predict_step(zeros))
-            return xp.zeros((0,) + one.shape[1:], one.dtype)
-        return xp.concatenate(outs)
+            one = _map_structure(self.predict_step(zeros), _array)
+            return _map_structure(one, lambda a: xp.zeros((0,) + a.shape[1:], a.dtype))
+        # Each output's batches joined (several outputs keep their list or dict).
+        joined = iter([xp.concatenate(parts) for parts in zip(*(_leaves(out) for out in outs))])
+        return _map_structure(outs[0], lambda _: next(joined))
 
     def _callback_list(self, callbacks, what, batch_size, steps):
         """``callbacks`` (a list, or fit's own CallbackList) ready to call for ``what``."""
@@ -857,9 +934,8 @@ class Model(Layer):
         try:
             spec = {
                 "optimizer": optimizers.serialize(self.optimizer),
-                "loss": None
-                if self.compiled_loss is None
-                else losses.serialize(self.compiled_loss),
+                "loss": _per_output(self.compiled_loss, losses.serialize),
+                "loss_weights": self._loss_weights,
                 "metrics": [
                     metrics.serialize(m)
                     for m, w in zip(self.compiled_metrics, self._metric_weighted)
@@ -1124,7 +1200,8 @@ def _compiled_from(spec: dict) -> dict:
     """``compile``'s arguments from ``Model._compile_config``'s plain data."""
     return {
         "optimizer": optimizers.deserialize(spec["optimizer"]),
-        "loss": None if spec.get("loss") is None else losses.deserialize(spec["loss"]),
+        "loss": _per_output(spec.get("loss"), losses.deserialize, saved=True),
+        "loss_weights": spec.get("loss_weights"),
         "metrics": [metrics.deserialize(m) for m in spec.get("metrics", [])],
         "weighted_metrics": [metrics.deserialize(m) for m in spec.get("weighted_metrics", [])],
     }
@@ -1164,6 +1241,26 @@ def _all_sublayers(layer) -> list:
     for sub in layer.layers:
         out += [sub, *_all_sublayers(sub)]
     return out
+
+
+def _per_output(loss, fn, saved=False):
+    """``fn`` on a loss, or on each loss of a list or dict of them (one per output).  A
+    saved single loss is a dict too; it is told apart by its "class_name"."""
+    if loss is None:
+        return None
+    if isinstance(loss, (list, tuple)):
+        return [fn(item) for item in loss]
+    if isinstance(loss, dict) and not (saved and "class_name" in loss):
+        return {key: fn(item) for key, item in loss.items()}
+    return fn(loss)
+
+
+def _describe_structure(value) -> str:
+    if isinstance(value, dict):
+        return f"a dict with keys {sorted(value)}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return "one tensor"
 
 
 def _inputs(x):
