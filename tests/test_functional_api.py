@@ -158,3 +158,58 @@ def test_a_model_with_two_outputs_trains_on_the_weighted_sum_of_their_losses(as_
     loaded = wg.models.load_model(path)
     again = loaded.evaluate(x, y, batch_size=24, verbose=0, return_dict=True)
     assert again == pytest.approx(model.evaluate(x, y, batch_size=24, verbose=0, return_dict=True))
+
+
+def test_functional_details_keras_users_rely_on():
+    from wengert.layers.base import get_mask
+
+    # inputs given as a dict are matched by key (or by the inputs' names), not by order
+    a, b = wg.Input((2,), name="a"), wg.Input((2,), name="b")
+    diff = layers.Subtract()([a, b])
+    ones, zeros = np.ones((1, 2), "float32"), np.zeros((1, 2), "float32")
+    for model in (wg.Model({"a": a, "b": b}, diff), wg.Model([a, b], diff)):
+        np.testing.assert_array_equal(model.predict({"b": zeros, "a": ones}), ones)
+    # training=True given at definition stays (Monte Carlo dropout)
+    x = wg.Input((1000,))
+    mc = wg.Model(x, layers.Dropout(0.5)(x, training=True))
+    assert 0.4 < float((mc.predict(np.ones((1, 1000), "float32")) == 0).mean()) < 0.6
+    # padding masks pass through merge layers
+    ids = wg.Input((4,), dtype="int32")
+    emb = layers.Embedding(10, 4, mask_zero=True)(ids)
+    summed = layers.Add()([emb, layers.Dense(4)(emb)])
+    seq = wg.Model(ids, layers.LSTM(3)(summed))
+    np.testing.assert_allclose(
+        seq.predict(np.array([[3, 5, 0, 0]])), seq.predict(np.array([[3, 5]])), rtol=1e-5
+    )
+    assert get_mask(layers.Add()([wg.ones((1, 2, 3)), wg.ones((1, 2, 3))])) is None
+    # unknown sizes stay unknown, and fully convolutional inputs build
+    img = wg.Input((None, None, 3))
+    conv = layers.Conv2D(4, 3)(img)
+    assert conv.shape == (None, None, None, 4)
+    fcn = wg.Model(img, layers.GlobalAveragePooling2D()(conv))
+    assert fcn.predict(np.zeros((2, 9, 7, 3), "float32")).shape == (2, 4)
+
+
+def test_one_loss_for_several_outputs_and_batches_of_several_inputs():
+    wg.random.set_seed(8)
+    a, b = wg.Input((3,)), wg.Input((2,))
+    joined = layers.Concatenate()([a, b])
+    out1, out2 = layers.Dense(1, name="o1")(joined), layers.Dense(1, name="o2")(joined)
+    model = wg.Model([a, b], [out1, out2])
+    model.compile("sgd", "mse")  # one loss: applied to every output and summed, as Keras
+    xa, xb = RNG.standard_normal((10, 3)), RNG.standard_normal((10, 2))
+    y = RNG.standard_normal((10, 1)).astype("float32")
+    logs = model.evaluate([xa, xb], [y, y], batch_size=10, verbose=0, return_dict=True)
+    p1, p2 = model.predict([xa, xb])
+    m1, m2 = float(((p1 - y) ** 2).mean()), float(((p2 - y) ** 2).mean())
+    assert logs["o1_loss"] == pytest.approx(m1, rel=1e-5) and logs["o2_loss"] == pytest.approx(
+        m2, rel=1e-5
+    )
+    assert logs["loss"] == pytest.approx(m1 + m2, rel=1e-5)
+
+    def batches():
+        for s in range(0, 10, 5):
+            yield [xa[s : s + 5], xb[s : s + 5]], [y[s : s + 5], y[s : s + 5]]
+
+    history = model.fit(batches(), epochs=1, verbose=0)
+    assert set(history.history) == {"loss", "o1_loss", "o2_loss"}

@@ -144,8 +144,12 @@ class Model(Layer):
             self._output_loss_trackers = [mean(name=f"{n}_loss") for n in names]
         else:
             self.compiled_loss = losses.get(loss) if loss is not None else None
-            self._loss_weights = None
-            self._output_loss_trackers = []
+            self._loss_weights = loss_weights
+            outs = len(getattr(self, "outputs", None) or []) if isinstance(self, Functional) else 0
+            mean = type(self._loss_tracker)
+            self._output_loss_trackers = (
+                [mean(name=f"{n}_loss") for n in self._output_names(outs)] if outs > 1 else []
+            )
         plain = [self._metric(m) for m in (metrics or [])]
         weighted = [self._metric(m) for m in (weighted_metrics or [])]
         taken = {m.name for m in plain}
@@ -271,7 +275,9 @@ class Model(Layer):
     def _loss(self, y, y_pred, sample_weight=None):
         if self.compiled_loss is None:
             raise ValueError(f"Model '{self.name}': call compile(loss=...) before training")
-        if isinstance(self.compiled_loss, (list, tuple, dict)):
+        if isinstance(self.compiled_loss, (list, tuple, dict)) or isinstance(
+            y_pred, (list, tuple, dict)
+        ):
             return self._output_losses(y, y_pred, sample_weight)
         if sample_weight is None:
             return self.compiled_loss(y, y_pred)
@@ -280,6 +286,12 @@ class Model(Layer):
     def _output_losses(self, y, y_pred, sample_weight):
         """The weighted sum of each output's loss; each is kept for its tracker."""
         spec, weights = self.compiled_loss, self._loss_weights
+        if not isinstance(spec, (list, tuple, dict)):  # one loss for every output (Keras)
+            spec = (
+                {k: spec for k in y_pred}
+                if isinstance(y_pred, dict)
+                else [spec] * len(_leaves(y_pred))
+            )
         keys = list(spec) if isinstance(spec, dict) else range(len(spec))
         if isinstance(spec, dict) != isinstance(y_pred, dict) or len(_leaves(y_pred)) != len(keys):
             raise ValueError(
@@ -1318,10 +1330,15 @@ def _batch_source(x):
 
 
 def _as_batch(item):
-    """A batch from a source as train_step/test_step take it: Tensors, in a tuple if it was."""
+    """A batch from a source as train_step/test_step take it: Tensors, in a tuple if it was
+    (x and y may themselves be lists or dicts: several inputs or outputs)."""
+
+    def tensors(part):
+        return _map_structure(part, lambda a: wrap(_array(a), "batch"))
+
     if isinstance(item, tuple):
-        return tuple(None if a is None else wrap(_array(a), "batch") for a in item)
-    return wrap(_array(item), "batch")
+        return tuple(None if a is None else tensors(a) for a in item)
+    return tensors(item)
 
 
 def _unpack(data) -> tuple:
@@ -1536,7 +1553,16 @@ class Functional(Model):
             yield f"{prefix}layers.{i}", layer
 
     def call(self, inputs, training=None):
-        given, actual = _leaves(self._inputs), _leaves(inputs)
+        given = _leaves(self._inputs)
+        if isinstance(inputs, dict):  # by key, or by the inputs' names (as Keras)
+            keys = list(self._inputs) if isinstance(self._inputs, dict) else [i.name for i in given]
+            if sorted(inputs) != sorted(keys):
+                raise ValueError(
+                    f"Model '{self.name}': expects inputs {sorted(keys)}, got {sorted(inputs)}"
+                )
+            actual = [inputs[k] for k in keys]
+        else:
+            actual = _leaves(inputs)
         if len(given) != len(actual):
             raise ValueError(
                 f"Model '{self.name}': expects {len(given)} input(s), got {len(actual)}"
@@ -1549,8 +1575,10 @@ class Functional(Model):
             return values[id(leaf)] if isinstance(leaf, InputLayer) else leaf
 
         for call in self._calls:  # in order: each call's inputs are known before it runs
+            kwargs = dict(call.kwargs)
+            given_training = kwargs.pop("training", training)  # fixed at definition, or fit's
             out = call.layer(
-                _map_structure(call.inputs, value_of), training=training, **call.kwargs
+                _map_structure(call.inputs, value_of), training=given_training, **kwargs
             )
             for index, value in enumerate(_leaves(out)):
                 values[(id(call), index)] = value

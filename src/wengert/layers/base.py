@@ -430,10 +430,12 @@ class Layer:
 
     def __call__(self, inputs, training=None, **kwargs):
         if _is_symbolic(inputs):  # defining a functional model: record the call
+            if training is not None:  # Keras keeps a training= given at definition
+                kwargs = {**kwargs, "training": training}
             return self._symbolic_call(inputs, kwargs)
-        mask = get_mask(inputs) if isinstance(inputs, Tensor) else None
+        mask = _mask_of(inputs)
         inputs = self._convert_inputs(inputs)
-        if mask is not None and get_mask(inputs) is None:
+        if mask is not None and isinstance(inputs, Tensor) and get_mask(inputs) is None:
             set_mask(inputs, mask)  # converted (cast): the new tensor carries the mask
         shape = _shape_of(inputs)
         if not self.built:
@@ -473,23 +475,33 @@ class Layer:
     def _symbolic_call(self, inputs, kwargs):
         """Keras's functional API: called on model inputs (or on what layers called on them
         returned), a layer records the call and returns symbolic outputs.  It is built by
-        calling it once on zeros (batch 1, unknown sizes 1), which also gives the outputs'
-        shapes; nothing is recorded by any tape."""
+        calling it on zeros (batch 1), which also gives the outputs' shapes; axes of unknown
+        size are tried at two prime sizes, and the output axes that change with them are
+        unknown too.  Nothing is recorded by any tape."""
         from ..core import all_paused
 
-        concrete = _map_structure(
-            inputs, lambda leaf: leaf._zeros() if isinstance(leaf, _SYMBOLIC) else leaf
+        unknown = any(
+            None in leaf._sample_shape() for leaf in _flat(inputs) if isinstance(leaf, _SYMBOLIC)
         )
-        with all_paused():
-            out = self(concrete, training=False, **kwargs)
+        probe_kwargs = {k: v for k, v in kwargs.items() if k != "training"}
+        probes = []
+        for size in (31, 47) if unknown else (1,):
+            concrete = _map_structure(
+                inputs,
+                lambda leaf, n=size: leaf._zeros(n) if isinstance(leaf, _SYMBOLIC) else leaf,
+            )
+            with all_paused():
+                probes.append(self(concrete, training=False, **probe_kwargs))
+        first, last = _flat(probes[0]), probes[-1]
         call = SymbolicCall(self, inputs, kwargs)
         count = iter(range(1 << 30))
-        return _map_structure(
-            out,
-            lambda t: SymbolicTensor((None,) + tuple(t.shape[1:]), t.dtype, call, next(count))
-            if isinstance(t, Tensor)
-            else t,
-        )
+
+        def symbolic(t):
+            i = next(count)
+            dims = tuple(None if a != b else b for a, b in zip(first[i].shape[1:], t.shape[1:]))
+            return SymbolicTensor((None,) + dims, t.dtype, call, i)
+
+        return _map_structure(last, lambda t: symbolic(t) if isinstance(t, Tensor) else t)
 
     def compute_mask(self, inputs, mask=None):
         """The output's padding mask, as Keras asks a layer for it: the input's when the
@@ -722,16 +734,38 @@ class SymbolicTensor:
         """The number of axes."""
         return len(self.shape)
 
-    def _zeros(self) -> Tensor:
+    def _sample_shape(self) -> tuple:
+        return self.shape[1:]
+
+    def _zeros(self, size: int = 1) -> Tensor:
         from ..tensor import wrap
 
-        return wrap(xp.zeros(tuple(1 if d is None else d for d in self.shape), self.dtype))
+        dims = (1,) + tuple(size if d is None else d for d in self.shape[1:])
+        return wrap(xp.zeros(dims, self.dtype))
 
     def __repr__(self) -> str:
         return (
             f"<SymbolicTensor shape={self.shape}, dtype={self.dtype}, "
             f"from {self.call.layer.name!r}>"
         )
+
+
+def _mask_of(inputs):
+    """The padding mask of a layer's input; for a list of inputs, the list of theirs (None
+    when none has one)."""
+    if isinstance(inputs, Tensor):
+        return get_mask(inputs)
+    if isinstance(inputs, (list, tuple)):
+        masks = [get_mask(t) if isinstance(t, Tensor) else None for t in inputs]
+        return masks if any(m is not None for m in masks) else None
+    return None
+
+
+def _flat(value) -> list:
+    """The leaves of a nested list/tuple/dict, in ``_map_structure``'s order."""
+    out = []
+    _map_structure(value, out.append)
+    return out
 
 
 def _map_structure(value, fn):
@@ -771,10 +805,14 @@ class InputLayer(Layer):
         self.shape = tuple(shape)
         self.batch_size = batch_size
 
-    def _zeros(self) -> Tensor:
+    def _sample_shape(self) -> tuple:
+        return self.shape
+
+    def _zeros(self, size: int = 1) -> Tensor:
         from ..tensor import wrap
 
-        return wrap(xp.zeros((1,) + tuple(1 if d is None else d for d in self.shape), self.dtype))
+        dims = (1,) + tuple(size if d is None else d for d in self.shape)
+        return wrap(xp.zeros(dims, self.dtype))
 
     def get_config(self) -> dict:
         return {

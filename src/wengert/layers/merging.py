@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 
 from ..array_ops import concat
+from ..backend import xp
 from ..math_ops import maximum, minimum
 from .base import Layer
 
@@ -30,6 +31,16 @@ class _Merge(Layer):
                 f"{self._least} tensors, got {type(inputs).__name__}"
             )
         return list(inputs)
+
+    def compute_mask(self, inputs, mask=None):
+        """The inputs' masks joined: a step is real where it is in every input (Keras's)."""
+        masks = [m for m in (mask or []) if m is not None] if isinstance(mask, list) else []
+        if not masks:
+            return None
+        out = xp.asarray(masks[0], bool)
+        for m in masks[1:]:
+            out = out & xp.asarray(m, bool)
+        return out
 
     def call(self, inputs):
         tensors = self._check(inputs)
