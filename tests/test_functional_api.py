@@ -213,3 +213,20 @@ def test_one_loss_for_several_outputs_and_batches_of_several_inputs():
 
     history = model.fit(batches(), epochs=1, verbose=0)
     assert set(history.history) == {"loss", "o1_loss", "o2_loss"}
+
+
+def test_symbolic_states_as_keyword_arguments_the_encoder_decoder_pattern():
+    wg.random.set_seed(9)
+    enc_in, dec_in = wg.Input((None, 6)), wg.Input((None, 5))
+    encoder, decoder = layers.LSTM(8, return_state=True), layers.LSTM(8, return_sequences=True)
+    _, h, c = encoder(enc_in)
+    head = layers.Dense(5)
+    model = wg.Model([enc_in, dec_in], head(decoder(dec_in, initial_state=[h, c])))
+    x1 = RNG.standard_normal((2, 7, 6)).astype("float32")
+    x2 = RNG.standard_normal((2, 4, 5)).astype("float32")
+    _, eh, ec = encoder(wg.constant(x1))
+    by_hand = head(decoder(wg.constant(x2), initial_state=[eh, ec])).numpy()
+    np.testing.assert_allclose(model.predict([x1, x2]), by_hand, rtol=1e-6)
+    again = type(model).from_config(json.loads(json.dumps(model.get_config())))
+    again.set_weights(model.get_weights())
+    np.testing.assert_array_equal(again.predict([x1, x2]), model.predict([x1, x2]))

@@ -1522,7 +1522,7 @@ class Functional(Model):
         self._calls = _calls_in_order(outputs)
         known = {id(leaf) for leaf in _leaves(inputs)}
         for call in self._calls:
-            for leaf in _leaves(call.inputs):
+            for leaf in _leaves([call.inputs, call.kwargs]):
                 if isinstance(leaf, InputLayer) and id(leaf) not in known:
                     raise ValueError(
                         f"Model: the outputs depend on input {leaf.name!r}, which is not "
@@ -1575,7 +1575,7 @@ class Functional(Model):
             return values[id(leaf)] if isinstance(leaf, InputLayer) else leaf
 
         for call in self._calls:  # in order: each call's inputs are known before it runs
-            kwargs = dict(call.kwargs)
+            kwargs = _map_structure(dict(call.kwargs), value_of)
             given_training = kwargs.pop("training", training)  # fixed at definition, or fit's
             out = call.layer(
                 _map_structure(call.inputs, value_of), training=given_training, **kwargs
@@ -1607,7 +1607,7 @@ class Functional(Model):
                 {
                     "layer": position[id(c.layer)],
                     "inputs": _map_structure(c.inputs, ref),
-                    "kwargs": c.kwargs,
+                    "kwargs": _map_structure(c.kwargs, ref),
                 }
                 for c in calls
             ],
@@ -1627,7 +1627,8 @@ class Functional(Model):
 
         for call in config["calls"]:
             args = _map_refs(call["inputs"], value)
-            results.append(layers[call["layer"]](args, **call.get("kwargs", {})))
+            kwargs = _map_refs(call.get("kwargs", {}), value)
+            results.append(layers[call["layer"]](args, **kwargs))
         return cls(
             _map_refs(config["input_structure"], value),
             _map_refs(config["outputs"], value),
@@ -1662,7 +1663,7 @@ def _calls_in_order(outputs) -> list:
         if id(call) in seen:
             return
         seen.add(id(call))
-        for leaf in _leaves(call.inputs):
+        for leaf in _leaves([call.inputs, call.kwargs]):
             if isinstance(leaf, SymbolicTensor):
                 visit(leaf.call)
         order.append(call)

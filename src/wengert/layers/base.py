@@ -429,7 +429,8 @@ class Layer:
         self.build(input_shape)
 
     def __call__(self, inputs, training=None, **kwargs):
-        if _is_symbolic(inputs):  # defining a functional model: record the call
+        if _is_symbolic(inputs) or (kwargs and _is_symbolic(list(kwargs.values()))):
+            # defining a functional model: record the call
             if training is not None:  # Keras keeps a training= given at definition
                 kwargs = {**kwargs, "training": training}
             return self._symbolic_call(inputs, kwargs)
@@ -480,14 +481,15 @@ class Layer:
         unknown too.  Nothing is recorded by any tape."""
         from ..core import all_paused
 
+        # Symbolic values may come as inputs or keyword arguments (initial_state=[h, c]).
+        given = (inputs, {k: v for k, v in kwargs.items() if k != "training"})
         unknown = any(
-            None in leaf._sample_shape() for leaf in _flat(inputs) if isinstance(leaf, _SYMBOLIC)
+            None in leaf._sample_shape() for leaf in _flat(given) if isinstance(leaf, _SYMBOLIC)
         )
-        probe_kwargs = {k: v for k, v in kwargs.items() if k != "training"}
         probes = []
         for size in (31, 47) if unknown else (1,):
-            concrete = _map_structure(
-                inputs,
+            concrete, probe_kwargs = _map_structure(
+                given,
                 lambda leaf, n=size: leaf._zeros(n) if isinstance(leaf, _SYMBOLIC) else leaf,
             )
             with all_paused():
