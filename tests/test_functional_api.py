@@ -230,3 +230,15 @@ def test_symbolic_states_as_keyword_arguments_the_encoder_decoder_pattern():
     again = type(model).from_config(json.loads(json.dumps(model.get_config())))
     again.set_weights(model.get_weights())
     np.testing.assert_array_equal(again.predict([x1, x2]), model.predict([x1, x2]))
+
+
+def test_arithmetic_on_symbolic_values_builds_graph_nodes():
+    wg.random.set_seed(10)
+    x = wg.Input((3,))
+    dense = layers.Dense(3)
+    y = dense(x)
+    out = -(1.0 - ((x + y) * 2.0 - 1.0) / 4.0) @ wg.constant(np.eye(3, dtype="float32"))
+    model = wg.Model(x, out)
+    a = RNG.standard_normal((2, 3)).astype("float32")
+    yy = dense(wg.constant(a)).numpy()
+    np.testing.assert_allclose(model.predict(a), -(1 - ((a + yy) * 2 - 1) / 4), rtol=1e-6)

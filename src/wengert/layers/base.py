@@ -714,7 +714,56 @@ class SymbolicCall:
         self.layer, self.inputs, self.kwargs = layer, inputs, dict(kwargs)
 
 
-class SymbolicTensor:
+def _symbolic_op(symbol, other, fn, reflected=False):
+    """An operator on a symbolic value, recorded as a weightless layer call (as Keras
+    records ``x + 1`` on a KerasTensor)."""
+    from .core import Lambda
+
+    if _is_symbolic(other):
+        pair = [other, symbol] if reflected else [symbol, other]
+        return Lambda(lambda ts: fn(ts[0], ts[1]), name=None)(pair)
+    if reflected:
+        return Lambda(lambda t: fn(other, t))(symbol)
+    return Lambda(lambda t: fn(t, other))(symbol)
+
+
+class _SymbolicOperators:
+    """Arithmetic on symbolic values builds graph nodes: ``x + 1``, ``a * b``, ``-x``."""
+
+    def __add__(self, other):
+        return _symbolic_op(self, other, lambda a, b: a + b)
+
+    def __radd__(self, other):
+        return _symbolic_op(self, other, lambda a, b: a + b, reflected=True)
+
+    def __sub__(self, other):
+        return _symbolic_op(self, other, lambda a, b: a - b)
+
+    def __rsub__(self, other):
+        return _symbolic_op(self, other, lambda a, b: a - b, reflected=True)
+
+    def __mul__(self, other):
+        return _symbolic_op(self, other, lambda a, b: a * b)
+
+    def __rmul__(self, other):
+        return _symbolic_op(self, other, lambda a, b: a * b, reflected=True)
+
+    def __truediv__(self, other):
+        return _symbolic_op(self, other, lambda a, b: a / b)
+
+    def __rtruediv__(self, other):
+        return _symbolic_op(self, other, lambda a, b: a / b, reflected=True)
+
+    def __matmul__(self, other):
+        return _symbolic_op(self, other, lambda a, b: a @ b)
+
+    def __neg__(self):
+        from .core import Lambda
+
+        return Lambda(lambda t: -t)(self)
+
+
+class SymbolicTensor(_SymbolicOperators):
     """What a layer returns when called on a model's inputs (Keras's KerasTensor): the shape
     (batch axis None) and dtype of a value, and the call whose ``index``-th output it is.
 
@@ -789,7 +838,7 @@ def _is_symbolic(value) -> bool:
     return False
 
 
-class InputLayer(Layer):
+class InputLayer(_SymbolicOperators, Layer):
     """A model's input: the shape of one sample (no batch axis) and its dtype.
 
     It starts a ``Sequential`` model, or is called on by layers to define a functional
