@@ -242,3 +242,11 @@ def test_arithmetic_on_symbolic_values_builds_graph_nodes():
     a = RNG.standard_normal((2, 3)).astype("float32")
     yy = dense(wg.constant(a)).numpy()
     np.testing.assert_allclose(model.predict(a), -(1 - ((a + yy) * 2 - 1) / 4), rtol=1e-6)
+
+
+def test_a_model_with_a_python_function_inside_refuses_to_save(tmp_path):
+    x = wg.Input((2,))
+    model = wg.Model(x, layers.Dense(1)(x + 1.0))
+    with pytest.raises(TypeError, match="Lambda .* cannot be saved as plain data"):
+        model.save(str(tmp_path / "lambda.npz"))
+    assert not (tmp_path / "lambda.npz").exists()

@@ -220,6 +220,14 @@ class Lambda(Layer):
     def call(self, inputs):
         return self.function(inputs)
 
+    def get_config(self) -> dict:
+        # A Python function is code, not data: wengert never pickles, so it cannot be
+        # saved, and saying so now beats a model file that cannot be loaded.
+        raise TypeError(
+            f"Lambda '{self.name}': its function cannot be saved as plain data; write a "
+            "Layer subclass (with get_config) for a model that must be saved"
+        )
+
 
 class Normalization(Layer):
     """Standardise features: ``(x - mean) / sqrt(variance)``, statistics set by ``adapt(data)``.
