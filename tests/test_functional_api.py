@@ -250,3 +250,11 @@ def test_a_model_with_a_python_function_inside_refuses_to_save(tmp_path):
     with pytest.raises(TypeError, match="Lambda .* cannot be saved as plain data"):
         model.save(str(tmp_path / "lambda.npz"))
     assert not (tmp_path / "lambda.npz").exists()
+
+
+def test_ops_on_symbolic_values_say_what_to_do_instead():
+    x = wg.Input((3,))
+    with pytest.raises(TypeError, match="value of a model being defined.*Lambda"):
+        wg.nn.relu(x)
+    y = layers.Lambda(wg.nn.relu)(x)  # the way round it
+    assert y.shape == (None, 3)

@@ -334,6 +334,12 @@ def _to_array(value, dtype=None):
             )
     if isinstance(value, xp.ndarray) or isinstance(value, xp.generic):
         return xp.array(value, dtype=dtype, copy=True)
+    if hasattr(value, "_sample_shape"):  # a model's input or a layer's symbolic output
+        raise TypeError(
+            f"{type(value).__name__} is a value of a model being defined, not data: wengert's "
+            "ops cannot take it; use a layer (wg.layers.Activation('relu')) or wrap the ops "
+            "in wg.layers.Lambda(lambda t: ...)"
+        )
     if hasattr(value, "__dlpack__") and not isinstance(value, (list, tuple)):
         a = xp.from_dlpack(value)
         return xp.array(a, dtype=dtype, copy=True)
