@@ -258,3 +258,33 @@ def test_ops_on_symbolic_values_say_what_to_do_instead():
         wg.nn.relu(x)
     y = layers.Lambda(wg.nn.relu)(x)  # the way round it
     assert y.shape == (None, 3)
+
+
+@pytest.mark.parametrize("style", ["dict", "nested"])
+def test_metrics_per_output_are_logged_under_each_outputs_name(style, tmp_path):
+    wg.random.set_seed(11)
+    inputs = wg.Input((4,))
+    score = layers.Dense(1, name="score")(inputs)
+    kind = layers.Dense(3, name="kind")(inputs)
+    model = wg.Model(inputs, [score, kind])
+    loss = ["mse", wg.losses.SparseCategoricalCrossentropy(from_logits=True)]
+    metric_spec = {
+        "dict": {"score": ["mae"], "kind": ["accuracy"]},
+        "nested": [["mae"], ["accuracy"]],
+    }[style]
+    model.compile("sgd", loss=loss, metrics=metric_spec)
+    x = RNG.standard_normal((20, 4)).astype("float32")
+    ys, yk = RNG.standard_normal((20, 1)).astype("float32"), RNG.integers(0, 3, 20)
+    logs = model.evaluate(x, [ys, yk], batch_size=20, verbose=0, return_dict=True)
+    ps, pk = model.predict(x)
+    assert logs["score_mae"] == pytest.approx(float(np.abs(ps - ys).mean()), rel=1e-5)
+    assert logs["kind_accuracy"] == pytest.approx(float((pk.argmax(1) == yk).mean()))
+    model.fit(x, [ys, yk], epochs=1, verbose=0)
+    path = str(tmp_path / "m.npz")
+    model.save(path)
+    again = wg.models.load_model(path).evaluate(
+        x, [ys, yk], batch_size=20, verbose=0, return_dict=True
+    )
+    assert again == pytest.approx(
+        model.evaluate(x, [ys, yk], batch_size=20, verbose=0, return_dict=True)
+    )

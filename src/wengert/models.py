@@ -90,6 +90,7 @@ class Model(Layer):
         self._metric_weighted = []  # per compiled metric: does it take sample weights
         self._loss_tracker = metrics.Mean(name="loss")  # the epoch's running mean loss
         self._output_loss_trackers = []  # each output's, with one loss per output
+        self._output_metrics = []  # (output key, metric) for models with several outputs
         self._loss_weights = None
         self.stop_training = False
         self._paused = False  # pause_training(): leave fit with the epoch unfinished
@@ -132,11 +133,6 @@ class Model(Layer):
         self.optimizer = optimizers.get(optimizer)
         if isinstance(loss, (list, tuple, dict)):
             # One loss per output (a model with several outputs), as Keras.
-            if metrics or weighted_metrics:
-                raise NotImplementedError(
-                    "compile: metrics for a model with several outputs are not supported yet; "
-                    "compile the losses alone"
-                )
             self.compiled_loss = _map_structure(loss, losses.get)
             self._loss_weights = loss_weights
             names = list(loss) if isinstance(loss, dict) else self._output_names(len(loss))
@@ -150,6 +146,15 @@ class Model(Layer):
             self._output_loss_trackers = (
                 [mean(name=f"{n}_loss") for n in self._output_names(outs)] if outs > 1 else []
             )
+        self._output_metrics = []
+        if self._output_loss_trackers and (metrics or weighted_metrics):
+            if weighted_metrics:
+                raise NotImplementedError(
+                    "compile: weighted_metrics for a model with several outputs are not "
+                    "supported; use metrics"
+                )
+            self._output_metrics = self._metrics_per_output(metrics)
+            metrics = None
         plain = [self._metric(m) for m in (metrics or [])]
         weighted = [self._metric(m) for m in (weighted_metrics or [])]
         taken = {m.name for m in plain}
@@ -167,6 +172,36 @@ class Model(Layer):
             else:
                 seen[m.name] = 0
 
+    def _metrics_per_output(self, spec) -> list:
+        """[(output key, metric)] from compile's metrics for several outputs: a dict by
+        output name, a list of lists in the outputs' order, or one list for every output.
+        Each metric is logged as ``<output name>_<metric name>``, as in Keras."""
+        names = [t.name.removesuffix("_loss") for t in self._output_loss_trackers]
+        outs = getattr(self, "_outputs", None)
+        structure = (
+            self.compiled_loss if isinstance(self.compiled_loss, (list, tuple, dict)) else outs
+        )
+        keys = list(structure) if isinstance(structure, dict) else list(range(len(names)))
+        nested = isinstance(spec, (list, tuple)) and any(isinstance(m, (list, tuple)) for m in spec)
+        chosen = []
+        for key, name in zip(keys, names):
+            if isinstance(spec, dict):
+                mine = spec.get(name, spec.get(key, []))
+            elif nested:
+                mine = spec[key] if key < len(spec) else []
+            else:
+                mine = spec
+            loss = (
+                self.compiled_loss[key] if structure is self.compiled_loss else self.compiled_loss
+            )
+            for m in mine if isinstance(mine, (list, tuple)) else [mine]:
+                if isinstance(m, metrics.Metric):  # one object per output: a fresh copy each
+                    m = type(m).from_config(m.get_config())
+                metric = self._metric(m, loss)
+                metric.name = f"{name}_{metric.name}"
+                chosen.append((key, metric))
+        return chosen
+
     def _output_names(self, n: int) -> list:
         """The names of the model's n outputs: its output layers' (functional), else
         output_1, output_2, ..."""
@@ -176,9 +211,9 @@ class Model(Layer):
             return [o.call.layer.name for o in leaves]
         return [f"output_{i + 1}" for i in range(n)]
 
-    def _metric(self, m):
+    def _metric(self, m, loss=None):
         if isinstance(m, str) and m.lower() in ("accuracy", "acc"):
-            return metrics.resolve_accuracy(self.compiled_loss, name=m)
+            return metrics.resolve_accuracy(loss or self.compiled_loss, name=m)
         return metrics.get(m)
 
     def get_layer(self, name=None, index=None) -> Layer:
@@ -203,7 +238,8 @@ class Model(Layer):
         """What ``fit`` and ``evaluate`` report and reset each epoch: the running mean loss
         ("loss"), then the compiled metrics.  A subclass with its own trackers returns
         them instead, as in Keras."""
-        out = [self._loss_tracker, *self._output_loss_trackers, *self.compiled_metrics]
+        out = [self._loss_tracker, *self._output_loss_trackers]
+        out += [m for _, m in self._output_metrics] + self.compiled_metrics
         # Metric objects a subclass keeps in its attributes are tracked too, as Keras 3
         # does, so fit resets them each epoch.
         for name, value in vars(self).items():
@@ -227,6 +263,8 @@ class Model(Layer):
     def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
         """Update the compiled metrics with a batch; return ``get_metrics_result()``."""
         _update_metrics(self.compiled_metrics, self._metric_weighted, y, y_pred, sample_weight)
+        for key, metric in self._output_metrics:  # each output's own, on its targets
+            metric.update_state(y[key], y_pred[key])
         return self.get_metrics_result()
 
     def get_metrics_result(self) -> dict:
@@ -959,6 +997,7 @@ class Model(Layer):
                     if w
                 ],
             }
+            spec["output_metrics"] = [[k, metrics.serialize(m)] for k, m in self._output_metrics]
             _compiled_from(spec)  # what cannot be read back (a lambda loss) is not saved
             return spec
         except (TypeError, ValueError, KeyError) as exc:
@@ -1194,6 +1233,9 @@ def load_model(filepath, custom_objects=None, compile=True) -> Model:
     if spec:
         try:
             model.compile(**_compiled_from(spec))
+            model._output_metrics = [
+                (key, metrics.deserialize(m)) for key, m in spec.get("output_metrics", [])
+            ]
         except (KeyError, TypeError, ValueError) as exc:
             raise refuse(f"malformed compile arguments: {exc}") from exc
         opt_state = {
