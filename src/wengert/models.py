@@ -135,9 +135,15 @@ class Model(Layer):
             # One loss per output (a model with several outputs), as Keras.
             self.compiled_loss = _map_structure(loss, losses.get)
             self._loss_weights = loss_weights
-            names = list(loss) if isinstance(loss, dict) else self._output_names(len(loss))
+            outputs = getattr(self, "_outputs", None)
+            if isinstance(loss, dict) and isinstance(outputs, (list, tuple)):
+                names = self._output_names(len(_leaves(outputs)))  # list outputs, by name
+            else:
+                names = list(loss) if isinstance(loss, dict) else self._output_names(len(loss))
             mean = type(self._loss_tracker)  # (`metrics` is compile's argument here)
             self._output_loss_trackers = [mean(name=f"{n}_loss") for n in names]
+            self.compiled_loss = self._by_output(self.compiled_loss, "the losses")
+            self._loss_weights = self._by_output(self._loss_weights, "the loss weights")
         else:
             self.compiled_loss = losses.get(loss) if loss is not None else None
             self._loss_weights = loss_weights
@@ -263,6 +269,8 @@ class Model(Layer):
     def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
         """Update the compiled metrics with a batch; return ``get_metrics_result()``."""
         _update_metrics(self.compiled_metrics, self._metric_weighted, y, y_pred, sample_weight)
+        if self._output_metrics:
+            y = self._by_output(y, "y")
         for key, metric in self._output_metrics:  # each output's own, on its targets
             metric.update_state(y[key], y_pred[key])
         return self.get_metrics_result()
@@ -337,6 +345,13 @@ class Model(Layer):
                 f"{_describe_structure(y_pred)}; give one loss per output, in the outputs' "
                 "structure (a list, or a dict by output name)"
             )
+        y = self._by_output(y, "y")
+        if isinstance(y, dict) != isinstance(y_pred, dict):
+            raise ValueError(
+                f"Model '{self.name}': targets {_describe_structure(y)} for outputs "
+                f"{_describe_structure(y_pred)}; give them in the outputs' structure, or a dict "
+                "by output name"
+            )
         total, parts = None, []
         for key in keys:
             fn = spec[key]
@@ -345,11 +360,27 @@ class Model(Layer):
                 if sample_weight is None
                 else fn(y[key], y_pred[key], sample_weight=sample_weight)
             )
-            parts.append(part)
             w = 1.0 if weights is None else float(weights[key])
-            total = part * w if total is None else total + part * w
+            part = part * w  # logged weighted, as Keras 3's per-output losses are
+            parts.append(part)
+            total = part if total is None else total + part
         self._last_output_losses = parts
         return total
+
+    def _by_output(self, value, what: str):
+        """A dict keyed by output name, for a model whose outputs are a list: as that list
+        (Keras matches losses, weights and targets by output name)."""
+        if not isinstance(value, dict) or isinstance(getattr(self, "_outputs", None), dict):
+            return value
+        names = [t.name.removesuffix("_loss") for t in self._output_loss_trackers]
+        if not names or set(value) != set(names):
+            if names:
+                raise ValueError(
+                    f"Model '{self.name}': {what} given by name {sorted(value)}, but the "
+                    f"outputs are {names}"
+                )
+            return value
+        return [value[n] for n in names]
 
     # -- fit ------------------------------------------------------------------------------
     def fit(

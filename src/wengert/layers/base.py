@@ -730,6 +730,9 @@ def _symbolic_op(symbol, other, fn, reflected=False):
 class _SymbolicOperators:
     """Arithmetic on symbolic values builds graph nodes: ``x + 1``, ``a * b``, ``-x``."""
 
+    # NumPy defers to these operators (np.ones(2) + x is a graph node, not an object array).
+    __array_ufunc__ = None
+
     def __add__(self, other):
         return _symbolic_op(self, other, lambda a, b: a + b)
 
