@@ -17,7 +17,6 @@ from .math_ops import (
     cos,
     divide,
     equal,
-    greater,
     log,
     matmul,
     maximum,
@@ -167,6 +166,13 @@ def einsum(equation: str, *inputs, name=None) -> Tensor:
 
 
 # -- compositions -------------------------------------------------------------------------------
+def _zero_where(cond, value, fn) -> Tensor:
+    """``fn(value)``, and 0 where ``cond``: ``fn`` never sees the excluded entries (they
+    become 1 first), so neither its value nor its gradient there can be inf or NaN, which
+    a plain where would pass on to the gradient through the branch it discards."""
+    return where(cond, 0.0, fn(where(cond, 1.0, value)))
+
+
 def reciprocal(x, name=None) -> Tensor:
     """1 / x.
 
@@ -211,8 +217,7 @@ def divide_no_nan(x, y, name=None) -> Tensor:
     """
     x = operand(x)
     y = operand(y, x.dtype)
-    zero = equal(y, 0.0)
-    return where(zero, 0.0, x / where(zero, 1.0, y))
+    return _zero_where(equal(y, 0.0), y, lambda safe: x / safe)
 
 
 def xlogy(x, y, name=None) -> Tensor:
@@ -225,8 +230,7 @@ def xlogy(x, y, name=None) -> Tensor:
     """
     x = operand(x)
     y = operand(y, x.dtype)
-    zero = equal(x, 0.0)
-    return where(zero, 0.0, x * log(where(zero, 1.0, y)))
+    return _zero_where(equal(x, 0.0), y, lambda safe: x * log(safe))
 
 
 def add_n(inputs, name=None) -> Tensor:
@@ -293,8 +297,7 @@ def clip_by_norm(t, clip_norm, axes=None, name=None) -> Tensor:
     t = operand(t)
     squares = reduce_sum(t * t, axis=axes, keepdims=True)
     # As TensorFlow: the root of a zero sum is never taken, so t = 0 has gradient 1, not NaN.
-    nonzero = greater(squares, 0.0)
-    norm = where(nonzero, sqrt(where(nonzero, squares, 1.0)), squares)
+    norm = _zero_where(equal(squares, 0.0), squares, sqrt)
     return t * float(clip_norm) / maximum(norm, float(clip_norm))
 
 
