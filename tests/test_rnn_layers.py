@@ -338,8 +338,6 @@ def test_bad_inputs_name_the_layer_and_the_shapes():
         GRU(0)
     with pytest.raises(ValueError, match=r"dropout must be in \[0, 1\)"):
         SimpleRNN(2, dropout=1.0)
-    with pytest.raises(NotImplementedError, match="stateful"):
-        LSTM(2, stateful=True)
 
 
 @pytest.mark.parametrize("name, cls, kwargs", LAYERS, ids=[n for n, _, _ in LAYERS])

@@ -136,3 +136,9 @@ log1p = math.log1p
 expm1 = math.expm1
 floordiv = math.floordiv
 mod = math.mod
+
+# Last, once every namespace is filled: the public ops record themselves as layers when
+# given a functional model's symbolic values (wg.exp(wg.Input((3,)))).
+from .layers.op_layer import install as _install_symbolic_dispatch  # noqa: E402
+
+_install_symbolic_dispatch()

@@ -457,6 +457,13 @@ def _names() -> str:
     return ", ".join(sorted(_REGISTRY))
 
 
+def _unwrapped(fn):
+    """The op itself for ``wg.nn``'s public wrapper of it (which records calls on a
+    functional model's symbolic values; see layers/op_layer.py)."""
+    wrapper = getattr(fn, "records_symbolic", False) and hasattr(fn, "__wrapped__")
+    return fn.__wrapped__ if wrapper else fn
+
+
 def get(identifier):
     """The activation function for ``identifier``: a name, None (linear) or a callable.
 
@@ -489,7 +496,7 @@ def get(identifier):
             )
         return fn
     if callable(identifier):
-        return identifier
+        return _unwrapped(identifier)
     raise ValueError(
         f"activations.get: cannot interpret {identifier!r} (a {type(identifier).__name__}) "
         f"as an activation; pass a callable, None or one of: {_names()}"
@@ -518,6 +525,7 @@ def serialize(activation) -> str:
         return "linear"
     if isinstance(activation, str):
         return serialize(get(activation))
+    activation = _unwrapped(activation)
     for name, fn in _REGISTRY.items():
         if fn is activation:
             return name

@@ -178,6 +178,8 @@ def unary_op(prim: Primitive, doc: str | None = None, float_only: bool = False):
 
     def op(x, name=None):
         if type(x) is not Tensor:
+            if hasattr(x, "_sample_shape"):  # defining a functional model: record a layer
+                return _symbolic_call(op, (x,), {} if name is None else {"name": name})
             x = operand(x)
         xv = x._value
         if float_only and (d := xv.dtype) is not _F32 and d is not _F64 and d.kind not in "fc":
@@ -201,6 +203,7 @@ def unary_op(prim: Primitive, doc: str | None = None, float_only: bool = False):
     op.__name__ = op.__qualname__ = prim.name
     op.__doc__ = doc
     op.primitive = prim
+    op.records_symbolic = True  # see layers/op_layer.py
     return op
 
 
@@ -227,6 +230,8 @@ def binary_op(prim: Primitive, doc: str | None = None):
             if xv.dtype is not yv.dtype and xv.dtype != yv.dtype:
                 x, y, xv, yv = binary_operands(prim.name, x, y)
         else:
+            if hasattr(x, "_sample_shape") or hasattr(y, "_sample_shape"):  # a model's input
+                return _symbolic_call(op, (x, y), {} if name is None else {"name": name})
             x, y, xv, yv = binary_operands(prim.name, x, y)
         try:
             value = impl(xv, yv)
@@ -244,7 +249,18 @@ def binary_op(prim: Primitive, doc: str | None = None):
     op.__name__ = op.__qualname__ = prim.name
     op.__doc__ = doc
     op.primitive = prim
+    op.records_symbolic = True  # see layers/op_layer.py
     return op
+
+
+def _symbolic_call(fn, args, kwargs):
+    """Record ``fn(*args, **kwargs)`` on a functional model's symbolic values as a layer.
+
+    Layers sit above the ops, so layers/op_layer.py installs the recorder here."""
+    return symbolic_recorder(fn, args, kwargs)
+
+
+symbolic_recorder = None
 
 
 def operand(x, dtype=None) -> Tensor:

@@ -19,8 +19,8 @@ import math
 import os
 import warnings
 
+from . import array_ops, checkpoints, core, losses, metrics, optimizers
 from . import callbacks as callbacks_module
-from . import checkpoints, core, losses, metrics, optimizers
 from . import random as random_module
 from .backend import xp
 from .layers.base import (
@@ -31,6 +31,7 @@ from .layers.base import (
     _map_structure,
     custom_object_scope,
     layer_class,
+    shape_probe,
 )
 from .random import Generator, get_global_generator
 from .tape import GradientTape
@@ -91,6 +92,7 @@ class Model(Layer):
         self._loss_tracker = metrics.Mean(name="loss")  # the epoch's running mean loss
         self._output_loss_trackers = []  # each output's, with one loss per output
         self._output_metrics = []  # (output key, metric) for models with several outputs
+        self._output_weighted_metrics = []  # the same, for compile's weighted_metrics
         self._loss_weights = None
         self.stop_training = False
         self._paused = False  # pause_training(): leave fit with the epoch unfinished
@@ -124,9 +126,13 @@ class Model(Layer):
                 is logged as ``<output name>_loss``, as in Keras.
             loss_weights: the weights of the outputs' losses (a list or dict like ``loss``).
             metrics: a list of metric objects or names ("accuracy", ...), computed
-                without sample weights, as in Keras.
+                without sample weights, as in Keras.  For several outputs: one list for
+                every output, a list of lists (in the outputs' order) or a dict by output
+                name; each is logged as ``<output name>_<metric name>``.
             weighted_metrics: metrics that ``sample_weight`` and ``class_weight``
-                weight; one also listed in ``metrics`` is logged as ``weighted_<name>``.
+                weight, given as ``metrics`` is (for several outputs, each output's by
+                its own sample weights); one whose name ``metrics`` already took is
+                logged as ``weighted_<name>`` (``<output>_weighted_<name>``), as in Keras 3.
             run_eagerly: ignored (wengert always runs eagerly).
             jit_compile: ignored.
         """
@@ -152,15 +158,14 @@ class Model(Layer):
             self._output_loss_trackers = (
                 [mean(name=f"{n}_loss") for n in self._output_names(outs)] if outs > 1 else []
             )
-        self._output_metrics = []
+        self._output_metrics, self._output_weighted_metrics = [], []
         if self._output_loss_trackers and (metrics or weighted_metrics):
-            if weighted_metrics:
-                raise NotImplementedError(
-                    "compile: weighted_metrics for a model with several outputs are not "
-                    "supported; use metrics"
-                )
-            self._output_metrics = self._metrics_per_output(metrics)
-            metrics = None
+            taken = {}  # names so far, shared so weighted ones step aside (Keras 3)
+            self._output_metrics = self._metrics_per_output(metrics, "metrics", taken)
+            self._output_weighted_metrics = self._metrics_per_output(
+                weighted_metrics, "weighted_metrics", taken
+            )
+            metrics = weighted_metrics = None
         plain = [self._metric(m) for m in (metrics or [])]
         weighted = [self._metric(m) for m in (weighted_metrics or [])]
         taken = {m.name for m in plain}
@@ -178,10 +183,13 @@ class Model(Layer):
             else:
                 seen[m.name] = 0
 
-    def _metrics_per_output(self, spec) -> list:
-        """[(output key, metric)] from compile's metrics for several outputs: a dict by
-        output name, a list of lists in the outputs' order, or one list for every output.
-        Each metric is logged as ``<output name>_<metric name>``, as in Keras."""
+    def _metrics_per_output(self, spec, argument: str, taken: dict) -> list:
+        """[(output key, metric)] from compile's ``metrics`` or ``weighted_metrics`` for
+        several outputs: a dict by output name, a list of lists in the outputs' order, or
+        one list for every output.  Each metric is logged as ``<output name>_<metric
+        name>``, made unique against the names in ``taken`` by Keras 3's rule
+        (``CompileMetrics.result``): a weighted metric whose name is taken becomes
+        ``<output name>_weighted_<metric name>``; a name still taken gets _1, _2, ..."""
         names = [t.name.removesuffix("_loss") for t in self._output_loss_trackers]
         outs = getattr(self, "_outputs", None)
         structure = (
@@ -189,6 +197,13 @@ class Model(Layer):
         )
         keys = list(structure) if isinstance(structure, dict) else list(range(len(names)))
         nested = isinstance(spec, (list, tuple)) and any(isinstance(m, (list, tuple)) for m in spec)
+        unknown = sorted(set(spec) - set(names) - set(keys)) if isinstance(spec, dict) else []
+        if unknown or (nested and len(spec) > len(names)):
+            raise ValueError(
+                f"compile: {argument} "
+                + (f"names {unknown}" if unknown else f"has {len(spec)} lists")
+                + f", but the model's outputs are {names}"
+            )
         chosen = []
         for key, name in zip(keys, names):
             if isinstance(spec, dict):
@@ -196,15 +211,21 @@ class Model(Layer):
             elif nested:
                 mine = spec[key] if key < len(spec) else []
             else:
-                mine = spec
+                mine = spec or []
             loss = (
                 self.compiled_loss[key] if structure is self.compiled_loss else self.compiled_loss
             )
             for m in mine if isinstance(mine, (list, tuple)) else [mine]:
+                if m is None:  # no metric for this output
+                    continue
                 if isinstance(m, metrics.Metric):  # one object per output: a fresh copy each
                     m = type(m).from_config(m.get_config())
                 metric = self._metric(m, loss)
-                metric.name = f"{name}_{metric.name}"
+                full = f"{name}_{metric.name}"
+                if full in taken and argument == "weighted_metrics":
+                    full = f"{name}_weighted_{metric.name}"
+                taken[full] = taken.get(full, 0) + 1
+                metric.name = full if taken[full] == 1 else f"{full}_{taken[full] - 1}"
                 chosen.append((key, metric))
         return chosen
 
@@ -245,7 +266,8 @@ class Model(Layer):
         ("loss"), then the compiled metrics.  A subclass with its own trackers returns
         them instead, as in Keras."""
         out = [self._loss_tracker, *self._output_loss_trackers]
-        out += [m for _, m in self._output_metrics] + self.compiled_metrics
+        out += [m for _, m in self._output_metrics + self._output_weighted_metrics]
+        out += self.compiled_metrics
         # Metric objects a subclass keeps in its attributes are tracked too, as Keras 3
         # does, so fit resets them each epoch.
         for name, value in vars(self).items():
@@ -258,6 +280,23 @@ class Model(Layer):
         for m in self.metrics:
             m.reset_state()
 
+    def reset_states(self) -> None:
+        """Zero the states of every stateful recurrent layer inside (``stateful=True``),
+        as at the start of a new set of sequences (TensorFlow's Keras)."""
+        for layer in _all_sublayers(self):
+            if getattr(layer, "stateful", False) and hasattr(layer, "reset_states"):
+                layer.reset_states()
+
+    reset_state = reset_states  # Keras 3's name
+
+    @classmethod
+    def from_config(cls, config: dict):
+        """A model from ``get_config()``'s output; a functional model's config (its graph of
+        calls) gives a functional model, as ``keras.Model.from_config`` does."""
+        if cls is Model and "calls" in config:
+            return Functional.from_config(config)
+        return super().from_config(config)
+
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss of ``(y, y_pred)`` plus the layers' regularization penalties."""
         loss = self._loss(y, y_pred, sample_weight)
@@ -269,10 +308,17 @@ class Model(Layer):
     def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
         """Update the compiled metrics with a batch; return ``get_metrics_result()``."""
         _update_metrics(self.compiled_metrics, self._metric_weighted, y, y_pred, sample_weight)
-        if self._output_metrics:
+        if self._output_metrics or self._output_weighted_metrics:
             y = self._by_output(y, "y")
         for key, metric in self._output_metrics:  # each output's own, on its targets
             metric.update_state(y[key], y_pred[key])
+        if self._output_weighted_metrics:
+            weights = self._weights_by_output(sample_weight, y_pred)
+            for key, metric in self._output_weighted_metrics:  # by that output's weights
+                if weights[key] is None:
+                    metric.update_state(y[key], y_pred[key])
+                else:
+                    metric.update_state(y[key], y_pred[key], sample_weight=weights[key])
         return self.get_metrics_result()
 
     def get_metrics_result(self) -> dict:
@@ -352,13 +398,16 @@ class Model(Layer):
                 f"{_describe_structure(y_pred)}; give them in the outputs' structure, or a dict "
                 "by output name"
             )
+        sample_weight = self._weights_by_output(sample_weight, y_pred)
         total, parts = None, []
         for key in keys:
-            fn = spec[key]
+            fn, per_sample = spec[key], sample_weight[key]
+            # each output's loss reduces its own weights as Keras 3's does (by default
+            # "sum_over_batch_size": sum(weight * loss) / batch size)
             part = (
                 fn(y[key], y_pred[key])
-                if sample_weight is None
-                else fn(y[key], y_pred[key], sample_weight=sample_weight)
+                if per_sample is None
+                else fn(y[key], y_pred[key], sample_weight=per_sample)
             )
             w = 1.0 if weights is None else float(weights[key])
             part = part * w  # logged weighted, as Keras 3's per-output losses are
@@ -366,6 +415,59 @@ class Model(Layer):
             total = part if total is None else total + part
         self._last_output_losses = parts
         return total
+
+    def _weights_by_output(self, sample_weight, outputs, what: str = "sample_weight"):
+        """Each output's sample weights, in the structure of ``outputs`` (a list, or a dict
+        by output name), as Keras 3 gives them to each output's loss and weighted metrics:
+        one array weights every output; a list, or a dict by output name, gives one per
+        output (None: that output unweighted).  Structures and sample counts that do not
+        match raise ValueError, naming the output."""
+        keys = list(outputs) if isinstance(outputs, dict) else list(range(len(outputs)))
+        names = keys if isinstance(outputs, dict) else self._output_names(len(keys))
+        if not isinstance(sample_weight, (list, tuple, dict)):
+            given = {key: sample_weight for key in keys}
+        else:
+            given = self._by_output(sample_weight, what)
+            if isinstance(given, dict) != isinstance(outputs, dict) or (
+                set(given) != set(keys) if isinstance(given, dict) else len(given) != len(keys)
+            ):
+                raise ValueError(
+                    f"Model '{self.name}': {what} is {_describe_structure(given)} for the "
+                    f"{len(keys)} outputs {names}; give one array per output (None for one "
+                    "left unweighted), in the outputs' structure or a dict by output name, "
+                    "or one array for every output"
+                )
+        for key, name in zip(keys, names):
+            w, samples = _array(given[key]), _array(outputs[key]).shape[0]
+            if w is not None and w.ndim and len(w) != samples:
+                raise ValueError(
+                    f"Model '{self.name}': output '{name}' has {samples} samples but its "
+                    f"{what} has {len(w)}"
+                )
+        return given if isinstance(outputs, dict) else [given[key] for key in keys]
+
+    def _sample_weight_for(self, y, sample_weight, what: str):
+        """The sample weights that fit, evaluate and *_on_batch pass to the steps, as
+        arrays.  With several outputs, as Keras 3's data adapters: a list or dict holds
+        one array per output; one array is repeated for every output and must hold one
+        weight per sample."""
+        if sample_weight is None or not isinstance(y, (list, tuple, dict)):
+            return _array(sample_weight)
+        if isinstance(sample_weight, dict):
+            weights = {k: _array(v) for k, v in sample_weight.items()}
+        elif isinstance(sample_weight, (list, tuple)) and not all(
+            isinstance(v, (int, float)) for v in sample_weight
+        ):  # (a list of numbers is one array)
+            weights = [_array(v) for v in sample_weight]
+        else:
+            weights = _array(sample_weight)
+            if weights.ndim > 2 or (weights.ndim == 2 and weights.shape[1] != 1):
+                raise ValueError(
+                    f"{what}: one sample_weight array for a model with several outputs holds "
+                    f"one weight per sample, shape ({_count(y)},); got shape "
+                    f"{tuple(weights.shape)} (give one array per output for other shapes)"
+                )
+        return self._weights_by_output(weights, self._by_output(y, "y"))
 
     def _by_output(self, value, what: str):
         """A dict keyed by output name, for a model whose outputs are a list: as that list
@@ -424,9 +526,13 @@ class Model(Layer):
                 batch where the saved run stood, with its history continued.
             seed: seed of the shuffling stream (default: drawn from ``wg.random``).
             sample_weight: one weight per training sample, for the loss and the
-                ``weighted_metrics`` (not the plain ``metrics``, as in Keras).
+                ``weighted_metrics`` (not the plain ``metrics``, as in Keras).  For
+                several outputs: one array for every output, or a list (the outputs'
+                order) or dict (by output name) of one array per output, None for one
+                left unweighted; each output's loss and weighted metrics use its own.
             class_weight: ``{class index: weight}``: each sample weighted by its class
                 (integer labels, or the argmax of one-hot ones), times ``sample_weight``.
+                A single output only, as in Keras 3.
             validation_batch_size: batch size of the validation pass (default batch_size).
             validation_freq: validate every this many epochs (an int), or after the
                 epochs listed (1-based, as Keras).
@@ -471,13 +577,15 @@ class Model(Layer):
             )
         if y is not None and _count(x) != _count(y):
             raise ValueError(f"fit: x has {_count(x)} samples but y has {_count(y)}")
-        if class_weight is not None and isinstance(y, (list, tuple, dict)):
-            raise NotImplementedError("fit: class_weight with several outputs is not supported")
-        w = (
-            None
-            if y is None
-            else _sample_weights(_leaves(y)[0], _array(sample_weight), class_weight)
-        )
+        if isinstance(y, (list, tuple, dict)):
+            if class_weight is not None:  # (Keras 3 refuses it too)
+                raise ValueError(
+                    "fit: class_weight is only supported for a model with a single output; "
+                    "give each output's weights as sample_weight (a list or dict by output)"
+                )
+            w = self._sample_weight_for(y, sample_weight, "fit")
+        else:
+            w = None if y is None else _sample_weights(y, _array(sample_weight), class_weight)
         if validation_data is None and validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
@@ -485,14 +593,14 @@ class Model(Layer):
                 raise ValueError("fit: validation_split needs y")
             split = int(math.floor(_count(x) * (1 - validation_split)))
             held_out = (_rows(x, slice(split, None)), _rows(y, slice(split, None))) + (
-                () if w is None else (w[split:],)
+                () if w is None else (_rows(w, slice(split, None)),)
             )
             x, y, validation_data = (
                 _rows(x, slice(None, split)),
                 _rows(y, slice(None, split)),
                 held_out,
             )
-            w = None if w is None else w[:split]
+            w = None if w is None else _rows(w, slice(None, split))
         return self._fit(
             None, x, y, w, batch_size, epochs, verbose, callbacks, validation_data, shuffle,
             initial_epoch, seed, raise_on_nan, validation_batch_size, validation_freq, None,
@@ -554,7 +662,7 @@ class Model(Layer):
                     elif w is None:
                         yield batch, (xb, _batch_of(y, idx))
                     else:
-                        yield batch, (xb, _batch_of(y, idx), wrap(w[idx], "batch"))
+                        yield batch, (xb, _batch_of(y, idx), _batch_of(w, idx))
                 return
             items = itertools.islice(feed, steps_per_epoch) if feed else iter(source)
             count = 0
@@ -696,8 +804,8 @@ class Model(Layer):
             )
         if y is not None and _count(x) != _count(y):
             raise ValueError(f"evaluate: x has {_count(x)} samples but y has {_count(y)}")
-        w = _array(sample_weight)
-        if w is not None and len(w) != _count(x):
+        w = self._sample_weight_for(y, sample_weight, "evaluate")
+        if w is not None and not isinstance(w, (list, dict)) and len(w) != _count(x):
             raise ValueError(f"evaluate: x has {_count(x)} samples but sample_weight has {len(w)}")
         batch_size = 32 if batch_size is None else int(batch_size)
         batches = []
@@ -708,7 +816,7 @@ class Model(Layer):
                 batches.append(xb)
                 continue
             yb = _batch_of(y, part)
-            batches.append((xb, yb) if w is None else (xb, yb, wrap(w[part], "batch")))
+            batches.append((xb, yb) if w is None else (xb, yb, _batch_of(w, part)))
         return self._evaluate(batches, batch_size, callbacks, return_dict)
 
     def _evaluate(self, batches, batch_size, callbacks, return_dict):
@@ -734,7 +842,7 @@ class Model(Layer):
             >>> isinstance(model.train_on_batch(np.ones((4, 2)), np.zeros((4, 1))), float)
             True
         """
-        logs = _plain_logs(self.train_step(_batch_data(x, y, sample_weight)))
+        logs = _plain_logs(self.train_step(self._batch_data(x, y, sample_weight, "train_on_batch")))
         return _logs_result(logs, return_dict)
 
     def test_on_batch(self, x, y=None, sample_weight=None, return_dict=False):
@@ -748,8 +856,18 @@ class Model(Layer):
             0.0
         """
         self.reset_metrics()
-        logs = _plain_logs(self.test_step(_batch_data(x, y, sample_weight)))
+        logs = _plain_logs(self.test_step(self._batch_data(x, y, sample_weight, "test_on_batch")))
         return _logs_result(logs, return_dict)
+
+    def _batch_data(self, x, y, sample_weight, what):
+        """A step's data from one batch: x, (x, y) or (x, y, sample_weight), as Tensors (x
+        and y may be lists or dicts: several inputs or outputs)."""
+        if y is None:
+            return _tensors(_inputs(x))
+        y = _inputs(y)
+        w = self._sample_weight_for(y, sample_weight, what)
+        data = (_tensors(_inputs(x)), _tensors(y))
+        return data if w is None else data + (_tensors(w),)
 
     def predict_on_batch(self, x):
         """``predict_step`` on one batch, as an ndarray.
@@ -828,7 +946,8 @@ class Model(Layer):
         """Create the weights by calling the model once on zeros of ``input_shape``."""
         if not self.built:
             shape = tuple(1 if s is None else s for s in input_shape)
-            self(xp.zeros(shape, dtype=self.dtype), training=False)
+            with shape_probe():  # a stateful layer keeps neither this batch nor its states
+                self(xp.zeros(shape, dtype=self.dtype), training=False)
         self.built = True
 
     def summary(self, print_fn=print) -> None:
@@ -879,7 +998,7 @@ class Model(Layer):
         losses_kept = [(lay._added_losses, lay._activity_losses) for lay in every]
         seen = []
         try:
-            with core.all_paused():  # a look at shapes, never recorded
+            with core.all_paused(), shape_probe():  # a look at shapes, never recorded
                 for n in (61, 97):  # coprime, so strides and pooling cannot hide a None
                     shape = tuple(
                         1 if i == 0 else (n if d is None else d) for i, d in enumerate(declared)
@@ -1029,6 +1148,9 @@ class Model(Layer):
                 ],
             }
             spec["output_metrics"] = [[k, metrics.serialize(m)] for k, m in self._output_metrics]
+            spec["output_weighted_metrics"] = [
+                [k, metrics.serialize(m)] for k, m in self._output_weighted_metrics
+            ]
             _compiled_from(spec)  # what cannot be read back (a lambda loss) is not saved
             return spec
         except (TypeError, ValueError, KeyError) as exc:
@@ -1264,9 +1386,10 @@ def load_model(filepath, custom_objects=None, compile=True) -> Model:
     if spec:
         try:
             model.compile(**_compiled_from(spec))
-            model._output_metrics = [
-                (key, metrics.deserialize(m)) for key, m in spec.get("output_metrics", [])
-            ]
+            model._output_metrics, model._output_weighted_metrics = (
+                [(key, metrics.deserialize(m)) for key, m in spec.get(part, [])]
+                for part in ("output_metrics", "output_weighted_metrics")
+            )
         except (KeyError, TypeError, ValueError) as exc:
             raise refuse(f"malformed compile arguments: {exc}") from exc
         opt_state = {
@@ -1370,21 +1493,13 @@ def _count(x) -> int:
 
 
 def _rows(x, rows):
-    return _map_structure(x, lambda a: a[rows])
+    return _map_structure(x, lambda a: None if a is None else a[rows])
 
 
 def _batch_of(x, rows):
-    """The Tensors of a batch of x's samples (each input of several)."""
-    return _map_structure(x, lambda a: wrap(a[rows], "batch"))
-
-
-def _batch_data(x, y, sample_weight):
-    """A step's data from one batch's arrays: x, (x, y) or (x, y, sample_weight)."""
-    xb = wrap(_array(x), "batch")
-    if y is None:
-        return xb
-    yb = wrap(_array(y), "batch")
-    return (xb, yb) if sample_weight is None else (xb, yb, wrap(_array(sample_weight), "batch"))
+    """The Tensors of a batch of x's samples (each input of several; None stays None, an
+    output left unweighted)."""
+    return _map_structure(x, lambda a: None if a is None else wrap(a[rows], "batch"))
 
 
 def _logs_result(logs: dict, return_dict: bool):
@@ -1406,12 +1521,15 @@ def _as_batch(item):
     """A batch from a source as train_step/test_step take it: Tensors, in a tuple if it was
     (x and y may themselves be lists or dicts: several inputs or outputs)."""
 
-    def tensors(part):
-        return _map_structure(part, lambda a: wrap(_array(a), "batch"))
-
     if isinstance(item, tuple):
-        return tuple(None if a is None else tensors(a) for a in item)
-    return tensors(item)
+        return tuple(None if a is None else _tensors(a) for a in item)
+    return _tensors(item)
+
+
+def _tensors(part):
+    """A batch's arrays (or Tensors) as Tensors, the structure kept; None stays None (an
+    output left unweighted)."""
+    return _map_structure(part, lambda a: None if a is None else wrap(_array(a), "batch"))
 
 
 def _unpack(data) -> tuple:
@@ -1625,6 +1743,11 @@ class Functional(Model):
         for i, layer in enumerate(self._graph_layers):
             yield f"{prefix}layers.{i}", layer
 
+    def _convert_inputs(self, inputs):
+        # Each input takes its own Input's dtype in call (a float64 Input stays float64),
+        # not the model's, as in Keras 3.
+        return _map_structure(inputs, lambda a: a if a is None else core.operand(a))
+
     def call(self, inputs, training=None):
         given = _leaves(self._inputs)
         if isinstance(inputs, dict):  # by key, or by the inputs' names (as Keras)
@@ -1640,7 +1763,7 @@ class Functional(Model):
             raise ValueError(
                 f"Model '{self.name}': expects {len(given)} input(s), got {len(actual)}"
             )
-        values = {id(symbol): value for symbol, value in zip(given, actual)}
+        values = {id(symbol): _as_input(symbol, value) for symbol, value in zip(given, actual)}
 
         def value_of(leaf):
             if isinstance(leaf, SymbolicTensor):
@@ -1707,6 +1830,16 @@ class Functional(Model):
             _map_refs(config["outputs"], value),
             name=config.get("name"),
         )
+
+
+def _as_input(symbol, value):
+    """A functional model's input value in its ``Input``'s dtype: floats and integers go
+    to a float Input's float dtype (Keras 3 converts each input to its Input's dtype);
+    a float value for an integer Input is left for the layers to refuse, not truncated."""
+    if isinstance(value, Tensor) and value.dtype != symbol.dtype and symbol.dtype.kind == "f":
+        if value.dtype.kind in "biuf":
+            return array_ops.cast(value, symbol.dtype)
+    return value
 
 
 def _leaves(structure) -> list:

@@ -308,6 +308,11 @@ def is_tensor(x) -> bool:
     return isinstance(x, Tensor)
 
 
+class SymbolicValueError(TypeError):
+    """A model's symbolic value (``wg.Input``, a layer's output while defining a model) was
+    used as data.  The public ops catch it and record themselves as a layer instead."""
+
+
 def _to_array(value, dtype=None):
     """Convert ``value`` to a fresh ndarray, with TensorFlow's dtype inference.
 
@@ -335,10 +340,10 @@ def _to_array(value, dtype=None):
     if isinstance(value, xp.ndarray) or isinstance(value, xp.generic):
         return xp.array(value, dtype=dtype, copy=True)
     if hasattr(value, "_sample_shape"):  # a model's input or a layer's symbolic output
-        raise TypeError(
+        raise SymbolicValueError(
             f"{type(value).__name__} is a value of a model being defined, not data: wengert's "
-            "ops cannot take it; use a layer (wg.layers.Activation('relu')) or wrap the ops "
-            "in wg.layers.Lambda(lambda t: ...)"
+            "public ops (wg.exp, wg.nn.softmax, x[:, 0], ...) record it as a layer, but this "
+            "function cannot; use a layer or wrap the code in wg.layers.Lambda(lambda t: ...)"
         )
     if hasattr(value, "__dlpack__") and not isinstance(value, (list, tuple)):
         a = xp.from_dlpack(value)

@@ -6,6 +6,7 @@ from .core import Activation, Dense, Dropout, Flatten, Lambda, Normalization, Re
 from .embedding import Embedding, Masking
 from .merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
 from .normalization import BatchNormalization
+from .op_layer import OpLayer
 from .pooling import (
     AveragePooling1D,
     AveragePooling2D,
@@ -47,6 +48,7 @@ __all__ = [
     "Flatten",
     "Reshape",
     "Lambda",
+    "OpLayer",
     "Normalization",
     "Conv1D",
     "Conv2D",

@@ -7,9 +7,11 @@ they were set), so a user's layer needs no registration calls: assign a
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import inspect
+import operator
 import re
 import weakref
 from collections import defaultdict
@@ -26,6 +28,27 @@ _training = contextvars.ContextVar("wengert_training", default=None)
 # Inside some layer's call: only the outermost call clears the losses add_loss collected.
 _in_call = contextvars.ContextVar("wengert_in_call", default=False)
 _add_loss_used = [False]  # until add_loss is first called, no call walks layers to clear
+# True while layers are called on zeros only to learn output shapes (defining a functional
+# model, compute_output_shape, building a model): a stateful layer must neither keep such
+# a batch size nor store such states (Keras 3 traces these calls symbolically instead).
+_shape_probe = contextvars.ContextVar("wengert_shape_probe", default=False)
+
+
+@contextlib.contextmanager
+def shape_probe():
+    """Mark the calls inside as shape probes (see ``_shape_probe``)."""
+    token = _shape_probe.set(True)
+    try:
+        yield
+    finally:
+        _shape_probe.reset(token)
+
+
+def probing_shapes() -> bool:
+    """Whether the current call only probes output shapes."""
+    return _shape_probe.get()
+
+
 _name_counts: dict = defaultdict(int)
 
 
@@ -490,9 +513,11 @@ class Layer:
         for size in (31, 47) if unknown else (1,):
             concrete, probe_kwargs = _map_structure(
                 given,
-                lambda leaf, n=size: leaf._zeros(n) if isinstance(leaf, _SYMBOLIC) else leaf,
+                lambda leaf, n=size: (
+                    self._probe_value(leaf, n) if isinstance(leaf, _SYMBOLIC) else leaf
+                ),
             )
-            with all_paused():
+            with all_paused(), shape_probe():
                 probes.append(self(concrete, training=False, **probe_kwargs))
         first, last = _flat(probes[0]), probes[-1]
         call = SymbolicCall(self, inputs, kwargs)
@@ -504,6 +529,10 @@ class Layer:
             return SymbolicTensor((None,) + dims, t.dtype, call, i)
 
         return _map_structure(last, lambda t: symbolic(t) if isinstance(t, Tensor) else t)
+
+    def _probe_value(self, leaf, size):
+        """What a symbolic input is replaced with to find a call's output shapes."""
+        return leaf._zeros(size)
 
     def compute_mask(self, inputs, mask=None):
         """The output's padding mask, as Keras asks a layer for it: the input's when the
@@ -538,7 +567,8 @@ class Layer:
     def compute_output_shape(self, input_shape):
         """The output shape for ``input_shape``, found by calling the layer on zeros."""
         shape = tuple(1 if s is None else s for s in input_shape)
-        out = self(xp.zeros(shape, dtype=self.dtype), training=False)
+        with shape_probe():
+            out = self(xp.zeros(shape, dtype=self.dtype), training=False)
         return (None,) + tuple(out.shape[1:])
 
     # -- configuration ---------------------------------------------------------------------
@@ -714,56 +744,56 @@ class SymbolicCall:
         self.layer, self.inputs, self.kwargs = layer, inputs, dict(kwargs)
 
 
-def _symbolic_op(symbol, other, fn, reflected=False):
-    """An operator on a symbolic value, recorded as a weightless layer call (as Keras
-    records ``x + 1`` on a KerasTensor)."""
-    from .core import Lambda
+def _operator(name, reflected=False):
+    """A Python operator on symbolic values, recorded as an OpLayer node (as Keras records
+    ``x + 1`` on a KerasTensor) that applies the same operator to the tensors."""
+    fn = getattr(operator, name)
 
-    if _is_symbolic(other):
-        pair = [other, symbol] if reflected else [symbol, other]
-        return Lambda(lambda ts: fn(ts[0], ts[1]), name=None)(pair)
-    if reflected:
-        return Lambda(lambda t: fn(other, t))(symbol)
-    return Lambda(lambda t: fn(t, other))(symbol)
+    def method(self, *other):
+        from .op_layer import symbolic_call
+
+        return symbolic_call(fn, (*other, self) if reflected else (self, *other), {})
+
+    return method
 
 
 class _SymbolicOperators:
-    """Arithmetic on symbolic values builds graph nodes: ``x + 1``, ``a * b``, ``-x``."""
+    """Arithmetic, comparisons and indexing on symbolic values build graph nodes: ``x + 1``,
+    ``a * b``, ``-x``, ``x ** 2``, ``x[:, 0]``."""
 
     # NumPy defers to these operators (np.ones(2) + x is a graph node, not an object array).
     __array_ufunc__ = None
 
-    def __add__(self, other):
-        return _symbolic_op(self, other, lambda a, b: a + b)
+    __add__, __radd__ = _operator("add"), _operator("add", reflected=True)
+    __sub__, __rsub__ = _operator("sub"), _operator("sub", reflected=True)
+    __mul__, __rmul__ = _operator("mul"), _operator("mul", reflected=True)
+    __truediv__, __rtruediv__ = _operator("truediv"), _operator("truediv", reflected=True)
+    __floordiv__, __rfloordiv__ = _operator("floordiv"), _operator("floordiv", reflected=True)
+    __mod__, __rmod__ = _operator("mod"), _operator("mod", reflected=True)
+    __pow__, __rpow__ = _operator("pow"), _operator("pow", reflected=True)
+    __matmul__, __rmatmul__ = _operator("matmul"), _operator("matmul", reflected=True)
+    __and__, __rand__ = _operator("and_"), _operator("and_", reflected=True)
+    __or__, __ror__ = _operator("or_"), _operator("or_", reflected=True)
+    __xor__, __rxor__ = _operator("xor"), _operator("xor", reflected=True)
+    __neg__, __pos__, __abs__, __invert__ = map(_operator, ("neg", "pos", "abs", "invert"))
+    __lt__, __le__, __gt__, __ge__ = map(_operator, ("lt", "le", "gt", "ge"))
+    __getitem__ = _operator("getitem")
 
-    def __radd__(self, other):
-        return _symbolic_op(self, other, lambda a, b: a + b, reflected=True)
+    def __array__(self, dtype=None, copy=None):
+        from ..tensor import SymbolicValueError
 
-    def __sub__(self, other):
-        return _symbolic_op(self, other, lambda a, b: a - b)
+        raise SymbolicValueError(
+            f"{type(self).__name__} is a value of a model being defined, not data: "
+            "NumPy cannot take it; use wengert's ops, which record themselves as layers, "
+            "or a layer such as wg.layers.Lambda(lambda t: ...)"
+        )
 
-    def __rsub__(self, other):
-        return _symbolic_op(self, other, lambda a, b: a - b, reflected=True)
-
-    def __mul__(self, other):
-        return _symbolic_op(self, other, lambda a, b: a * b)
-
-    def __rmul__(self, other):
-        return _symbolic_op(self, other, lambda a, b: a * b, reflected=True)
-
-    def __truediv__(self, other):
-        return _symbolic_op(self, other, lambda a, b: a / b)
-
-    def __rtruediv__(self, other):
-        return _symbolic_op(self, other, lambda a, b: a / b, reflected=True)
-
-    def __matmul__(self, other):
-        return _symbolic_op(self, other, lambda a, b: a @ b)
-
-    def __neg__(self):
-        from .core import Lambda
-
-        return Lambda(lambda t: -t)(self)
+    def __iter__(self):
+        # Without this, __getitem__ would make Python iterate index by index for ever.
+        raise TypeError(
+            f"{type(self).__name__}: a model's symbolic value cannot be iterated (its batch "
+            "size is unknown); index it (x[:, 0]) or use wg.unstack on an axis of known size"
+        )
 
 
 class SymbolicTensor(_SymbolicOperators):

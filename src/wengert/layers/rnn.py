@@ -16,7 +16,8 @@ Keras's layout and gate order (LSTM i, f, c, o; GRU z, r, h), so
 ``load_torch_state_dict``/``torch_state_dict`` convert PyTorch's nn.RNN,
 nn.LSTM and nn.GRU parameters; ``mask=`` (or a mask left on the inputs by
 ``Embedding(mask_zero=True)``) makes padded steps carry the state over and
-repeat the previous output.
+repeat the previous output.  ``stateful=True`` carries each sample's final
+states into the next call, for a long sequence fed in consecutive chunks.
 """
 
 from __future__ import annotations
@@ -37,8 +38,8 @@ from ..rnn_ops import (
     simple_rnn_sequence,
     simple_rnn_step,
 )
-from ..tensor import Tensor, wrap
-from .base import InputSpec, Layer, layer_class, serialize_initializer
+from ..tensor import Tensor, Variable, wrap
+from .base import InputSpec, Layer, layer_class, probing_shapes, serialize_initializer
 from .embedding import get_mask, set_mask
 
 __all__ = [
@@ -529,7 +530,9 @@ class RNN(Layer):
         return_sequences: return every step's output (batch, time, units), not just the last.
         return_state: also return the final states: ``[output, *states]``.
         go_backwards: process the sequence backwards (outputs come in that reversed order).
-        stateful: not supported (pass ``initial_state`` and use ``return_state`` instead).
+        stateful: carry each call's final states over as the next call's initial
+            states, sample ``i`` to sample ``i``, so that a sequence too long for one
+            call can be fed in consecutive chunks (``fit(..., shuffle=False)``).
         unroll: ignored (the loop always runs in Python).
         zero_output_for_mask: masked steps output zeros instead of the previous output.
         **kwargs: Layer arguments.
@@ -537,6 +540,15 @@ class RNN(Layer):
     Call arguments: ``inputs``; ``initial_state`` (a list of (batch, size) tensors);
     ``mask`` (bool (batch, time): False marks padding; by default the mask an
     ``Embedding(mask_zero=True)`` or ``Masking`` left on the inputs); ``training``.
+
+    Stateful layers, as in Keras 3: the first call fixes the batch size (another batch
+    size is a ValueError) and makes ``states``, non-trainable Variables that are not
+    weights (not saved, not in ``non_trainable_weights``).  Every call, in training or
+    not, overwrites them with its final states (with a mask, those of each sample's
+    last unmasked step); an explicit ``initial_state`` replaces them for that call.
+    The next call reads them as constants, so gradients stop at the chunk's start:
+    truncated backpropagation through time, with memory bounded by one chunk.
+    ``reset_states()`` sets them to zeros, ``reset_states(arrays)`` to given values.
 
     Example:
         >>> import wengert as wg
@@ -554,6 +566,17 @@ class RNN(Layer):
         >>> layer = RNN(MinimalRNNCell(4), return_sequences=True)
         >>> layer(wg.ones((2, 5, 3))).shape
         (2, 5, 4)
+
+        A stateful layer continues where its last call stopped:
+
+        >>> from wengert.layers.rnn import SimpleRNN
+        >>> layer = SimpleRNN(2, stateful=True, kernel_initializer="ones")
+        >>> first = layer(wg.ones((1, 3, 1)))
+        >>> bool((layer(wg.ones((1, 3, 1))) != first).numpy().any())
+        True
+        >>> layer.reset_states()
+        >>> bool((layer(wg.ones((1, 3, 1))) == first).numpy().all())
+        True
     """
 
     _float_math = True  # integer inputs are cast to the layer's dtype
@@ -576,11 +599,6 @@ class RNN(Layer):
                 f"RNN: the cell needs a `call(inputs, states)` method and a `state_size`; "
                 f"got {cell!r}"
             )
-        if stateful:
-            raise NotImplementedError(
-                f"{type(self).__name__}: stateful=True is not supported; carry states across "
-                "calls with return_state=True and initial_state="
-            )
         if isinstance(cell, Layer):
             kwargs.setdefault("dtype", cell.dtype)  # compute in the cell's dtype
         super().__init__(**kwargs)
@@ -588,9 +606,11 @@ class RNN(Layer):
         self.return_sequences = bool(return_sequences)
         self.return_state = bool(return_state)
         self.go_backwards = bool(go_backwards)
-        self.stateful = False
+        self.stateful = bool(stateful)
         self.unroll = bool(unroll)
         self.zero_output_for_mask = bool(zero_output_for_mask)
+        # Private, so not tracked: Keras 3 keeps a stateful RNN's states out of its weights.
+        self._states = None
 
     @property
     def state_size(self) -> list:
@@ -634,9 +654,94 @@ class RNN(Layer):
             return list(self.cell.get_initial_state(batch_size))
         return [wrap(xp.zeros((batch_size, s), self.dtype)) for s in self.state_size]
 
+    # -- states kept across calls (stateful=True) ------------------------------------------------
+    @property
+    def states(self):
+        """A stateful layer's states (non-trainable Variables, one per ``state_size`` entry),
+        or None before its first call and when not stateful."""
+        return None if self._states is None else list(self._states)
+
+    def _state_variables(self, batch):
+        """The states this call starts from and updates: made (zeros) by the first call,
+        which fixes the batch size; None when not stateful and in shape probes."""
+        if not self.stateful or probing_shapes():
+            return None
+        if self._states is None:
+            self._states = self._new_states(self.get_initial_state(batch))
+        fixed = self._states[0].shape[0]
+        if batch != fixed:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': a stateful layer keeps the batch size "
+                f"of its first call, {fixed}; got a batch of {batch} (each sample continues "
+                "the sample at its index in the previous batch)"
+            )
+        return self._states
+
+    def _new_states(self, values) -> list:
+        arrays = [xp.asarray(v._value if isinstance(v, Tensor) else v) for v in values]
+        return [
+            Variable(a.astype(self.dtype), trainable=False, name=f"{self.name}/state_{k}")
+            for k, a in enumerate(arrays)
+        ]
+
+    def reset_states(self, states=None) -> None:
+        """Set a stateful layer's states to zeros, or to ``states`` (an array per state,
+        each (batch, size); before the first call they fix the batch size).
+
+        A layer that is not stateful has no states: ``reset_states()`` does nothing
+        (as Keras 3) and ``reset_states(states)`` is an AttributeError (as Keras 2).
+
+        Example:
+            >>> import numpy as np, wengert as wg
+            >>> from wengert.layers.rnn import LSTM
+            >>> layer = LSTM(2, stateful=True)
+            >>> layer.reset_states([np.ones((3, 2)), np.zeros((3, 2))])
+            >>> [v.shape for v in layer.states], float(layer.states[0].numpy().sum())
+            ([(3, 2), (3, 2)], 6.0)
+        """
+        if states is None:
+            for v in self._states or []:
+                v.assign(xp.zeros(v.shape, v.dtype))
+            return
+        if not self.stateful:
+            raise AttributeError(
+                f"{type(self).__name__} '{self.name}': reset_states(states) needs a stateful "
+                "layer (stateful=True); pass initial_state= to a call instead"
+            )
+        values = list(states) if isinstance(states, (list, tuple)) else [states]
+        values = [xp.asarray(v._value if isinstance(v, Tensor) else v) for v in values]
+        sizes = self.state_size
+        batch = self._states[0].shape[0] if self._states is not None else None
+        expected = [(batch, size) for size in sizes]
+        if len(values) != len(sizes):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': reset_states expected {len(sizes)} "
+                f"state(s) of shapes {expected}, got {len(values)}"
+            )
+        if batch is None and values[0].ndim:
+            batch = values[0].shape[0]  # the first state sets it; the others must agree
+        for k, (v, size) in enumerate(zip(values, sizes)):
+            if v.shape != (batch, size):
+                raise ValueError(
+                    f"{type(self).__name__} '{self.name}': reset_states: state {k} must have "
+                    f"shape (batch, size) = {(batch, size)}, got {v.shape}"
+                )
+        if self._states is None:
+            self._states = self._new_states(values)
+        else:
+            for var, v in zip(self._states, values):
+                var.assign(v.astype(var.dtype))
+
+    def reset_state(self, states=None) -> None:
+        """Keras 3's name for ``reset_states``."""
+        self.reset_states(states)
+
     def _initial_states(self, inputs, initial_state) -> list:
         batch = inputs.shape[0]
+        kept = self._state_variables(batch)
         if initial_state is None:
+            if kept is not None:  # constants: no gradient flows back into the previous call
+                return [wrap(v._value) for v in kept]
             return self.get_initial_state(batch)
         states = (
             list(initial_state) if isinstance(initial_state, (list, tuple)) else [initial_state]
@@ -705,6 +810,9 @@ class RNN(Layer):
         return self._result(last, states, mask)
 
     def _result(self, output, states, mask):
+        if self.stateful and self._states is not None and not probing_shapes():
+            for v, state in zip(self._states, states):
+                v.assign(state.numpy())
         if self.return_sequences and mask is not None:
             set_mask(output, mask)
         if self.return_state:
@@ -722,6 +830,7 @@ class RNN(Layer):
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
+            "stateful": self.stateful,
             "unroll": self.unroll,
             "zero_output_for_mask": self.zero_output_for_mask,
         }
@@ -1087,7 +1196,9 @@ class Bidirectional(Layer):
 
     With ``return_state`` the result is ``[output, *forward_states, *backward_states]``;
     ``initial_state`` takes the forward layer's states then the backward layer's.
-    The backward outputs are reversed back into time order before merging.
+    The backward outputs are reversed back into time order before merging.  A
+    stateful layer makes both directions stateful, each keeping its own states
+    (``states`` and ``reset_states`` list the forward layer's, then the backward's).
 
     Example:
         >>> import wengert as wg
@@ -1123,7 +1234,7 @@ class Bidirectional(Layer):
                     "Bidirectional: backward_layer.go_backwards must be the opposite of "
                     f"layer.go_backwards ({layer.go_backwards})"
                 )
-            for attr in ("return_sequences", "return_state"):
+            for attr in ("return_sequences", "return_state", "stateful"):
                 if getattr(backward_layer, attr) != getattr(layer, attr):
                     raise ValueError(
                         f"Bidirectional: forward and backward layers need the same {attr}"
@@ -1138,6 +1249,43 @@ class Bidirectional(Layer):
         self.return_sequences = layer.return_sequences
         self.return_state = layer.return_state
         self._initial_weights = weights
+
+    @property
+    def stateful(self) -> bool:
+        """Whether both directions keep their final states for the next call."""
+        return self.forward_layer.stateful
+
+    @property
+    def states(self):
+        """The forward layer's states then the backward layer's (None before the first call)."""
+        if self.forward_layer.states is None or self.backward_layer.states is None:
+            return None
+        return self.forward_layer.states + self.backward_layer.states
+
+    def reset_states(self, states=None) -> None:
+        """Zero both directions' states, or set them: the forward layer's, then the backward's."""
+        if states is None:
+            self.forward_layer.reset_states()
+            self.backward_layer.reset_states()
+            return
+        forward, backward = self._split_states(states, "states for reset_states")
+        self.forward_layer.reset_states(forward)
+        self.backward_layer.reset_states(backward)
+
+    def _split_states(self, states, what: str):
+        """(forward layer's states, backward layer's) from one list holding both."""
+        states = list(states)
+        n = len(self.forward_layer.state_size)
+        if len(states) != 2 * n:
+            raise ValueError(
+                f"Bidirectional '{self.name}': expected {2 * n} {what} (forward then "
+                f"backward), got {len(states)}"
+            )
+        return states[:n], states[n:]
+
+    def reset_state(self, states=None) -> None:
+        """Keras 3's name for ``reset_states``."""
+        self.reset_states(states)
 
     def build(self, input_shape):
         shape = tuple(input_shape)
@@ -1155,14 +1303,7 @@ class Bidirectional(Layer):
             mask = get_mask(inputs)
         forward_state = backward_state = None
         if initial_state is not None:
-            states = list(initial_state)
-            n = len(self.forward_layer.state_size)
-            if len(states) != 2 * n:
-                raise ValueError(
-                    f"Bidirectional '{self.name}': expected {2 * n} initial states (forward "
-                    f"then backward), got {len(states)}"
-                )
-            forward_state, backward_state = states[:n], states[n:]
+            forward_state, backward_state = self._split_states(initial_state, "initial states")
         y = self.forward_layer(inputs, initial_state=forward_state, mask=mask, training=training)
         y_rev = self.backward_layer(
             inputs, initial_state=backward_state, mask=mask, training=training
