@@ -17,10 +17,13 @@ higher-order derivatives with no extra code.
 Who records is decided in one place: ``recorders`` is the tuple of active
 tapes and forward accumulators, outermost first.  ``apply`` runs the array
 function and offers the op to each recorder; with nothing recording it does
-nothing else.
+nothing else.  As in TensorFlow, a recorder belongs to the thread that started
+it: it ignores ops other threads run, and pausing stops only this thread's.
 """
 
 from __future__ import annotations
+
+import threading
 
 from .backend import xp
 from .tensor import Tensor, Variable, convert_to_tensor, wrap
@@ -42,6 +45,11 @@ NO_PARAMS: dict = {}  # shared, never mutated: ops without parameters pass this
 # replaced rather than mutated, so a loop over it is never disturbed by a
 # recorder pausing itself inside that loop.
 recorders: tuple = ()
+# The tuple is global (one check on the hot path, whatever the thread): each recorder
+# holds its thread's ident in ``recording_thread`` and skips other threads' ops, which
+# costs one call to get_ident per op only while something records.
+current_thread = threading.get_ident
+_recorders_lock = threading.Lock()  # two threads starting tapes must not lose one
 
 
 class Primitive:
@@ -339,18 +347,21 @@ def apply2(prim: Primitive, x, y) -> Tensor:
 
 
 def push_recorder(r) -> None:
-    """Make ``r`` record ops from now on (innermost)."""
+    """Make ``r`` record this thread's ops from now on (innermost)."""
     global recorders
-    recorders = recorders + (r,)
+    r.recording_thread = current_thread()
+    with _recorders_lock:
+        recorders = recorders + (r,)
 
 
 def remove_recorder(r) -> int:
     """Stop ``r`` recording; return the position it had (or -1)."""
     global recorders
-    for i, other in enumerate(recorders):
-        if other is r:
-            recorders = recorders[:i] + recorders[i + 1 :]
-            return i
+    with _recorders_lock:
+        for i, other in enumerate(recorders):
+            if other is r:
+                recorders = recorders[:i] + recorders[i + 1 :]
+                return i
     return -1
 
 
@@ -359,7 +370,8 @@ def insert_recorder(r, position: int) -> None:
     global recorders
     if position < 0:
         return
-    recorders = recorders[:position] + (r,) + recorders[position:]
+    with _recorders_lock:
+        recorders = recorders[:position] + (r,) + recorders[position:]
 
 
 class paused:
@@ -381,17 +393,26 @@ class paused:
 
 
 class all_paused:
-    """Context manager: no recorder records inside (custom_gradient's forward pass)."""
+    """Context manager: no recorder of this thread records inside (custom_gradient's
+    forward pass, a metric's update); other threads' tapes go on recording."""
 
-    __slots__ = ("saved",)
+    __slots__ = ("mine",)
 
     def __enter__(self):
         global recorders
-        self.saved = recorders
-        recorders = ()
+        me = current_thread()
+        with _recorders_lock:
+            self.mine = [r for r in recorders if r.recording_thread == me]
+            if self.mine:
+                recorders = tuple(r for r in recorders if r.recording_thread != me)
         return self
 
     def __exit__(self, *exc):
         global recorders
-        recorders = self.saved
+        if self.mine:
+            with _recorders_lock:  # outermost first: before any this thread started inside
+                me = current_thread()
+                inner = [i for i, r in enumerate(recorders) if r.recording_thread == me]
+                at = inner[0] if inner else len(recorders)
+                recorders = recorders[:at] + tuple(self.mine) + recorders[at:]
         return False

@@ -180,9 +180,11 @@ class _computing_tangent:  # noqa: N801 (used like a function, as detect_anomaly
 class _NumericsChecker:
     """The recorder anomaly mode pushes onto ``core.recorders``: it checks each op's output."""
 
-    __slots__ = ()
+    __slots__ = ("recording_thread",)
 
     def record(self, prim, args, out, params) -> None:
+        # Anomaly mode is process-wide (as TensorFlow's check_numerics), so every
+        # thread's ops are checked, whichever thread enabled it.
         if type(out) is tuple:
             for k, o in enumerate(out):
                 if not _finite(o._value):

@@ -6,7 +6,7 @@ import warnings
 
 from . import debugging
 from .backend import xp
-from .core import all_paused, paused, push_recorder, remove_recorder
+from .core import all_paused, current_thread, paused, push_recorder, remove_recorder
 from .tape import UnconnectedGradients, _sum_to_shape, _unconnected_mode, flatten
 from .tensor import Tensor, next_tid, wrap
 
@@ -80,6 +80,8 @@ class ForwardAccumulator:
         return False
 
     def record(self, prim, args, out, params) -> None:
+        if self.recording_thread != current_thread():
+            return  # another thread's op: an accumulator follows its own thread's
         tangents = self._tangents
         for a in args:
             if isinstance(a, Tensor) and a._tid in tangents:

@@ -21,7 +21,7 @@ from collections import namedtuple
 
 from . import core
 from .backend import xp
-from .core import NO_PARAMS, Primitive, paused, push_recorder, remove_recorder
+from .core import NO_PARAMS, Primitive, current_thread, paused, push_recorder, remove_recorder
 from .tensor import Tensor, Variable, next_tid, wrap
 
 __all__ = ["GradientTape", "UnconnectedGradients", "custom_gradient", "Record"]
@@ -111,6 +111,9 @@ class GradientTape:
         watch_accessed_variables: watch trainable Variables when an op reads them.
         strict: raise (with ``explain``'s sentence) instead of returning None for
             a source the target does not depend on.
+
+    A tape records the ops of the thread that entered it, as TensorFlow's tape stack
+    is per thread: a data loader's ops in another thread are not on it.
 
     Example:
         >>> import wengert as wg
@@ -229,6 +232,8 @@ class GradientTape:
 
     # -- recording (called by core.apply for every op while this tape is active) -----
     def record(self, prim: Primitive, args: tuple, out, params: dict) -> None:
+        if self.recording_thread != current_thread():
+            return  # another thread's op: a tape records its own thread's (TensorFlow)
         watched = self._watched
         hit = False
         reads = False
