@@ -316,3 +316,23 @@ def test_list_outputs_take_losses_weights_and_targets_by_output_name():
         model.evaluate(x, {"reg": yr, "other": yc}, verbose=0)
     a = wg.Input((2,))
     assert isinstance(np.ones(2, "float32") + a, type(a + 1.0))  # NumPy defers to the graph
+
+
+def test_summary_shows_what_each_layer_is_connected_to():
+    x = wg.Input((8,), name="features")
+    t = wg.Input((None, 4), name="seq")
+    shared = layers.Dense(8, activation="relu", name="shared")
+    twice = shared(shared(x) * 2.0)
+    h = layers.LSTM(5, name="lstm")(t)
+    joined = layers.Concatenate(name="join")([twice, h, wg.reduce_sum(t, axis=1)])
+    model = wg.Model([x, t], layers.Dense(1, name="head")(joined))
+    lines = []
+    model.summary(print_fn=lines.append)
+    rows = {r.split()[0]: r for r in lines[0].splitlines()}
+    assert "Connected to" in rows["Layer"]
+    assert rows["seq"].split()[1:] == ["(InputLayer)", "(None,", "None,", "4)", "0", "-"]
+    assert rows["shared"].split()[-3:] == ["72", "features[0][0],", "mul[0][0]"]
+    assert rows["mul"].endswith("shared[0][0]")
+    assert rows["join"].endswith("shared[1][0], lstm[0][0], reduce_sum[0][0]")
+    assert "(None, 17)" in rows["join"]
+    assert rows["head"].split()[-2:] == ["18", "join[0][0]"]

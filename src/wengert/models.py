@@ -951,7 +951,25 @@ class Model(Layer):
         self.built = True
 
     def summary(self, print_fn=print) -> None:
-        """Print the layers, their output shapes and parameter counts."""
+        """Print the layers, their output shapes and parameter counts (and, for a
+        functional model, what each layer is connected to, as Keras prints it)."""
+        rows = self._summary_rows()
+        widths = [max(len(r[i]) for r in rows) + 2 for i in range(len(rows[0]))]
+        line = "-" * sum(widths)
+        out = [f'Model: "{self.name}"', line]
+        out.append("".join(c.ljust(w) for c, w in zip(rows[0], widths)).rstrip())
+        out.append("=" * sum(widths))
+        for r in rows[1:]:
+            out.append("".join(c.ljust(w) for c, w in zip(r, widths)).rstrip())
+        out.append("=" * sum(widths))
+        trainable = sum(v.size for v in self.trainable_weights)
+        frozen = sum(v.size for v in self.non_trainable_weights)
+        out.append(f"Total params: {trainable + frozen:,}")
+        out.append(f"Trainable params: {trainable:,}")
+        out.append(f"Non-trainable params: {frozen:,}")
+        print_fn("\n".join(out))
+
+    def _summary_rows(self) -> list:
         rows = [("Layer (type)", "Output Shape", "Param #")]
         unknown = self._unknown_axes()
         for layer in self._summary_layers():
@@ -966,20 +984,7 @@ class Model(Layer):
                     f"{layer.count_params():,}",
                 )
             )
-        widths = [max(len(r[i]) for r in rows) + 2 for i in range(3)]
-        line = "-" * sum(widths)
-        out = [f'Model: "{self.name}"', line]
-        out.append("".join(c.ljust(w) for c, w in zip(rows[0], widths)))
-        out.append("=" * sum(widths))
-        for r in rows[1:]:
-            out.append("".join(c.ljust(w) for c, w in zip(r, widths)))
-        out.append("=" * sum(widths))
-        trainable = sum(v.size for v in self.trainable_weights)
-        frozen = sum(v.size for v in self.non_trainable_weights)
-        out.append(f"Total params: {trainable + frozen:,}")
-        out.append(f"Trainable params: {trainable:,}")
-        out.append(f"Non-trainable params: {frozen:,}")
-        print_fn("\n".join(out))
+        return rows
 
     def _summary_layers(self):
         return self.layers
@@ -1779,6 +1784,48 @@ class Functional(Model):
             for index, value in enumerate(_leaves(out)):
                 values[(id(call), index)] = value
         return _map_structure(self._outputs, value_of)
+
+    def _summary_rows(self) -> list:
+        """One row per layer: its outputs' shapes as defined (None for unknown sizes), and
+        Keras's "Connected to": ``layer[node][tensor]`` for each input of each call."""
+        rows = [("Layer (type)", "Output Shape", "Param #", "Connected to")]
+        node_of = {}  # id(call) -> its index among its layer's calls
+        calls_of = {}  # id(layer) -> [call, ...]
+        for call in self._calls:
+            calls = calls_of.setdefault(id(call.layer), [])
+            node_of[id(call)] = len(calls)
+            calls.append(call)
+
+        def source(leaf):
+            if isinstance(leaf, SymbolicTensor):
+                return f"{leaf.call.layer.name}[{node_of[id(leaf.call)]}][{leaf.index}]"
+            return f"{leaf.name}[0][0]"  # a model input
+
+        for leaf in _leaves(self._inputs):
+            rows.append((f"{leaf.name} (InputLayer)", str((None,) + leaf.shape), "0", "-"))
+        for layer in self._graph_layers:
+            calls = calls_of.get(id(layer), [])
+            shapes = [
+                str(t.shape)
+                for c in calls
+                for t in _leaves(c.outputs)
+                if isinstance(t, SymbolicTensor)
+            ]
+            inbound = [
+                source(leaf)
+                for c in calls
+                for leaf in _leaves([c.inputs, c.kwargs])
+                if isinstance(leaf, (SymbolicTensor, InputLayer))
+            ]
+            rows.append(
+                (
+                    f"{layer.name} ({type(layer).__name__})",
+                    ", ".join(dict.fromkeys(shapes)) or "?",
+                    f"{layer.count_params():,}",
+                    ", ".join(inbound) or "-",
+                )
+            )
+        return rows
 
     def get_config(self) -> dict:
         layers, calls = self._graph_layers, self._calls

@@ -528,7 +528,8 @@ class Layer:
             dims = tuple(None if a != b else b for a, b in zip(first[i].shape[1:], t.shape[1:]))
             return SymbolicTensor((None,) + dims, t.dtype, call, i)
 
-        return _map_structure(last, lambda t: symbolic(t) if isinstance(t, Tensor) else t)
+        call.outputs = _map_structure(last, lambda t: symbolic(t) if isinstance(t, Tensor) else t)
+        return call.outputs
 
     def _probe_value(self, leaf, size):
         """What a symbolic input is replaced with to find a call's output shapes."""
@@ -738,10 +739,11 @@ class SymbolicCall:
     """One recorded call of a layer while a functional model is defined: the layer, its
     inputs (model inputs and symbolic tensors, in their structure) and keyword arguments."""
 
-    __slots__ = ("layer", "inputs", "kwargs")
+    __slots__ = ("layer", "inputs", "kwargs", "outputs")
 
     def __init__(self, layer, inputs, kwargs):
         self.layer, self.inputs, self.kwargs = layer, inputs, dict(kwargs)
+        self.outputs = None  # the symbolic outputs, in their structure (for summary)
 
 
 def _operator(name, reflected=False):
