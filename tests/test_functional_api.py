@@ -322,17 +322,17 @@ def test_summary_shows_what_each_layer_is_connected_to():
     x = wg.Input((8,), name="features")
     t = wg.Input((None, 4), name="seq")
     shared = layers.Dense(8, activation="relu", name="shared")
-    twice = shared(shared(x) * 2.0)
+    twice = shared(wg.multiply(shared(x), 2.0, name="double"))
     h = layers.LSTM(5, name="lstm")(t)
-    joined = layers.Concatenate(name="join")([twice, h, wg.reduce_sum(t, axis=1)])
+    joined = layers.Concatenate(name="join")([twice, h, wg.reduce_sum(t, axis=1, name="total")])
     model = wg.Model([x, t], layers.Dense(1, name="head")(joined))
     lines = []
     model.summary(print_fn=lines.append)
     rows = {r.split()[0]: r for r in lines[0].splitlines()}
     assert "Connected to" in rows["Layer"]
     assert rows["seq"].split()[1:] == ["(InputLayer)", "(None,", "None,", "4)", "0", "-"]
-    assert rows["shared"].split()[-3:] == ["72", "features[0][0],", "mul[0][0]"]
-    assert rows["mul"].endswith("shared[0][0]")
-    assert rows["join"].endswith("shared[1][0], lstm[0][0], reduce_sum[0][0]")
+    assert rows["shared"].split()[-3:] == ["72", "features[0][0],", "double[0][0]"]
+    assert rows["double"].endswith("shared[0][0]")
+    assert rows["join"].endswith("shared[1][0], lstm[0][0], total[0][0]")
     assert "(None, 17)" in rows["join"]
     assert rows["head"].split()[-2:] == ["18", "join[0][0]"]
