@@ -430,3 +430,20 @@ def test_bidirectional_of_a_stateful_layer():
         layer.reset_states([np.zeros((B, H))] * 2)
     with pytest.raises(ValueError, match="the same stateful"):
         Bidirectional(LSTM(H, stateful=True), backward_layer=LSTM(H, go_backwards=True))
+
+
+def test_a_short_last_batch_is_refused_before_any_step():
+    wg.random.set_seed(6)
+    model = wg.Sequential([wg.layers.Input((4, 2)), LSTM(3, stateful=True), wg.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    before = [w.copy() for w in model.get_weights()]
+    x, y = np.ones((10, 4, 2), "float32"), np.ones((10, 1), "float32")
+    for run in (
+        lambda: model.fit(x, y, batch_size=4, verbose=0),
+        lambda: model.evaluate(x, y, batch_size=4),
+        lambda: model.predict(x, batch_size=4),
+    ):
+        with pytest.raises(ValueError, match="10 samples do not split into batches of 4"):
+            run()
+    assert all(np.array_equal(a, b) for a, b in zip(before, model.get_weights()))
+    model.fit(x[:8], y[:8], batch_size=4, verbose=0)  # a multiple is fine

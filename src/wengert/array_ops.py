@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import builtins
 
-from . import backend
+from . import backend, core
 from .backend import xp
 from .core import (
     apply,
     defjvp,
     defvjp,
     nondifferentiable,
+    op_error,
     operand,
     primitive,
 )
-from .tensor import Tensor, Variable, constant, wrap
+from .tensor import Tensor, Variable, VariableSlice, constant, wrap
 
 # -- reshape, transpose, broadcast -------------------------------------------------
 
@@ -485,6 +486,153 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name
     return out
 
 
+# -- scatter_nd: TensorFlow's indexing by rows of coordinates -------------------------------
+# scatter_nd is getitem_scatter (getitem's transpose, which sums repeated indices) and
+# the tensor_scatter_nd ops compose it with add, subtract and where: no new primitive.
+
+
+def _nd_key(op: str, shape: tuple, indices):
+    """Check TensorFlow's scatter_nd ``indices`` against a tensor of ``shape``.
+
+    ``indices[..., :K]`` are coordinates in the first K axes.  Returns ``(key,
+    updates_shape)``: the NumPy index of those elements or slices (K read-only integer
+    arrays of shape ``indices.shape[:-1]``) and the shape updates must have,
+    ``indices.shape[:-1] + shape[K:]``.
+    """
+    idx = indices._value if isinstance(indices, Tensor) else xp.asarray(indices)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"{op}: indices must be integers, got {idx.dtype}")
+    if idx.ndim == 0 or not 1 <= idx.shape[-1] <= len(shape):
+        raise ValueError(
+            f"{op}: indices of shape {idx.shape} must have a last axis of size 1 to "
+            f"{len(shape)} (the rank of the tensor of shape {shape})"
+        )
+    depth = idx.shape[-1]
+    bad = ((idx < 0) | (idx >= xp.asarray(shape[:depth]))).any(axis=-1)
+    if bad.any():  # TensorFlow's CPU kernels refuse negative and too-large indices alike
+        at = tuple(int(i) for i in xp.argwhere(bad)[0])
+        raise IndexError(
+            f"{op}: indices{list(at)} = {idx[at].tolist()} does not index into shape {shape}"
+        )
+    key = []
+    for k in builtins.range(depth):
+        column = xp.array(idx[..., k], dtype=xp.intp)  # a copy: the tape may keep the key
+        column.flags.writeable = False
+        key.append(column)
+    return tuple(key), idx.shape[:-1] + tuple(shape[depth:])
+
+
+def _last_writes(key: tuple, shape: tuple):
+    """Positions in the flattened updates of the last write to each element that ``key``
+    names, in order; None when no index repeats (then every update is the last)."""
+    flat = xp.ravel_multi_index(tuple(k.reshape(-1) for k in key), shape[: len(key)])
+    n = flat.size
+    if n < 2:
+        return None
+    _, first_from_end = xp.unique(flat[::-1], return_index=True)
+    if first_from_end.size == n:
+        return None
+    return xp.sort(n - 1 - first_from_end)
+
+
+def _nd_updates(op: str, updates, dtype, expected: tuple) -> Tensor:
+    u = operand(updates, dtype)  # Python values take the tensor's dtype
+    if u._value.dtype != dtype:
+        raise TypeError(f"{op}: updates of dtype {u.dtype} for a tensor of dtype {dtype}")
+    if u._value.shape != expected:
+        raise ValueError(
+            f"{op}: updates of shape {u.shape} must have shape indices.shape[:-1] + "
+            f"tensor.shape[K:] = {expected}"
+        )
+    return u
+
+
+def scatter_nd(indices, updates, shape, name=None) -> Tensor:
+    """A tensor of zeros of ``shape`` with ``updates`` added at ``indices`` (TensorFlow's).
+
+    ``indices[..., :K]`` are coordinates of elements (K = rank) or slices (K < rank);
+    ``updates`` has shape ``indices.shape[:-1] + shape[K:]``.  Repeated indices add up.
+    Differentiable with respect to ``updates``.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.scatter_nd([[4], [3], [4]], [9.0, 10.0, 1.0], [6]).numpy()
+        array([ 0.,  0.,  0., 10., 10.,  0.], dtype=float32)
+    """
+    shape = _shape(shape)
+    u = operand(updates)
+    key, expected = _nd_key("scatter_nd", shape, indices)
+    u = _nd_updates("scatter_nd", u, u.dtype, expected)
+    return _scatter(u, shape, key, False)
+
+
+def _tensor_scatter_nd(op: str, tensor, indices, updates):
+    x = operand(tensor)
+    key, expected = _nd_key(op, x.shape, indices)
+    u = _nd_updates(op, updates, x._value.dtype, expected)
+    return x, key, u
+
+
+def tensor_scatter_nd_update(tensor, indices, updates, name=None) -> Tensor:
+    """``tensor`` with the elements or slices at ``indices`` replaced by ``updates``.
+
+    Indexing as ``scatter_nd``'s.  Where an index repeats, the last update wins (as on
+    TensorFlow's CPU), and only it gets a gradient: TensorFlow's rule gives every
+    repeat one, although the others change nothing.  Differentiable with respect to
+    ``tensor`` and ``updates``.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.tensor_scatter_nd_update([[1, 2], [3, 4]], [[1, 0]], [9]).numpy()
+        array([[1, 2],
+               [9, 4]], dtype=int32)
+    """
+    from .math_ops import where
+
+    x, key, u = _tensor_scatter_nd("tensor_scatter_nd_update", tensor, indices, updates)
+    last = _last_writes(key, x.shape)
+    if last is not None:  # keep only the last write to each element
+        u = getitem(reshape(u, (key[0].size,) + x.shape[len(key) :]), (last,))
+        key = tuple(_frozen(k.reshape(-1)[last]) for k in key)
+    written = xp.zeros(x.shape[: len(key)], dtype=bool)
+    written[key] = True
+    written = written.reshape(written.shape + (1,) * (x.ndim - len(key)))
+    return where(wrap(written), _scatter(u, x.shape, key, False), x)
+
+
+def tensor_scatter_nd_add(tensor, indices, updates, name=None) -> Tensor:
+    """``tensor`` with ``updates`` added at ``indices``; repeated indices add up.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.tensor_scatter_nd_add([1.0, 1.0, 1.0], [[0], [0]], [1.0, 2.0]).numpy()
+        array([4., 1., 1.], dtype=float32)
+    """
+    from .math_ops import add
+
+    x, key, u = _tensor_scatter_nd("tensor_scatter_nd_add", tensor, indices, updates)
+    return add(x, _scatter(u, x.shape, key, False))
+
+
+def tensor_scatter_nd_sub(tensor, indices, updates, name=None) -> Tensor:
+    """``tensor`` with ``updates`` subtracted at ``indices``; repeated indices add up.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.tensor_scatter_nd_sub([1.0, 1.0, 1.0], [[2]], [0.5]).numpy()
+        array([1. , 1. , 0.5], dtype=float32)
+    """
+    from .math_ops import subtract
+
+    x, key, u = _tensor_scatter_nd("tensor_scatter_nd_sub", tensor, indices, updates)
+    return subtract(x, _scatter(u, x.shape, key, False))
+
+
+def _frozen(a):
+    a.flags.writeable = False
+    return a
+
+
 # -- tile, pad ---------------------------------------------------------------------------
 
 
@@ -901,5 +1049,30 @@ def _getitem_method(self, key):
     return getitem(self, key)
 
 
+_new = object.__new__
+
+
+def _variable_getitem(self, key):
+    # getitem, but the result is a VariableSlice, which can write back (v[1:3].assign(x)).
+    # apply()'s few lines are inlined, as core.unary_op's are, so that a variable's read
+    # makes one object, as a tensor's does.
+    key, basic = _normalise_key(key)
+    try:
+        value = _getitem_impl(self._value, key, basic)
+    except (ValueError, TypeError, IndexError, ArithmeticError) as exc:
+        raise op_error(getitem_p, (self,), exc) from exc
+    out = _new(VariableSlice)
+    out._value = value
+    out._tid = 0
+    out._origin = getitem_p
+    out._variable = self
+    out._key = key
+    if core.recorders:
+        params = {"key": key, "basic": basic}
+        for r in core.recorders:
+            r.record(getitem_p, (self,), out, params)
+    return out
+
+
 Tensor.__getitem__ = _getitem_method
-_ = Variable
+Variable.__getitem__ = _variable_getitem

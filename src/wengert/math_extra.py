@@ -322,8 +322,8 @@ def clip_by_global_norm(t_list, clip_norm, use_norm=None, name=None):
     Example:
         >>> import wengert as wg
         >>> clipped, norm = wg.clip_by_global_norm([wg.constant(3.0), wg.constant(4.0)], 1.0)
-        >>> [round(float(c), 4) for c in clipped], float(norm)
-        ([0.6, 0.8], 5.0)
+        >>> [f"{float(c):.4f}" for c in clipped], float(norm)
+        (['0.6000', '0.8000'], 5.0)
     """
     t_list = list(t_list)
     norm = global_norm(t_list) if use_norm is None else operand(use_norm)

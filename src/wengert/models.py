@@ -30,7 +30,9 @@ from .layers.base import (
     _is_symbolic,
     _map_structure,
     custom_object_scope,
+    get_mask,
     layer_class,
+    set_mask,
     shape_probe,
 )
 from .random import Generator, get_global_generator
@@ -126,9 +128,11 @@ class Model(Layer):
                 is logged as ``<output name>_loss``, as in Keras.
             loss_weights: the weights of the outputs' losses (a list or dict like ``loss``).
             metrics: a list of metric objects or names ("accuracy", ...), computed
-                without sample weights, as in Keras.  For several outputs: one list for
-                every output, a list of lists (in the outputs' order) or a dict by output
-                name; each is logged as ``<output name>_<metric name>``.
+                without sample weights, as in Keras.  For several outputs: a dict by
+                output name, a list of lists (in the outputs' order), or one flat list
+                applied to every output, as tf.keras reads it (Keras 3 instead pairs a
+                flat list's entries with the outputs; write a list of lists to be read
+                the same by both); each is logged as ``<output name>_<metric name>``.
             weighted_metrics: metrics that ``sample_weight`` and ``class_weight``
                 weight, given as ``metrics`` is (for several outputs, each output's by
                 its own sample weights); one whose name ``metrics`` already took is
@@ -616,6 +620,7 @@ class Model(Layer):
         if source is None:
             n = _count(x)
             steps = max(1, math.ceil(n / batch_size))
+            self._check_stateful_batches("fit", n, batch_size)
         else:
             n = 0
             steps = steps_per_epoch or (len(source) if hasattr(source, "__len__") else None)
@@ -808,6 +813,7 @@ class Model(Layer):
         if w is not None and not isinstance(w, (list, dict)) and len(w) != _count(x):
             raise ValueError(f"evaluate: x has {_count(x)} samples but sample_weight has {len(w)}")
         batch_size = 32 if batch_size is None else int(batch_size)
+        self._check_stateful_batches("evaluate", _count(x), batch_size)
         batches = []
         for start in range(0, _count(x), batch_size):
             part = slice(start, start + batch_size)
@@ -911,6 +917,7 @@ class Model(Layer):
         x = _inputs(x)
         batch_size = 32 if batch_size is None else int(batch_size)
         n = _count(x)
+        self._check_stateful_batches("predict", n, batch_size)
         cb = self._callback_list(callbacks, "predict", batch_size, -(-n // batch_size))
         cb.on_predict_begin()
         outs = []
@@ -1066,8 +1073,23 @@ class Model(Layer):
         checkpoints.check(subset, wanted, what=f"model '{self.name}'")
         return [(v, subset[k]) for k, v in mine.items()]
 
+    def _check_stateful_batches(self, what: str, n: int, batch_size: int) -> None:
+        """A stateful RNN takes one batch size (Keras errors at the first short batch);
+        refuse a last short batch before the first step rather than after some."""
+        if n % batch_size and any(
+            getattr(layer, "stateful", False) for layer in _all_sublayers(self)
+        ):
+            raise ValueError(
+                f"{what}: {n} samples do not split into batches of {batch_size}, and this "
+                "model has stateful recurrent layers, which keep one batch size; give a "
+                f"multiple of {batch_size} samples or a batch size that divides {n}"
+            )
+
     def _require_built(self, what):
-        if not self.built or not self.weights:
+        # A model without weights is fine to save once built (a model of ops alone); one
+        # whose layers have not made theirs yet is not.
+        unbuilt = not self.weights and not all(layer.built for layer in _all_sublayers(self))
+        if not self.built or unbuilt:
             raise ValueError(
                 f"Model '{self.name}'.{what}: the model has no weights yet; call it "
                 "on data or build(input_shape) first"
@@ -1880,13 +1902,20 @@ class Functional(Model):
 
 
 def _as_input(symbol, value):
-    """A functional model's input value in its ``Input``'s dtype: floats and integers go
-    to a float Input's float dtype (Keras 3 converts each input to its Input's dtype);
-    a float value for an integer Input is left for the layers to refuse, not truncated."""
-    if isinstance(value, Tensor) and value.dtype != symbol.dtype and symbol.dtype.kind == "f":
-        if value.dtype.kind in "biuf":
-            return array_ops.cast(value, symbol.dtype)
-    return value
+    """A functional model's input value in its ``Input``'s dtype, as Keras 3 converts each
+    input: numbers to a float Input's dtype, integers to an integer Input's.  A float value
+    for an integer Input is left for the layers to refuse, not truncated.  The value's
+    padding mask stays with it."""
+    if not isinstance(value, Tensor) or value.dtype == symbol.dtype:
+        return value
+    kinds = "biuf" if symbol.dtype.kind == "f" else "biu" if symbol.dtype.kind in "iu" else ""
+    if value.dtype.kind not in kinds:
+        return value
+    cast = array_ops.cast(value, symbol.dtype)
+    mask = get_mask(value)
+    if mask is not None:
+        set_mask(cast, mask)
+    return cast
 
 
 def _leaves(structure) -> list:

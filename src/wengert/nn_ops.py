@@ -368,7 +368,7 @@ erf = unary_op(
     Example:
         >>> import wengert as wg
         >>> wg.nn.erf([0.0, 0.5, -3.0]).numpy()
-        array([ 0.        ,  0.5204999 , -0.99997795], dtype=float32)
+        array([ 0.       ,  0.5204999, -0.9999779], dtype=float32)
     """,
 )
 
@@ -387,7 +387,7 @@ erfc = unary_op(
     Example:
         >>> import wengert as wg
         >>> wg.nn.erfc([0.0, 5.0, -5.0]).numpy()
-        array([1.000000e+00, 1.537460e-12, 2.000000e+00], dtype=float32)
+        array([1.0000000e+00, 1.5374598e-12, 2.0000000e+00], dtype=float32)
     """,
 )
 

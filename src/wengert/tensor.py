@@ -4,7 +4,9 @@ A ``Tensor`` owns a private ndarray: constructors copy what users hand in,
 ``numpy()`` returns a copy and ``np.asarray(t)`` a read-only view, so an array
 that a tape has saved for the backward pass can never change under it.  A
 ``Variable`` is a Tensor whose array is *replaced* (never written in place) by
-``assign``: a tape that saved the old array keeps the old array.
+``assign``: a tape that saved the old array keeps the old array.  Sliced writes
+(``v[1:3].assign(x)``) and scatters write in place only when nothing else holds
+the array, and into a copy otherwise (copy-on-write).
 
 Python operators (``+ - * / // % ** @``, comparisons, indexing) are installed on
 ``Tensor`` by ``math_ops`` and ``array_ops``, where the ops they call are
@@ -23,6 +25,7 @@ from .backend import xp
 __all__ = [
     "Tensor",
     "Variable",
+    "VariableSlice",
     "constant",
     "convert_to_tensor",
     "is_tensor",
@@ -229,32 +232,136 @@ class Variable(Tensor):
         # As tf.Variable's: a projection optimizers apply after each update of this variable.
         self.constraint = constraint
 
-    def _new_value(self, value, what: str):
+    def _new_value(
+        self,
+        value,
+        what: str,
+        shape=None,
+        against: str = "the variable's shape",
+        broadcast: bool = False,
+    ):
+        """``value`` as an array of the variable's dtype and of ``shape`` (the variable's own
+        when None), or of a shape that broadcasts to it when ``broadcast``.
+
+        ``what`` names the operation in errors: ".assign", "[1:3].assign".
+        """
         try:
             new = _to_array(value, self._value.dtype)
         except (TypeError, ValueError) as exc:
-            raise type(exc)(f"Variable {self.name!r}.{what}: {exc}") from None
-        if new.shape != self._value.shape:
+            raise type(exc)(f"Variable {self.name!r}{what}: {exc}") from None
+        target = self._value.shape if shape is None else shape
+        if new.shape != target and not (broadcast and _broadcasts(new.shape, target)):
+            verb = "does not broadcast to" if broadcast else "does not match"
             raise ValueError(
-                f"Variable {self.name!r}.{what}: shape {new.shape} does not match "
-                f"the variable's shape {self._value.shape}"
+                f"Variable {self.name!r}{what}: value of shape {new.shape} {verb} {against} "
+                f"{target}"
             )
         return new
 
     def assign(self, value, read_value: bool = True):
         """Set the value (same shape and dtype). Returns the variable."""
-        self._value = self._new_value(value, "assign")
+        self._value = self._new_value(value, ".assign")
         return self if read_value else None
 
     def assign_add(self, delta, read_value: bool = True):
         """Add ``delta`` to the value. Returns the variable."""
-        self._value = self._value + self._new_value(delta, "assign_add")
+        self._value = self._value + self._new_value(delta, ".assign_add")
         return self if read_value else None
 
     def assign_sub(self, delta, read_value: bool = True):
         """Subtract ``delta`` from the value. Returns the variable."""
-        self._value = self._value - self._new_value(delta, "assign_sub")
+        self._value = self._value - self._new_value(delta, ".assign_sub")
         return self if read_value else None
+
+    def scatter_nd_update(self, indices, updates, name=None) -> Variable:
+        """Write ``updates`` at ``indices``, as ``tf.Variable``'s. Returns the variable.
+
+        ``indices[..., :K]`` pick elements (K = rank) or slices (K < rank) of the variable;
+        ``updates`` has shape ``indices.shape[:-1] + shape[K:]``.  Where an index repeats,
+        the last update wins, as on TensorFlow's CPU.
+
+        Example:
+            >>> import wengert as wg
+            >>> v = wg.Variable([0.0, 0.0, 0.0, 0.0])
+            >>> v.scatter_nd_update([[3], [1], [3]], [1.0, 2.0, 3.0]).numpy()
+            array([0., 2., 0., 3.], dtype=float32)
+        """
+        return self._scatter_nd(indices, updates, "scatter_nd_update")
+
+    def scatter_nd_add(self, indices, updates, name=None) -> Variable:
+        """Add ``updates`` at ``indices``; repeated indices add up. Returns the variable.
+
+        Example:
+            >>> import wengert as wg
+            >>> v = wg.Variable([[1, 1], [1, 1]])
+            >>> v.scatter_nd_add([[0, 1], [0, 1]], [5, 5]).numpy()
+            array([[ 1, 11],
+                   [ 1,  1]], dtype=int32)
+        """
+        return self._scatter_nd(indices, updates, "scatter_nd_add")
+
+    def scatter_nd_sub(self, indices, updates, name=None) -> Variable:
+        """Subtract ``updates`` at ``indices``; repeated indices add up. Returns the variable.
+
+        Example:
+            >>> import wengert as wg
+            >>> v = wg.Variable([1.0, 1.0, 1.0])
+            >>> v.scatter_nd_sub([[0], [2]], [0.5, 1.0]).numpy()
+            array([0.5, 1. , 0. ], dtype=float32)
+        """
+        return self._scatter_nd(indices, updates, "scatter_nd_sub")
+
+    def _scatter_nd(self, indices, updates, op: str) -> Variable:
+        from .array_ops import _last_writes, _nd_key  # array_ops imports this module
+
+        what = f".{op}"
+        shape = self._value.shape
+        key, expected = _nd_key(f"Variable {self.name!r}{what}", shape, indices)
+        new = self._new_value(updates, what, expected, f"indices.shape[:-1] + shape[{len(key)}:] =")
+        out = self._writable()
+        if op == "scatter_nd_update":
+            last = _last_writes(key, shape)
+            if last is not None:  # keep only the last write to each element
+                new = new.reshape((key[0].size,) + shape[len(key) :])[last]
+                key = tuple(k.reshape(-1)[last] for k in key)
+            out[key] = new
+        elif op == "scatter_nd_add":
+            xp.add.at(out, key, new)
+        else:
+            xp.subtract.at(out, key, new)
+        self._value = out
+        return self
+
+    def _assign_slice(self, key: tuple, value, op: str) -> Variable:
+        """``v[key] = value`` (or ``+=``, ``-=``) for a key that ``getitem`` normalised.
+
+        ``value`` may broadcast to the slice's shape, as TensorFlow's StridedSliceAssign
+        kernel allows.  Returns the variable, as TensorFlow's sliced ``assign`` does.
+        """
+        what = f"[{_format_key(key)}].{op}"
+        for k in key:
+            if not (k is None or k is Ellipsis or type(k) is int or type(k) is slice):
+                raise TypeError(
+                    f"Variable {self.name!r}{what}: only ints, slices, ... and None select "
+                    "what to assign, as in TensorFlow; for index arrays use "
+                    "scatter_nd_update, scatter_nd_add or scatter_nd_sub"
+                )
+        shape = self._value[key].shape
+        new = self._new_value(value, what, shape, "the slice's shape", broadcast=True)
+        out = self._writable()
+        if op == "assign":
+            out[key] = new
+        elif op == "assign_add":
+            out[key] += new
+        else:
+            out[key] -= new
+        self._value = out
+        return self
+
+    def _writable(self):
+        """The array to write an update into: the variable's own when nothing else holds it,
+        else a copy, so that a value a tape saved, or a slice read earlier, stays as it was."""
+        return self._value if self._exclusive() else self._value.copy()
 
     def _replace(self, array) -> None:
         """Take ``array`` (a fresh ndarray of the variable's shape and dtype) as the value.
@@ -295,6 +402,63 @@ class Variable(Tensor):
         return identity(self)
 
     read_value = value
+
+
+class VariableSlice(Tensor):
+    """``v[key]`` for a Variable ``v``: the slice's value, which can also be written back.
+
+    Read, it is an ordinary Tensor: a snapshot that later writes do not change, through
+    which gradients flow to ``v``.  ``assign`` writes into those elements of ``v`` as
+    TensorFlow's ``v[1:3].assign(x)`` does; ``assign_add`` and ``assign_sub`` are
+    wengert's (TensorFlow's slices have only ``assign``).  Each returns ``v``.  Keys are
+    ints, slices (with steps), ``...`` and None; the value may broadcast to the slice's
+    shape.  Writing is not differentiable: a tape's later reads of ``v`` see the new value.
+
+    Example:
+        >>> import wengert as wg
+        >>> v = wg.Variable([1.0, 2.0, 3.0, 4.0])
+        >>> _ = v[1:3].assign([20.0, 30.0])
+        >>> v[::3].assign_add(0.5).numpy()
+        array([ 1.5, 20. , 30. ,  4.5], dtype=float32)
+    """
+
+    __slots__ = ("_variable", "_key")
+
+    def assign(self, value, name=None) -> Variable:
+        """Write ``value`` into this slice of the variable. Returns the variable."""
+        return self._variable._assign_slice(self._key, value, "assign")
+
+    def assign_add(self, delta, name=None) -> Variable:
+        """Add ``delta`` to this slice of the variable. Returns the variable."""
+        return self._variable._assign_slice(self._key, delta, "assign_add")
+
+    def assign_sub(self, delta, name=None) -> Variable:
+        """Subtract ``delta`` from this slice of the variable. Returns the variable."""
+        return self._variable._assign_slice(self._key, delta, "assign_sub")
+
+
+def _broadcasts(shape: tuple, target: tuple) -> bool:
+    """True when an array of ``shape`` broadcasts to ``target`` (NumPy's rules, one way)."""
+    if len(shape) > len(target):
+        return False
+    return all(s == 1 or s == t for s, t in zip(reversed(shape), reversed(target)))
+
+
+def _format_key(key: tuple) -> str:
+    """An index as one writes it: ``(0, slice(1, None, 2), None)`` -> ``"0, 1::2, None"``."""
+    parts = []
+    for k in key:
+        if type(k) is slice:
+            text = ("" if k.start is None else str(k.start)) + ":"
+            text += "" if k.stop is None else str(k.stop)
+            parts.append(text if k.step is None else f"{text}:{k.step}")
+        elif k is Ellipsis:
+            parts.append("...")
+        elif isinstance(k, xp.ndarray):
+            parts.append(str(k.tolist()) if k.size <= 8 else f"<{k.dtype} array {k.shape}>")
+        else:
+            parts.append(repr(k))
+    return ", ".join(parts)
 
 
 def is_tensor(x) -> bool:

@@ -499,41 +499,62 @@ class Layer:
     def _symbolic_call(self, inputs, kwargs):
         """Keras's functional API: called on model inputs (or on what layers called on them
         returned), a layer records the call and returns symbolic outputs.  It is built by
-        calling it on zeros (batch 1), which also gives the outputs' shapes; axes of unknown
-        size are tried at two prime sizes, and the output axes that change with them are
-        unknown too.  Nothing is recorded by any tape."""
+        calling it on zeros, which also gives the outputs' shapes: twice, with batches of 2
+        and 3 (and axes of unknown size 31 and 47 long), and the output axes that change
+        with them are unknown (None) too.  Every output must keep the batch axis first, as
+        the values of a functional model do.  Nothing is recorded by any tape."""
         from ..core import all_paused
 
         # Symbolic values may come as inputs or keyword arguments (initial_state=[h, c]).
         given = (inputs, {k: v for k, v in kwargs.items() if k != "training"})
-        unknown = any(
-            None in leaf._sample_shape() for leaf in _flat(given) if isinstance(leaf, _SYMBOLIC)
-        )
         probes = []
-        for size in (31, 47) if unknown else (1,):
+        for batch, size in ((2, 31), (3, 47)):
             concrete, probe_kwargs = _map_structure(
                 given,
-                lambda leaf, n=size: (
-                    self._probe_value(leaf, n) if isinstance(leaf, _SYMBOLIC) else leaf
+                lambda leaf, b=batch, n=size: (
+                    self._probe_value(leaf, b, n) if isinstance(leaf, _SYMBOLIC) else leaf
                 ),
             )
             with all_paused(), shape_probe():
-                probes.append(self(concrete, training=False, **probe_kwargs))
-        first, last = _flat(probes[0]), probes[-1]
+                out = self(concrete, training=False, **probe_kwargs)
+            probes.append(out)
+            for k, t in enumerate(_flat(out)):
+                if isinstance(t, Tensor) and (t.ndim == 0 or t.shape[0] != batch):
+                    raise ValueError(
+                        f"{type(self).__name__} '{self.name}': output {k} has shape "
+                        f"{tuple(t.shape)} for a batch of {batch}; in a functional model every "
+                        "value keeps the batch axis first (an op across the batch, such as "
+                        "a reduction over axis 0, belongs inside a layer's call or the loss)"
+                    )
+        first, last = _flat(probes[0]), _flat(probes[-1])
+        if len(first) != len(last):
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': it returns {len(first)} outputs for a "
+                f"batch of 2 but {len(last)} for a batch of 3; the number of a functional "
+                "model's values cannot depend on the batch size"
+            )
         call = SymbolicCall(self, inputs, kwargs)
         count = iter(range(1 << 30))
 
         def symbolic(t):
             i = next(count)
             dims = tuple(None if a != b else b for a, b in zip(first[i].shape[1:], t.shape[1:]))
+            if first[i].ndim != t.ndim:
+                raise ValueError(
+                    f"{type(self).__name__} '{self.name}': output {i} has rank {first[i].ndim} "
+                    f"for a batch of 2 but {t.ndim} for a batch of 3"
+                )
             return SymbolicTensor((None,) + dims, t.dtype, call, i)
 
-        call.outputs = _map_structure(last, lambda t: symbolic(t) if isinstance(t, Tensor) else t)
+        call.outputs = _map_structure(
+            probes[-1], lambda t: symbolic(t) if isinstance(t, Tensor) else t
+        )
         return call.outputs
 
-    def _probe_value(self, leaf, size):
-        """What a symbolic input is replaced with to find a call's output shapes."""
-        return leaf._zeros(size)
+    def _probe_value(self, leaf, batch, size):
+        """What a symbolic input is replaced with to find a call's output shapes: zeros of
+        ``batch`` samples, axes of unknown size ``size`` long."""
+        return leaf._zeros(batch, size)
 
     def compute_mask(self, inputs, mask=None):
         """The output's padding mask, as Keras asks a layer for it: the input's when the
@@ -780,6 +801,15 @@ class _SymbolicOperators:
     __neg__, __pos__, __abs__, __invert__ = map(_operator, ("neg", "pos", "abs", "invert"))
     __lt__, __le__, __gt__, __ge__ = map(_operator, ("lt", "le", "gt", "ge"))
     __getitem__ = _operator("getitem")
+    # Elementwise, as on Tensors (TensorFlow 2); hashing stays by identity.
+    __eq__, __ne__ = _operator("eq"), _operator("ne")
+    __hash__ = object.__hash__
+
+    def __bool__(self):
+        raise TypeError(
+            f"{type(self).__name__}: a model's symbolic value has no truth value while the "
+            "model is defined; use wg.where or a comparison op (a & b, not a and b)"
+        )
 
     def __array__(self, dtype=None, copy=None):
         from ..tensor import SymbolicValueError
@@ -823,10 +853,10 @@ class SymbolicTensor(_SymbolicOperators):
     def _sample_shape(self) -> tuple:
         return self.shape[1:]
 
-    def _zeros(self, size: int = 1) -> Tensor:
+    def _zeros(self, batch: int = 1, size: int = 1) -> Tensor:
         from ..tensor import wrap
 
-        dims = (1,) + tuple(size if d is None else d for d in self.shape[1:])
+        dims = (batch,) + tuple(size if d is None else d for d in self.shape[1:])
         return wrap(xp.zeros(dims, self.dtype))
 
     def __repr__(self) -> str:
@@ -894,10 +924,10 @@ class InputLayer(_SymbolicOperators, Layer):
     def _sample_shape(self) -> tuple:
         return self.shape
 
-    def _zeros(self, size: int = 1) -> Tensor:
+    def _zeros(self, batch: int = 1, size: int = 1) -> Tensor:
         from ..tensor import wrap
 
-        dims = (1,) + tuple(size if d is None else d for d in self.shape)
+        dims = (batch,) + tuple(size if d is None else d for d in self.shape)
         return wrap(xp.zeros(dims, self.dtype))
 
     def get_config(self) -> dict:

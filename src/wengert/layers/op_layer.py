@@ -27,7 +27,8 @@ from .base import _SYMBOLIC, Layer, _is_symbolic, _map_structure, unique_name
 # Python's operators on symbolic values apply the same operator to the tensors.
 _OPERATORS = (
     "add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "matmul",
-    "neg", "pos", "abs", "invert", "and_", "or_", "xor", "lt", "le", "gt", "ge", "getitem",
+    "neg", "pos", "abs", "invert", "and_", "or_", "xor", "lt", "le", "gt", "ge", "eq", "ne",
+    "getitem",
 )  # fmt: skip
 _NAMESPACES = ("", "math", "nn", "linalg", "bitwise")  # wg.<namespace>.<function>
 # The modules whose public functions take tensors (not constructors of layers, tapes...).
@@ -71,6 +72,13 @@ def _name_of(fn) -> str | None:
 
 def symbolic_call(fn, args, kwargs):
     """``fn(*args, **kwargs)`` where some argument is symbolic: record it as an OpLayer."""
+    if _name_of(fn) is None:
+        # A private op inside a public function (wg.nn.relu calls one): refuse, so that
+        # the public function, which catches this, records itself under its own name.
+        raise SymbolicValueError(
+            f"{getattr(fn, '__name__', fn)!r} is not a public wengert function, so a "
+            "functional model cannot record it; use a layer or wg.layers.Lambda(lambda t: ...)"
+        )
     leaves = []
 
     def slot(value):
@@ -82,7 +90,7 @@ def symbolic_call(fn, args, kwargs):
     arguments, keywords = _map_structure((list(args), dict(kwargs)), slot)
     name = keywords.pop("name", None)  # an op's name= names its layer, as in TensorFlow
     if not isinstance(name, str):
-        name = unique_name((_name_of(fn) or "op_layer").split(".")[-1].rstrip("_"))
+        name = unique_name(_name_of(fn).split(".")[-1].rstrip("_"))
     layer = OpLayer(fn, arguments, keywords, name=name)
     return layer(leaves[0] if len(leaves) == 1 else leaves)
 
@@ -116,17 +124,25 @@ def install() -> None:
     for namespace in _NAMESPACES:
         module = getattr(wengert, namespace) if namespace else wengert
         for attr, fn in list(vars(module).items()):
-            if (
-                attr.startswith("_")
-                or not inspect.isfunction(fn)
-                or fn.__module__ not in _OP_MODULES
-                or getattr(fn, "records_symbolic", False)  # the elementwise ops do it already
-            ):
+            if attr.startswith("_") or not inspect.isfunction(fn):
+                continue
+            if getattr(fn, "records_symbolic", False):  # an elementwise op: it does it already
+                if fn.__module__ == "wengert.core":  # made by a factory there
+                    _reachable_at(fn, module, attr)
+                continue
+            if fn.__module__ not in _OP_MODULES:
                 continue
             if id(fn) not in wrapped:
-                wrapped[id(fn)] = symbolic_dispatch(fn)
+                wrapped[id(fn)] = _reachable_at(symbolic_dispatch(fn), module, attr)
             setattr(module, attr, wrapped[id(fn)])
     _functions.cache_clear()
+
+
+def _reachable_at(fn, module, attr):
+    """Name ``fn`` after where the public finds it, so pickle (which looks a function up
+    by module and name) finds this very object."""
+    fn.__module__, fn.__qualname__ = module.__name__, attr
+    return fn
 
 
 class OpLayer(Layer):
@@ -186,8 +202,8 @@ class OpLayer(Layer):
             finally:
                 self._random_probe = False
 
-    def _probe_value(self, leaf, size):
-        value = leaf._zeros(size)
+    def _probe_value(self, leaf, batch, size):
+        value = leaf._zeros(batch, size)
         if self._random_probe and value.dtype.kind == "f":
             rng = xp.random.default_rng(0)
             value = wrap(rng.standard_normal(value.shape).astype(value.dtype))
@@ -232,8 +248,8 @@ def _encode(layer: str, value):
         return {"__ellipsis__": True}
     if isinstance(value, slice):
         return {"__slice__": [_encode(layer, v) for v in (value.start, value.stop, value.step)]}
-    if isinstance(value, xp.dtype):
-        return {"__dtype__": value.name}
+    if isinstance(value, xp.dtype) or (isinstance(value, type) and issubclass(value, xp.generic)):
+        return {"__dtype__": xp.dtype(value).name}  # wg.float32 or np.float64 alike
     if isinstance(value, tuple):
         return {"__tuple__": [_encode(layer, v) for v in value]}
     if isinstance(value, list):
