@@ -274,3 +274,28 @@ def test_custom_layers_receive_and_make_masks_as_in_the_keras_masking_guide():
     np.testing.assert_array_equal(seen["mask"], ids != 0)
     expected = [out.numpy()[0, :2].mean(0), out.numpy()[1, :1].mean(0)]
     np.testing.assert_allclose(mean.numpy(), np.stack(expected), rtol=1e-6)
+
+
+class _AddHidden(wg.layers.Layer):
+    def call(self, x, hidden=None):
+        return x if hidden is None else x + 10.0 * hidden
+
+
+def test_positional_arguments_after_the_inputs_go_to_calls_parameters():
+    # The PyTorch habit rnn(x, h): Keras 3 binds h to call()'s second parameter; it used
+    # to be taken for training= and dropped.
+    x, h = wg.ones((1, 3)), wg.fill((1, 3), 3.0)
+    layer = _AddHidden()
+    np.testing.assert_array_equal(layer(x, h).numpy(), [[31.0, 31.0, 31.0]])
+    np.testing.assert_array_equal(layer(x, hidden=h).numpy(), [[31.0, 31.0, 31.0]])
+    with pytest.raises(TypeError, match="two values for 'hidden'"):
+        layer(x, h, hidden=h)
+    with pytest.raises(TypeError, match=r"Dense 'dense_pos': call\(\) takes 0 positional"):
+        wg.layers.Dense(2, name="dense_pos")(x, True)
+    wg.random.set_seed(1)
+    dropped = wg.layers.Dropout(0.5)(wg.ones((4, 8)), True)  # call(inputs, training)
+    assert (dropped.numpy() == 0).any()
+    # ... and in a functional model, where the symbolic h is recorded and replayed.
+    xi, hi = wg.Input((3,)), wg.Input((3,))
+    model = wg.Model([xi, hi], _AddHidden()(xi, hi))
+    np.testing.assert_array_equal(model([x, h]).numpy(), [[31.0, 31.0, 31.0]])

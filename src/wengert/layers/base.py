@@ -247,6 +247,10 @@ class Layer:
         params = inspect.signature(self.call).parameters
         self._call_takes_training = "training" in params
         self._call_takes_mask = "mask" in params  # Keras passes the input's mask to it
+        # call()'s parameters after the inputs that a positional argument can fill
+        # (layer(x, h) is call(x, h), as Keras 3 binds them).
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        self._call_positional = [n for n, p in params.items() if p.kind in positional][1:]
 
     @property
     def trainable(self) -> bool:
@@ -451,7 +455,9 @@ class Layer:
     def _build_on_first_call(self, input_shape) -> None:
         self.build(input_shape)
 
-    def __call__(self, inputs, training=None, **kwargs):
+    def __call__(self, inputs, *args, training=None, **kwargs):
+        if args:
+            training, kwargs = self._bind_positional(args, training, kwargs)
         if _is_symbolic(inputs) or (kwargs and _is_symbolic(list(kwargs.values()))):
             # defining a functional model: record the call
             if training is not None:  # Keras keeps a training= given at definition
@@ -495,6 +501,26 @@ class Layer:
             if out_mask is not None:
                 set_mask(out, out_mask)
         return out
+
+    def _bind_positional(self, args, training, kwargs):
+        """(training, kwargs) with the positional arguments after the inputs named by
+        call()'s parameters, as Keras 3 binds them: ``rnn(x, h)`` passes ``h`` to
+        ``call(x, hidden)``, never to ``training`` unless call() puts it there."""
+        names = self._call_positional
+        if len(args) > len(names):
+            raise TypeError(
+                f"{type(self).__name__} '{self.name}': call() takes {len(names)} positional "
+                f"argument(s) after the inputs {names}, got {len(args)}"
+            )
+        kwargs = dict(kwargs)
+        for name, value in zip(names, args):
+            if name in kwargs or (name == "training" and training is not None):
+                raise TypeError(f"{type(self).__name__} '{self.name}': got two values for {name!r}")
+            if name == "training":
+                training = value
+            else:
+                kwargs[name] = value
+        return training, kwargs
 
     def _symbolic_call(self, inputs, kwargs):
         """Keras's functional API: called on model inputs (or on what layers called on them
