@@ -299,3 +299,30 @@ def test_positional_arguments_after_the_inputs_go_to_calls_parameters():
     xi, hi = wg.Input((3,)), wg.Input((3,))
     model = wg.Model([xi, hi], _AddHidden()(xi, hi))
     np.testing.assert_array_equal(model([x, h]).numpy(), [[31.0, 31.0, 31.0]])
+
+
+def test_an_indexable_sequence_of_batches_trains_as_keras_pydataset():
+    class Chunks:  # Keras's PyDataset protocol: len() batches, [i] the i-th batch
+        def __init__(self):
+            rng = np.random.default_rng(3)
+            self.x = rng.standard_normal((12, 3)).astype("float32")
+            self.y = self.x.sum(1, keepdims=True)
+            self.epochs_ended = 0
+
+        def __len__(self):
+            return 3
+
+        def __getitem__(self, i):
+            return self.x[4 * i : 4 * i + 4], self.y[4 * i : 4 * i + 4]
+
+        def on_epoch_end(self):
+            self.epochs_ended += 1
+
+    data = Chunks()
+    wg.random.set_seed(4)
+    model = wg.Sequential([wg.layers.Input((3,)), wg.layers.Dense(1)])
+    model.compile("sgd", "mse")
+    history = model.fit(data, epochs=2, verbose=0)
+    assert len(history.history["loss"]) == 2 and data.epochs_ended == 2
+    expected = np.mean((model.predict(data.x) - data.y) ** 2)
+    np.testing.assert_allclose(model.evaluate(data), expected, rtol=1e-5)

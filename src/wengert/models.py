@@ -1538,10 +1538,33 @@ def _logs_result(logs: dict, return_dict: bool):
 
 
 def _batch_source(x):
-    """``x`` when it is a source of batches (an iterable that is not itself data), else None."""
+    """``x`` when it is a source of batches (an iterable that is not itself data, or an
+    indexable sequence of batches like Keras's PyDataset), else None."""
     if x is None or isinstance(x, (xp.ndarray, Tensor, list, tuple, dict, str, bytes)):
         return None
-    return x if hasattr(x, "__iter__") else None
+    if hasattr(x, "__iter__"):
+        return x
+    if hasattr(x, "__getitem__") and hasattr(x, "__len__"):
+        return _IndexedBatches(x)
+    return None
+
+
+class _IndexedBatches:
+    """Keras's PyDataset protocol: ``len(data)`` batches, ``data[i]`` the i-th (a batch,
+    not a sample: wrap a dataset of samples in wg.datasets.Batches), and ``on_epoch_end``
+    called after each pass."""
+
+    def __init__(self, data):
+        self.data = data
+
+    def __len__(self) -> int:
+        return len(self.data)
+
+    def __iter__(self):
+        for i in range(len(self.data)):
+            yield self.data[i]
+        if hasattr(self.data, "on_epoch_end"):
+            self.data.on_epoch_end()
 
 
 def _as_batch(item):
