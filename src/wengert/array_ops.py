@@ -355,7 +355,8 @@ def unstack(value, num=None, axis=0, name=None) -> list:
 
 
 def _normalise_key(key):
-    """Turn an index into a tuple of ints, slices, None, Ellipsis and integer/bool arrays."""
+    """Turn an index into a tuple of ints, slices, None, Ellipsis and integer/bool arrays
+    (lists and ``range`` objects become arrays, as NumPy reads them)."""
     if not isinstance(key, tuple):
         key = (key,)
     out = []
@@ -365,6 +366,8 @@ def _normalise_key(key):
             k = k._value
         if isinstance(k, list):
             k = xp.asarray(k) if k else xp.zeros(0, dtype=xp.intp)  # [] indexes nothing
+        elif isinstance(k, builtins.range):  # as NumPy: the integer array it lists
+            k = xp.arange(k.start, k.stop, k.step, dtype=xp.intp)
         if isinstance(k, xp.ndarray):
             if k.dtype.kind not in "iub":
                 raise IndexError(f"getitem: index arrays must be integer or bool, got {k.dtype}")
@@ -775,7 +778,7 @@ def cast(x, dtype, name=None) -> Tensor:
         array([ 1, -1], dtype=int32)
     """
     x = operand(x)
-    dtype = xp.dtype(dtype)
+    dtype = backend.as_dtype(dtype)
     return apply(cast_p, (x,), {"dtype": dtype})
 
 
@@ -828,7 +831,7 @@ def stop_gradient(input, name=None) -> Tensor:
 
 
 def _dtype(dtype, default=backend.float32):
-    return default if dtype is None else xp.dtype(dtype)
+    return default if dtype is None else backend.as_dtype(dtype)
 
 
 def _shape(shape):
@@ -870,7 +873,7 @@ def zeros_like(input, dtype=None, name=None) -> Tensor:
         array([0., 0.], dtype=float32)
     """
     x = operand(input)
-    return wrap(xp.zeros(x.shape, x.dtype if dtype is None else dtype), "zeros_like")
+    return wrap(xp.zeros(x.shape, _dtype(dtype, x.dtype)), "zeros_like")
 
 
 def ones_like(input, dtype=None, name=None) -> Tensor:
@@ -882,7 +885,7 @@ def ones_like(input, dtype=None, name=None) -> Tensor:
         array([1, 1], dtype=int32)
     """
     x = operand(input)
-    return wrap(xp.ones(x.shape, x.dtype if dtype is None else dtype), "ones_like")
+    return wrap(xp.ones(x.shape, _dtype(dtype, x.dtype)), "ones_like")
 
 
 def fill(dims, value, name=None) -> Tensor:
@@ -944,7 +947,7 @@ def range_(start, limit=None, delta=1, dtype=None, name="range") -> Tensor:
             for v in args
         ]
         dtype = max(kinds, key=lambda d: order.index(d) if d in order else 0)
-    dtype = xp.dtype(dtype)
+    dtype = backend.as_dtype(dtype)
     values = [v._value.item() if isinstance(v, Tensor) else v for v in args]
     start_v, limit_v, delta_v = values
     if delta_v == 0:
@@ -1003,7 +1006,7 @@ def one_hot(
     if dtype is None:  # TensorFlow: the dtype of on_value/off_value, else float32
         given = [v for v in (on_value, off_value) if v is not None]
         dtype = operand(given[0]).dtype if given else backend.float32
-    dtype = xp.dtype(dtype)
+    dtype = backend.as_dtype(dtype)
     on = _scalar_of("one_hot: on_value", 1 if on_value is None else on_value, dtype)
     off = _scalar_of("one_hot: off_value", 0 if off_value is None else off_value, dtype)
     a = xp.where(idx[..., None] == xp.arange(int(depth)), on, off)
@@ -1020,7 +1023,7 @@ def shape(input, out_type="int32", name=None) -> Tensor:
         >>> wg.shape(wg.zeros((2, 3))).numpy()
         array([2, 3], dtype=int32)
     """
-    return wrap(xp.asarray(operand(input).shape, dtype=out_type), "shape")
+    return wrap(xp.asarray(operand(input).shape, dtype=backend.as_dtype(out_type)), "shape")
 
 
 def size(input, out_type="int32", name=None) -> Tensor:
@@ -1031,7 +1034,7 @@ def size(input, out_type="int32", name=None) -> Tensor:
         >>> int(wg.size(wg.zeros((2, 3))))
         6
     """
-    return wrap(xp.asarray(operand(input).size, dtype=out_type), "size")
+    return wrap(xp.asarray(operand(input).size, dtype=backend.as_dtype(out_type)), "size")
 
 
 def rank(input, name=None) -> Tensor:

@@ -24,6 +24,33 @@ complex64 = xp.dtype("complex64")
 complex128 = xp.dtype("complex128")
 
 
+# TensorFlow's dtype names where NumPy reads them otherwise: the "non-canonical aliases" of
+# _STRING_TO_TF and Python's float in _PYTHON_TO_TF (tensorflow/python/framework/dtypes.py).
+# NumPy takes "float", "double" and float for float64 and "half" for float16.
+_TF_ALIASES = {"half": float16, "float": float32, "double": float64}
+
+
+def as_dtype(dtype):
+    """The dtype a user names, read as TensorFlow reads it: ``"float"`` and Python's
+    ``float`` are float32, ``"double"`` float64, ``"half"`` float16; other names,
+    types and dtypes as NumPy reads them.
+
+    Example:
+        >>> from wengert import backend
+        >>> backend.as_dtype("float"), backend.as_dtype(float), backend.as_dtype("double")
+        (dtype('float32'), dtype('float32'), dtype('float64'))
+    """
+    if isinstance(dtype, xp.dtype):
+        return dtype
+    if dtype is float:
+        return float32
+    if type(dtype) is str:
+        alias = _TF_ALIASES.get(dtype)
+        if alias is not None:
+            return alias
+    return xp.dtype(dtype)
+
+
 def is_floating(dtype) -> bool:
     """True for float and complex dtypes: the ones gradients are defined for."""
     return dtype.kind in "fc"

@@ -20,7 +20,7 @@ import math
 import warnings
 
 from . import random
-from .backend import xp
+from .backend import as_dtype, xp
 from .tensor import Tensor, wrap
 
 __all__ = [
@@ -93,7 +93,7 @@ def _shape(shape, who: str) -> tuple:
 
 
 def _dtype(dtype, who: str, floating: bool):
-    dtype = xp.dtype("float32" if dtype is None else dtype)
+    dtype = as_dtype("float32" if dtype is None else dtype)
     if floating and dtype.kind != "f":
         raise TypeError(f"{who}: random values need a floating-point dtype, got {dtype}")
     return dtype

@@ -672,9 +672,22 @@ defjvp(
 )
 
 
-def _reduction(prim: Primitive, summary: str, example: str):
+def _no_bool(op: str, x) -> None:
+    """TensorFlow's Sum, Prod and Mean kernels take numbers, not bool (their ``T`` is
+    ``numbertype``): NumPy's int64 count would make ``reduce_mean(correct)`` an integer
+    mean, 0 for an accuracy of 0.5."""
+    if x._value.dtype.kind == "b":
+        raise TypeError(
+            f"{op}: got a tensor of dtype bool (shape {list(x.shape)}); {op} takes numbers "
+            f"only, as in TensorFlow: cast it first, e.g. wg.{op}(wg.cast(x, 'float32'))"
+        )
+
+
+def _reduction(prim: Primitive, summary: str, example: str, numbers_only: bool = False):
     def op(input_tensor, axis=None, keepdims=False, name=None):
         x = operand(input_tensor)
+        if numbers_only:
+            _no_bool(prim.name, x)
         axes = _axes(axis, x._value.ndim, prim.name)
         return apply(prim, (x,), {"axis": axes, "keepdims": bool(keepdims)})
 
@@ -692,8 +705,9 @@ def _reduction(prim: Primitive, summary: str, example: str):
 
 reduce_sum = _reduction(
     reduce_sum_p,
-    "Sum of elements over the given axes.",
+    "Sum of elements over the given axes (numbers only: cast a bool tensor first).",
     ">>> wg.reduce_sum([[1.0, 2.0], [3.0, 4.0]], axis=0).numpy()\narray([4., 6.], dtype=float32)",
+    numbers_only=True,
 )
 reduce_max = _reduction(
     reduce_max_p,
@@ -707,8 +721,9 @@ reduce_min = _reduction(
 )
 reduce_prod = _reduction(
     reduce_prod_p,
-    "Product over the given axes (exact gradient with zeros).",
+    "Product over the given axes (exact gradient with zeros; numbers only, as reduce_sum).",
     ">>> wg.reduce_prod([1.0, 3.0, 2.0]).numpy()\nnp.float32(6.0)",
+    numbers_only=True,
 )
 reduce_logsumexp = _reduction(
     reduce_logsumexp_p,
@@ -719,6 +734,9 @@ reduce_logsumexp = _reduction(
 
 def reduce_mean(input_tensor, axis=None, keepdims=False, name=None) -> Tensor:
     """Mean of elements over the given axes.
+
+    As in TensorFlow, an integer mean stays integer (it truncates toward zero), and a
+    bool tensor is a TypeError: cast it first, ``wg.reduce_mean(wg.cast(correct, "float32"))``.
 
     Args:
         input_tensor: a Tensor or array.
@@ -735,6 +753,7 @@ def reduce_mean(input_tensor, axis=None, keepdims=False, name=None) -> Tensor:
         array([1.5, 3.5], dtype=float32)
     """
     x = operand(input_tensor)
+    _no_bool("reduce_mean", x)
     axes = _axes(axis, x._value.ndim, "reduce_mean")
     count = 1
     for a in axes:
@@ -788,7 +807,7 @@ def _arg(prim_name, fn):
         ax = 0 if axis is None else int(axis)
         if not -x._value.ndim <= ax < builtins.max(x._value.ndim, 1):
             raise ValueError(f"{prim_name}: axis {ax} out of range for rank {x._value.ndim}")
-        return apply(prim, (x,), {"axis": ax, "output_type": xp.dtype(output_type)})
+        return apply(prim, (x,), {"axis": ax, "output_type": backend.as_dtype(output_type)})
 
     op.__name__ = op.__qualname__ = prim_name
     op.primitive = prim

@@ -40,12 +40,14 @@ def _require(condition: bool) -> None:
         raise _NotHandled
 
 
-def _reduction(op, float_mean=False):
+def _reduction(op, float_mean=False, counts_bools=False):
     def adapter(a, axis=None, dtype=None, out=None, keepdims=False, **kw):
         _require(dtype is None and out is None and not kw)
         t = A.operand(a)
         if float_mean and t.dtype.kind in "iub":  # NumPy's mean of integers is float64
             t = A.cast(t, "float64")
+        elif counts_bools and t.dtype.kind == "b":  # NumPy counts (wengert's ops refuse bool)
+            t = A.cast(t, "int64")
         return op(t, axis=axis, keepdims=bool(keepdims))
 
     return adapter
@@ -171,10 +173,11 @@ def _clip(a, a_min=_UNSET, a_max=_UNSET, out=None, *, min=_UNSET, max=_UNSET, **
 
 
 _FUNCTIONS = {
-    xp.sum: _reduction(M.reduce_sum), xp.mean: _reduction(M.reduce_mean, float_mean=True),
+    xp.sum: _reduction(M.reduce_sum, counts_bools=True),
+    xp.mean: _reduction(M.reduce_mean, float_mean=True),
     xp.max: _reduction(M.reduce_max), xp.min: _reduction(M.reduce_min),
     xp.amax: _reduction(M.reduce_max), xp.amin: _reduction(M.reduce_min),
-    xp.prod: _reduction(M.reduce_prod),
+    xp.prod: _reduction(M.reduce_prod, counts_bools=True),
     xp.var: _spread(M.reduce_variance), xp.std: _spread(M.reduce_std),
     xp.reshape: _reshape,
     xp.transpose: lambda a, axes=None: A.transpose(a, axes),

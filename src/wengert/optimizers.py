@@ -21,6 +21,7 @@ private arrays updated in place, exposed through ``get_state``/``set_state``.
 
 from __future__ import annotations
 
+import inspect
 import math
 import warnings
 
@@ -59,8 +60,9 @@ class Optimizer:
     where ``gradient`` is an array of the variable's dtype and shape.
 
     Args:
-        learning_rate: a float >= 0, or a ``schedules.LearningRateSchedule`` (or any
-            callable ``step -> float``) evaluated at ``iterations``.
+        learning_rate: a float >= 0; a ``schedules.LearningRateSchedule`` or any callable
+            ``step -> float``, evaluated at ``iterations``; or a callable of no arguments
+            (Keras 3's form), called at each step.
         weight_decay: L2 coefficient (coupled, as torch; decoupled in AdamW), or None.
         clipnorm: clip each gradient to this L2 norm.
         clipvalue: clip each gradient element to ``[-clipvalue, clipvalue]``.
@@ -94,9 +96,15 @@ class Optimizer:
         clipvalue: float | None = None,
         global_clipnorm: float | None = None,
         name: str | None = None,
+        **kwargs,
     ):
         self.name = type(self).__name__ if name is None else str(name)
         self.learning_rate = learning_rate
+        for key in kwargs:
+            hint = ""
+            if key == "lr":  # Keras 3 refuses it too; tf.keras 2 took it as a deprecated alias
+                hint = f"; did you mean learning_rate={kwargs[key]!r}?"
+            raise TypeError(f"{type(self).__name__}: unexpected argument {key!r}{hint}")
         self.weight_decay = self._optional(weight_decay, "weight_decay", positive=False)
         self.clipnorm = self._optional(clipnorm, "clipnorm")
         self.clipvalue = self._optional(clipvalue, "clipvalue")
@@ -136,15 +144,59 @@ class Optimizer:
     def learning_rate(self) -> float:
         """The learning rate of the next update: a schedule is evaluated at ``iterations``."""
         lr = self._learning_rate
-        return float(lr(self.iterations)) if callable(lr) else lr
+        if not callable(lr):
+            return lr
+        return float(lr(self.iterations) if self._lr_takes_step else lr())
 
     @learning_rate.setter
     def learning_rate(self, value) -> None:
         if isinstance(value, dict):
             value = schedules.deserialize(value)
-        if not callable(value):
+        if isinstance(value, (list, tuple)) or inspect.isgenerator(value):
+            self._refuse_parameter_list(value)
+        if callable(value):
+            self._lr_takes_step = self._takes_step(value)
+        else:
             value = self._check("learning_rate", value, 0.0, math.inf)
         self._learning_rate = value
+
+    def _takes_step(self, fn) -> bool:
+        """Whether a callable learning rate takes the step (a schedule) or nothing (Keras 3's
+        ``learning_rate=lambda: 0.1``); one that can take the step is given it."""
+        if isinstance(fn, schedules.LearningRateSchedule):
+            return True
+        try:
+            signature = inspect.signature(fn)
+        except (TypeError, ValueError):  # no signature to read: a schedule, as Keras's
+            return True
+        for args, takes_step in (((0,), True), ((), False)):
+            try:
+                signature.bind(*args)
+                return takes_step
+            except TypeError:
+                pass
+        raise TypeError(
+            f"{type(self).__name__}: learning_rate {fn!r} has the signature {signature}; a "
+            "callable learning rate takes the step (a schedule: step -> float) or no "
+            "arguments (called at each step: lambda: 0.1)"
+        )
+
+    def _refuse_parameter_list(self, value) -> None:
+        """torch.optim's ``SGD(model.parameters(), lr)``: a clear error, not float()'s."""
+        name = type(self).__name__
+        items = list(value)
+        if any(isinstance(v, Variable) for v in items):
+            raise TypeError(
+                f"{name}: got a {type(value).__name__} of {len(items)} Variables as "
+                "learning_rate; optimizers take no parameter list (torch.optim's "
+                f"{name}(params, lr) habit), as in Keras: create {name}(learning_rate=...) and "
+                "give it the variables with their gradients at each step, "
+                "optimizer.apply_gradients(zip(grads, variables))"
+            )
+        raise TypeError(
+            f"{name}: learning_rate must be a float, a schedule or a callable, got a "
+            f"{type(value).__name__}"
+        )
 
     # -- slots --------------------------------------------------------------
     def build(self, var_list) -> None:

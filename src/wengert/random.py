@@ -10,7 +10,7 @@ independent stream whose state can be saved.
 
 from __future__ import annotations
 
-from .backend import float32, xp
+from .backend import as_dtype, float32, xp
 from .tensor import wrap as _wrap
 
 __all__ = [
@@ -65,7 +65,7 @@ class Generator:
 
     def uniform(self, shape, minval=0.0, maxval=None, dtype=float32):
         """Samples from U[minval, maxval) (maxval defaults to 1 for floats; required for ints)."""
-        dtype = xp.dtype(dtype)
+        dtype = as_dtype(dtype)
         minval = _array(minval)
         if dtype.kind in "iu":
             if maxval is None:
@@ -137,7 +137,7 @@ def _array(value):
 
 
 def _float_dtype(op: str, dtype):
-    dtype = xp.dtype(dtype)
+    dtype = as_dtype(dtype)
     if dtype.kind != "f":  # TensorFlow's kernels: half, float, double only
         raise TypeError(f"random.{op}: dtype must be a floating-point dtype, got {dtype}")
     return dtype

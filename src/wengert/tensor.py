@@ -188,6 +188,18 @@ class Tensor:
         return self
 
 
+def _no_inplace(statement: str, update: str, expression: str):
+    """An in-place operator of Variable that raises TensorFlow's RuntimeError."""
+
+    def method(self, other):
+        raise RuntimeError(
+            f"`{statement}` with `wg.Variable`s is not supported. Use `{update}` to modify "
+            f"the variable, or `out = {expression}` if you need to get a new output Tensor."
+        )
+
+    return method
+
+
 class Variable(Tensor):
     """A mutable tensor: model weights and optimizer state.
 
@@ -395,6 +407,21 @@ class Variable(Tensor):
             and sys.getrefcount(v) <= 3 + held
         )
 
+    # ``v -= lr * g`` would rebind ``v`` to a new Tensor and leave the variable as it
+    # was: a training loop that writes it trains nothing, silently.  TensorFlow raises
+    # (BaseResourceVariable.__iadd__ and friends, resource_variable_ops.py); so does wengert.
+    __iadd__ = _no_inplace("variable += value", "variable.assign_add(value)", "variable + value")
+    __isub__ = _no_inplace("variable -= value", "variable.assign_sub(value)", "variable - value")
+    __imul__ = _no_inplace("var *= value", "var.assign(var * value)", "var * value")
+    __itruediv__ = _no_inplace("var /= value", "var.assign(var / value)", "var / value")
+    __ifloordiv__ = _no_inplace("var //= value", "var.assign(var // value)", "var // value")
+    __imod__ = _no_inplace("var %= value", "var.assign(var % value)", "var % value")
+    __ipow__ = _no_inplace("var **= value", "var.assign(var ** value)", "var ** value")
+    __imatmul__ = _no_inplace("var @= value", "var.assign(var @ value)", "var @ value")
+    __iand__ = _no_inplace("var &= value", "var.assign(var & value)", "var & value")
+    __ior__ = _no_inplace("var |= value", "var.assign(var | value)", "var | value")
+    __ixor__ = _no_inplace("var ^= value", "var.assign(var ^ value)", "var ^ value")
+
     def value(self) -> Tensor:
         """A Tensor holding the current value (recorded as a read when a tape watches it)."""
         from .array_ops import identity
@@ -484,7 +511,7 @@ def _to_array(value, dtype=None):
     fit); NumPy arrays keep their dtype.
     """
     if dtype is not None:
-        dtype = xp.dtype(dtype)
+        dtype = backend.as_dtype(dtype)
     if isinstance(value, Tensor):
         a = value._value
         if dtype is not None and a.dtype != dtype:
@@ -551,7 +578,7 @@ def constant(value, dtype=None, shape=None, name=None) -> Tensor:
     """
     a = _to_array(value, dtype)
     if isinstance(value, Tensor):
-        a = a.copy() if dtype is None else a.astype(dtype)
+        a = a.copy()
     if shape is not None:
         shape = tuple(int(s) for s in shape)
         if a.size == 1:
@@ -585,9 +612,9 @@ def convert_to_tensor(value, dtype=None, dtype_hint=None, name=None) -> Tensor:
         dtype('float64')
     """
     if isinstance(value, Tensor):
-        if dtype is not None and value._value.dtype != xp.dtype(dtype):
+        if dtype is not None and value._value.dtype != backend.as_dtype(dtype):
             raise ValueError(
-                f"convert_to_tensor: requested dtype {xp.dtype(dtype)} for a Tensor of "
+                f"convert_to_tensor: requested dtype {backend.as_dtype(dtype)} for a Tensor of "
                 f"dtype {value.dtype}; use wg.cast to change a tensor's dtype"
             )
         if isinstance(value, Variable):  # its value now, as TensorFlow reads a variable

@@ -27,8 +27,14 @@ class Batches:
     ``seed=None`` the order comes from wengert's global generator, so
     ``wg.random.set_seed`` makes it reproducible.
 
+    ``x`` may instead be a sequence of sample tuples, as a PyTorch ``Dataset`` gives (an
+    object with ``__len__`` and ``__getitem__`` returning ``(x, y)``, or a list of such
+    tuples): each batch then stacks the samples field by field, as torch's DataLoader's
+    default collate does, reading the samples anew each pass.
+
     Args:
-        x: array of samples (first axis = samples); anything ``xp.asarray`` takes.
+        x: array of samples (first axis = samples), anything ``xp.asarray`` takes; or
+            a sequence of sample tuples (then ``y`` is None).
         y: optional array of targets with the same number of samples.
         batch_size: samples per batch, at least 1; the last batch of a pass may
             be smaller unless ``drop_remainder``.
@@ -38,7 +44,8 @@ class Batches:
         drop_remainder: skip the last, smaller batch of each pass.
 
     Yields:
-        ``(x_batch, y_batch)`` ndarray pairs, or ``x_batch`` alone when ``y`` is None.
+        ``(x_batch, y_batch)`` ndarray pairs, or ``x_batch`` alone when ``y`` is None;
+        for sample tuples, a tuple of one stacked ndarray per field.
 
     Example:
         >>> import numpy as np
@@ -48,6 +55,9 @@ class Batches:
         (3, [4, 4, 2])
         >>> sorted(int(v) for _, yb in data for v in yb) == list(range(10))
         True
+        >>> pairs = [(np.full(3, i), i % 2) for i in range(5)]  # a torch-style dataset
+        >>> [(xb.shape, yb.tolist()) for xb, yb in Batches(pairs, batch_size=2, shuffle=False)]
+        [((2, 3), [0, 1]), ((2, 3), [0, 1]), ((1, 3), [0])]
     """
 
     def __init__(
@@ -59,9 +69,15 @@ class Batches:
         seed=None,
         drop_remainder: bool = False,
     ):
-        self.x = xp.asarray(x)
+        self._samples = _is_sample_sequence(x)
+        if self._samples and y is not None:
+            raise TypeError(
+                "batches: x is a sequence of sample tuples, which hold the targets; "
+                "pass y=None, or pass x and y as arrays"
+            )
+        self.x = x if self._samples else xp.asarray(x)
         self.y = None if y is None else xp.asarray(y)
-        if self.x.ndim == 0:
+        if not self._samples and self.x.ndim == 0:
             raise ValueError("batches: x must have a first (sample) axis, got a scalar")
         if self.y is not None and (self.y.ndim == 0 or len(self.y) != len(self.x)):
             raise ValueError(
@@ -91,7 +107,10 @@ class Batches:
         for i in range(len(self)):
             lo, hi = i * self.batch_size, min((i + 1) * self.batch_size, n)
             index = slice(lo, hi) if order is None else order[lo:hi]
-            if self.y is None:
+            if self._samples:
+                rows = range(lo, hi) if order is None else order[lo:hi].tolist()
+                yield _collate([self.x[r] for r in rows], i)
+            elif self.y is None:
                 yield self.x[index]
             else:
                 yield self.x[index], self.y[index]
@@ -101,6 +120,40 @@ class Batches:
             f"Batches({len(self.x)} samples, batch_size={self.batch_size}, "
             f"shuffle={self.shuffle}, drop_remainder={self.drop_remainder}: {len(self)} batches)"
         )
+
+
+def _is_sample_sequence(x) -> bool:
+    """True for a torch-style data set: a sequence (not an array) whose samples are tuples."""
+    if isinstance(x, (xp.ndarray, xp.generic, str, bytes)) or hasattr(x, "__array__"):
+        return False
+    try:
+        first = x[0] if len(x) else None
+    except (TypeError, KeyError, IndexError):
+        return False
+    if isinstance(first, dict):
+        raise TypeError(
+            "batches: samples that are dicts are not supported; return (x, y) tuples from "
+            "the data set's __getitem__, or pass x and y as arrays"
+        )
+    return isinstance(first, tuple)
+
+
+def _collate(samples: list, batch: int) -> tuple:
+    """Stack sample tuples field by field: ``[(x0, y0), (x1, y1)]`` -> ``(X, Y)``."""
+    width = len(samples[0])
+    fields = []
+    for j in range(width):
+        try:
+            fields.append(xp.stack([xp.asarray(s[j]) for s in samples]))
+        except (ValueError, TypeError, IndexError) as exc:
+            shapes = sorted({str(xp.shape(s[j])) for s in samples if len(s) > j})
+            lengths = sorted({len(s) for s in samples})
+            raise ValueError(
+                f"batches: cannot stack field {j} of the samples of batch {batch} (sample "
+                f"lengths {lengths}, field shapes {shapes}): every sample must be a tuple of "
+                f"the same length whose fields have one shape ({exc})"
+            ) from None
+    return tuple(fields)
 
 
 def batches(

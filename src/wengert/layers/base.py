@@ -16,7 +16,7 @@ import re
 import weakref
 from collections import defaultdict
 
-from ..backend import xp
+from ..backend import as_dtype, xp
 from ..core import operand
 from ..tensor import Tensor, Variable
 
@@ -240,7 +240,7 @@ class Layer:
             raise TypeError(f"{type(self).__name__}: unexpected arguments {sorted(kwargs)}")
         self.name = name or unique_name(_snake(type(self).__name__))
         self._trainable = bool(trainable)  # no sublayers yet to pass it on to
-        self.dtype = xp.dtype("float32" if dtype is None else dtype)
+        self.dtype = as_dtype("float32" if dtype is None else dtype)
         self.built = False
         self.input_spec = None
         self._input_shape_arg = None if input_shape is None else tuple(input_shape)
@@ -284,7 +284,7 @@ class Layer:
         """
         from .. import constraints, initializers, regularizers
 
-        dtype = self.dtype if dtype is None else xp.dtype(dtype)
+        dtype = self.dtype if dtype is None else as_dtype(dtype)
         shape = tuple(int(s) for s in shape)
         value = initializers.get(initializer)(shape, dtype=dtype)
         value = value._value if isinstance(value, Tensor) else xp.asarray(value)

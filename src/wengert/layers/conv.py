@@ -161,10 +161,23 @@ class _Conv(Layer):
                     f"{self._where()}: kernel_size {self.kernel_size} with dilation_rate "
                     f"{self.dilation_rate} is larger than the input's spatial shape {spatial} "
                     f"(input shape {tuple(shape)}, padding '{self.padding}'); use padding='same' "
-                    "or a smaller kernel"
+                    f"or a smaller kernel{self._channels_first_hint(shape)}"
                 )
             if size <= 0:
                 raise ValueError(f"{self._where()}: empty spatial axis {axis} in {tuple(shape)}")
+
+    def _channels_first_hint(self, shape) -> str:
+        """A hint for PyTorch's NCHW layout given to a channels_last layer: a few channels
+        on axis 1 read as a spatial axis, and a long spatial axis last read as channels."""
+        first, last = shape[1], shape[-1]
+        if self.data_format != "channels_last" or None in (first, last) or not first <= 4 < last:
+            return ""
+        perm = [0, *range(2, len(shape)), 1]
+        return (
+            f". Is the input channels-first (PyTorch's layout: axis 1 of size {first} looks like "
+            "the channels)? Then pass data_format='channels_first', or transpose it to "
+            f"channels-last with wg.transpose(x, {perm})"
+        )
 
     def call(self, inputs):
         self._check_fits(inputs.shape)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 from .. import activations, initializers
 from ..array_ops import reshape
 from ..backend import xp
@@ -49,6 +51,13 @@ class Dense(Layer):
         if int(units) <= 0:
             raise ValueError(f"Dense: units must be a positive integer, got {units!r}")
         self.units = int(units)
+        if isinstance(activation, numbers.Number) and not isinstance(activation, bool):
+            # torch's nn.Linear(in_features, out_features) habit: Dense(3, 2)
+            raise ValueError(
+                "Dense(units, activation=...): the input size is inferred from the first "
+                f"call; got activation={activation!r} (nn.Linear({units}, {activation}) is "
+                f"Dense({activation}))"
+            )
         self.activation = activations.get(activation)
         self.use_bias = bool(use_bias)
         self.kernel_initializer = initializers.get(kernel_initializer)
