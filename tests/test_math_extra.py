@@ -150,3 +150,23 @@ def test_tf_function_executing_eagerly_module_and_input_names():
     module = Scale(name="scale")
     assert float(module(wg.constant(2.0))) == 6.0 and module.trainable_variables == [module.w]
     assert wg.Input((3,)).shape == (3,)
+
+
+@pytest.mark.parametrize("p", [0.5, 1.5, 3, 4.0])
+def test_vector_p_norms_match_torch_with_gradients(p):
+    torch = pytest.importorskip("torch")
+    x = np.random.default_rng(8).standard_normal((3, 5))
+    w = wg.constant(x)
+    with wg.GradientTape() as tape:
+        tape.watch(w)
+        n = wg.linalg.norm(w, ord=p, axis=1)
+        total = wg.reduce_sum(n)
+    tx = torch.tensor(x, requires_grad=True)
+    tn = torch.linalg.vector_norm(tx, ord=p, dim=1)
+    tn.sum().backward()
+    np.testing.assert_allclose(n.numpy(), tn.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(tape.gradient(total, w).numpy(), tx.grad.numpy(), rtol=1e-10)
+    with pytest.raises(NotImplementedError, match="spectral norm"):
+        wg.linalg.norm(w, ord=2, axis=[0, 1])
+    with pytest.raises(ValueError, match="positive number"):
+        wg.linalg.norm(w, ord=-1, axis=1)

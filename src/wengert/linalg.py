@@ -20,6 +20,10 @@ def matrix_transpose(a, name=None):
     return _mT(operand(a))
 
 
+def _positive_real(p) -> bool:
+    return isinstance(p, (int, float)) and not isinstance(p, bool) and 0 < p < xp.inf
+
+
 def norm(tensor, ord="euclidean", axis=None, keepdims=False, name=None):
     """TensorFlow's ``tf.norm``: the Euclidean norm of the vectors along ``axis`` (of all
     entries by default), or the matrix norm over a pair of axes.
@@ -27,7 +31,9 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=False, name=None):
     ``ord=1`` and ``ord=np.inf`` give the sum and the largest of the absolute values of
     vectors; for matrices (``axis`` a pair, rows then columns) the largest column sum and
     the largest row sum of absolute values.  "euclidean"/"fro" is the Frobenius norm of
-    matrices; the spectral norm (``ord=2`` over a pair of axes) is not supported.
+    matrices; any other positive ``ord`` gives the p-norm of vectors.  The spectral norm
+    (``ord=2`` over a pair of axes) is not supported: its gradient needs the SVD's, which
+    wengert lacks, and a first-order-only rule would give wrong second derivatives.
 
     Example:
         >>> import wengert as wg
@@ -59,8 +65,14 @@ def norm(tensor, ord="euclidean", axis=None, keepdims=False, name=None):
             "norm: the spectral norm (ord=2 over a pair of axes) is not supported; "
             "ord='fro' gives the Frobenius norm"
         )
+    if not pair and ord not in ("euclidean", "fro", 2) and _positive_real(ord):
+        # any other p > 0 for vectors, as tf.norm: (sum |x|^p)^(1/p)
+        return reduce_sum(abs_op(x) ** float(ord), axis=axis, keepdims=keepdims) ** (1.0 / ord)
     if ord not in ("euclidean", "fro", 2):
-        raise ValueError(f"norm: ord must be 'euclidean', 'fro', 2, 1 or np.inf, got ord={ord!r}")
+        raise ValueError(
+            f"norm: ord must be 'euclidean', 'fro', 1, 2, np.inf or (for vectors) another "
+            f"positive number, got ord={ord!r}"
+        )
     if x._value.dtype.kind == "c":  # |x|^2 for complex entries, not x^2
         x = abs_op(x)
     return sqrt(reduce_sum(x * x, axis=axis, keepdims=keepdims))
