@@ -368,3 +368,48 @@ def test_vanishing_gradients_example(tmp_path):
     if "no figures" not in text:
         for name in ("sigmoid", "gradient_norms", "training_curves", "monitor_sigmoid"):
             assert (tmp_path / f"{name}.png").stat().st_size > 0
+
+
+def test_sequence_gradient_report_matches_the_closed_form_of_a_linear_rnn():
+    # h_t = w x_t + u h_(t-1), one unit: dL/dx_t = dL/dh_T * u^(T-1-t) * w, so the
+    # first step's share is u^(T-1) of the last's (the vanishing gradient through time).
+    from wengert.diagnostics import sequence_gradient_report
+
+    steps, w, u = 10, 1.5, 0.5
+    rnn = wg.layers.SimpleRNN(1, activation="linear", use_bias=False, dtype="float64")
+    model = wg.Sequential([wg.layers.Input((steps, 1), dtype="float64"), rnn])
+    rnn.set_weights([np.array([[w]]), np.array([[u]])])
+    x = np.random.default_rng(2).standard_normal((3, steps, 1))
+    y = np.zeros((3, 1))
+    report = sequence_gradient_report(
+        model,
+        wg.constant(x, dtype="float64"),
+        wg.constant(y, dtype="float64"),
+        loss=wg.losses.MeanSquaredError(dtype="float64"),
+    )
+    h = (x[:, :, 0] * w * u ** np.arange(steps - 1, -1, -1)).sum(axis=1)
+    g = 2 * h / 3  # d mean((h - 0)^2) / dh
+    expected = np.abs(w) * u ** np.arange(steps - 1, -1, -1) * np.sqrt((g**2).sum())
+    np.testing.assert_allclose(report.norms, expected, rtol=1e-12)
+    np.testing.assert_allclose(report.ratio, u ** (steps - 1), rtol=1e-12)
+    assert "first/last = 1.95e-03" in str(report)
+
+
+def test_sequence_gradient_report_follows_tokens_through_the_embedding():
+    from wengert.diagnostics import sequence_gradient_report
+
+    wg.random.set_seed(5)
+    model = wg.Sequential(
+        [
+            wg.layers.Input((6,), dtype="int32"),
+            wg.layers.Embedding(9, 3),
+            wg.layers.LSTM(4),
+            wg.layers.Dense(1),
+        ]
+    )
+    tokens = np.random.default_rng(4).integers(0, 9, (2, 6))
+    report = sequence_gradient_report(model, tokens, np.zeros((2, 1)), loss="mse")
+    assert report.source == "embedding's output" or report.source.endswith("'s output")
+    assert len(report.norms) == 6 and all(n > 0 for n in report.norms)
+    with pytest.raises(ValueError, match=r"expected \(batch, time"):
+        sequence_gradient_report(model, np.zeros(3), np.zeros(3), loss="mse")

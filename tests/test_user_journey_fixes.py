@@ -326,3 +326,12 @@ def test_an_indexable_sequence_of_batches_trains_as_keras_pydataset():
     assert len(history.history["loss"]) == 2 and data.epochs_ended == 2
     expected = np.mean((model.predict(data.x) - data.y) ** 2)
     np.testing.assert_allclose(model.evaluate(data), expected, rtol=1e-5)
+
+
+def test_a_sequential_models_input_sets_its_inputs_dtype():
+    model = wg.Sequential(
+        [wg.layers.Input((2,), dtype="float64"), wg.layers.Dense(1, dtype="float64")]
+    )
+    x = np.array([[1.0 + 1e-12, 2.0]])
+    assert model(x).dtype == np.float64
+    np.testing.assert_allclose(model(x).numpy(), x @ model.layers[0].kernel.numpy(), rtol=1e-15)

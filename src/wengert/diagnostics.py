@@ -45,6 +45,8 @@ __all__ = [
     "LayerGradients",
     "GradientReport",
     "gradient_report",
+    "SequenceGradients",
+    "sequence_gradient_report",
     "GradientMonitor",
     "plot_gradient_norms",
     "deep_classifier",
@@ -472,6 +474,109 @@ def gradient_report(
     )
     report.warnings = _warnings(report) + notes
     return report
+
+
+@dataclass
+class SequenceGradients:
+    """How much of the loss's gradient reaches each time step of a sequence.
+
+    ``norms[t]`` is the L2 norm, over the batch and the features, of the gradient of
+    the loss with respect to step ``t`` of ``source`` (the model's input, or the first
+    sequence a layer produced from integer tokens); ``ratio`` is the first step's norm
+    over the last step's.  A recurrent network that forgets its early steps shows it
+    as a ratio far below one: the chapter's vanishing gradient, through time.
+    """
+
+    source: str
+    norms: list = field(default_factory=list)
+    loss: float = math.nan
+
+    @property
+    def ratio(self) -> float | None:
+        """``norms[0] / norms[-1]`` (None when there is no step or the last is zero)."""
+        return _ratio(self.norms[0], self.norms[-1]) if self.norms else None
+
+    def __str__(self) -> str:
+        lines = [f"gradient reaching each step of {self.source} (loss {self.loss:.4g})"]
+        peak = max(self.norms, default=0.0) or 1.0
+        for t, n in enumerate(self.norms):
+            bar = "#" * max(0, round(40 * n / peak)) if math.isfinite(n) else "?"
+            lines.append(f"  t={t:<4d} {_sci(n):>9}  {bar}")
+        if self.ratio is not None:
+            lines.append(f"  first/last = {_sci(self.ratio)}")
+        return "\n".join(lines)
+
+
+def sequence_gradient_report(model, x, y, loss=None, *, training: bool = False):
+    """The gradient of the loss with respect to each time step of a batch of sequences.
+
+    ``x`` is (batch, time, features) floats, or (batch, time) integer tokens, whose
+    first sequence-shaped layer output (an Embedding's) is used instead.  Weights and
+    random streams are left as they were.
+
+    Example:
+        >>> import numpy as np, wengert as wg
+        >>> wg.random.set_seed(0)
+        >>> model = wg.Sequential([wg.layers.Input((30, 1)), wg.layers.SimpleRNN(8),
+        ...                        wg.layers.Dense(1)])
+        >>> report = sequence_gradient_report(model, np.ones((4, 30, 1)), np.zeros((4, 1)),
+        ...                                   loss="mse")
+        >>> len(report.norms), report.ratio < 1
+        (30, True)
+    """
+    loss_fn = losses.get(loss) if loss is not None else getattr(model, "compiled_loss", None)
+    if loss_fn is None:
+        raise ValueError(
+            f"sequence_gradient_report: model '{model.name}' has no compiled loss; pass loss=..."
+        )
+    x = x if isinstance(x, Tensor) else convert_to_tensor(x)
+    y = y if isinstance(y, Tensor) else convert_to_tensor(y)
+    if x.ndim < 2:
+        raise ValueError(
+            f"sequence_gradient_report: expected (batch, time[, features]) inputs, got shape "
+            f"{tuple(x.shape)}"
+        )
+    if not model.built:
+        model(x, training=False)
+    generators = model._generators() if hasattr(model, "_generators") else {}
+    saved_streams = {k: g.get_state() for k, g in generators.items()}
+    order, _, _ = _layer_tree(model)
+    capture = _Capture(order) if x._value.dtype.kind not in "fc" else None
+    try:
+        with GradientTape() as tape:
+            if capture is None:
+                tape.watch(x)
+            y_pred = model(x, training=training)
+            loss_value = loss_fn(y, y_pred)
+            if loss_value.ndim:
+                from .math_ops import reduce_mean
+
+                loss_value = reduce_mean(loss_value)
+    finally:
+        if capture is not None:
+            capture.restore()
+        for k, g in generators.items():
+            g.set_state(saved_streams[k])
+    if capture is None:
+        source, name = x, "the input"
+    else:  # tokens: the first (batch, time, features) float output, an Embedding's
+        found = [
+            (layer, out)
+            for layer, _, out in capture.events
+            if isinstance(out, Tensor) and out.ndim == 3 and out._value.dtype.kind == "f"
+        ]
+        if not found:
+            raise ValueError(
+                "sequence_gradient_report: the inputs are integers and no layer made a "
+                "(batch, time, features) float sequence from them"
+            )
+        layer, source = found[0]
+        name = f"{layer.name}'s output"
+    grad = tape.gradient(loss_value, source)
+    values = xp.zeros(source.shape) if grad is None else grad._value.astype(float64)
+    values = values.reshape(values.shape[0], values.shape[1], -1)
+    norms = [float(v) for v in xp.sqrt((values**2).sum(axis=(0, 2)))]
+    return SequenceGradients(name, norms, float(loss_value._value))
 
 
 def _rows(model, events, parent, own):

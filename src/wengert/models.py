@@ -1688,6 +1688,13 @@ class Sequential(Model):
         if self._layers and self._input_shape is not None:
             self.build(self._input_shape)
 
+    def _convert_inputs(self, inputs):
+        # An Input given first sets the inputs' dtype (as Keras 3, whose Sequential is a
+        # functional model underneath): a float64 Input is not cast to float32.
+        if self._input_layer is None or not isinstance(inputs, (Tensor, xp.ndarray)):
+            return super()._convert_inputs(inputs)
+        return _as_input(self._input_layer, core.operand(inputs))
+
     def pop(self) -> Layer:
         """Remove and return the last layer."""
         if not self._layers:
