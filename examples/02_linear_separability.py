@@ -14,14 +14,16 @@ import wengert.classic as classic
 print(__doc__.split("\n\n")[1], "\n")
 
 # All sixteen functions of two inputs, outputs listed for (0,0), (0,1), (1,0), (1,1).
-print("outputs  TLU (w; T), or why none exists")
+print("outputs  a TLU firing when w.x > T, or why none exists")
 for outputs in itertools.product([0, 1], repeat=4):
     bits = "".join(map(str, outputs))
     try:
         unit = classic.find_tlu(outputs)
         print(f"  {bits}   w = {tuple(unit.weights.tolist())}; T = {unit.threshold}")
     except classic.NotLinearlySeparable as err:
-        print(f"  {bits}   none: {err.certificate.ones} vs {err.certificate.zeros}")
+        # Both sides add up alike, so no w.x can be above T on one and not the other.
+        equation = err.certificate.equation()
+        print(f"  {bits}   none: {equation}, but f is 1 on the left and 0 on the right")
 
 print("\nThe two exceptions are XOR and XNOR. The proofs, in full:\n")
 for name, outputs in (("XOR", [0, 1, 1, 0]), ("XNOR", [1, 0, 0, 1])):

@@ -16,9 +16,12 @@ X = boolean_inputs(2)
 # Step by step on AND, from zero weights, r = 1.
 model = classic.Perceptron(learning_rate=1.0, max_epochs=20)
 history = model.fit(X, BOOLEAN_FUNCTIONS["AND"])
+# "errors" are those of the weights the epoch ends with; "updates" the mistakes made
+# (and corrected, one sample at a time) during it.
 print("AND, weights and bias after each epoch:")
-for epoch, (w, b, e) in enumerate(zip(history.weights, history.biases, history.errors), 1):
-    print(f"  epoch {epoch}: w = {w.tolist()}, b = {b:g}, errors = {e}")
+steps = zip(history.weights, history.biases, history.errors, history.updates)
+for epoch, (w, b, e, u) in enumerate(steps, 1):
+    print(f"  epoch {epoch}: w = {w.tolist()}, b = {b:g}, errors after it = {e}, updates = {u}")
 print(" ", history.summary())
 print("  as a TLU:", model.to_tlu(), "\n")
 

@@ -1,8 +1,8 @@
 """Multi-layer perceptrons and backpropagation: the 2-5-1 network learns XOR.
 
-Sigmoid hidden and output units, squared loss E = 1/2 sum (yhat - y)^2, gradients by
-the chain rule derived by hand, and updates averaged over the batch with momentum:
-dw(t) = -eps dE/dw + alpha dw(t-1).
+Sigmoid hidden and output units, squared loss E = 1/2 sum (yhat - y)^2 over the J = 4
+samples, gradients by the chain rule derived by hand, and full-batch updates with the
+gradient averaged over the batch and momentum: dw(t) = -eps (1/J) dE/dw + alpha dw(t-1).
 
 Run: python examples/04_backprop_xor.py
 """

@@ -68,7 +68,7 @@ def test_to_dot_is_valid_graphviz_text():
     assert dot.startswith("digraph tape {") and dot.rstrip().endswith("}")
     assert '"v1" -> "op1"' in dot and '"op1" -> "v2"' in dot
     assert '"op2" -> "v3"' in dot
-    assert 'label="multiply"' in dot
+    assert 'label="multiply(v2, v2)"' in dot
     assert dot.count("{") == dot.count("}")
 
 

@@ -9,6 +9,7 @@ saves the gradient norm by layer and epoch (needs matplotlib).
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -60,13 +61,26 @@ def register(subparsers) -> None:
     p.add_argument(
         "--plot",
         metavar="PATH",
-        help="also train briefly and save gradient norms by layer and epoch as a PNG (needs "
-        'matplotlib: pip install "wengert[plot]")',
+        help="also train briefly and save gradient norms by layer and epoch as a PNG (PATH "
+        'ending in .png; needs matplotlib: pip install "wengert[plot]")',
     )
-    p.add_argument("--epochs", type=int, default=5, help="epochs to train for --plot (5)")
+    p.add_argument(
+        "--epochs", type=_at_least_one, default=5, help="epochs to train for --plot, >= 1 (5)"
+    )
     p.add_argument("--json", metavar="PATH", help="also write the report as JSON")
     p.add_argument("--seed", type=int, default=0)
     p.set_defaults(func=run)
+
+
+def _at_least_one(text: str) -> int:
+    """An argparse type: a whole number >= 1 (0 epochs would leave --plot nothing to draw)."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
 
 
 def _deep(name, seed):
@@ -147,6 +161,9 @@ def run(args) -> int:
         problem = f"--batch-size must be at least 1, got {args.batch_size}"
     elif args.checkpoint and not os.path.exists(args.checkpoint):
         problem = f"--checkpoint {args.checkpoint}: no such file or folder"
+    elif args.plot and os.path.splitext(args.plot)[1].lower() not in ("", ".png"):
+        # diagnostics.plot_gradient_norms writes PNG bytes whatever the name says.
+        problem = f"--plot {args.plot}: wengert diagnose writes PNG only; name the file .png"
     else:
         for option, path in (("--json", args.json), ("--plot", args.plot)):
             folder = os.path.dirname(os.path.abspath(path)) if path else None
@@ -191,6 +208,6 @@ def run(args) -> int:
         history = model.history.history
         if "val_accuracy" in history:
             print(f"validation accuracy after training: {history['val_accuracy'][-1]:.3f}")
-        monitor.plot(args.plot)
+        monitor.plot(args.plot, title=f'gradient norms of "{model.name}"')
         print(f"gradient norms by layer and epoch written to {args.plot}")
     return 0

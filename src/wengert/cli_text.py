@@ -16,6 +16,8 @@ import hashlib
 import json
 import math
 import os
+import re
+import shlex
 import sys
 import time
 
@@ -41,7 +43,7 @@ DEFAULTS = {
     "epochs": 20,
     "batch_size": 32,
     "held_out": 0.1,
-    "sample_prompt": "def ",
+    "sample_prompt": "def ",  # for the default corpus; a --text gets its own (_prompt_from)
 }
 
 
@@ -54,6 +56,19 @@ def _read_corpus(config) -> str:
         with open(config["text"], encoding="utf-8", errors="replace") as f:
             return f.read()
     return default_corpus(config["corpus_chars"])
+
+
+def _prompt_from(text: str) -> str:
+    """The prompt samples start from: the text's first word and the space after it, at
+    most 8 characters, so they begin the way the text does (and use only its characters).
+
+    Example:
+        >>> _prompt_from("  Call me Ishmael."), _prompt_from("#!/usr/bin/env python")
+        ('Call ', '#!/usr/b')
+    """
+    stripped = text.lstrip()
+    found = re.match(r"\S{1,8} ?", stripped)
+    return found.group() if found else text[:1]
 
 
 def _split(text: str, held_out: float):
@@ -174,6 +189,8 @@ def train_char_lstm(args) -> int:
         return 2
     if vocab is None:
         vocab = CharVocabulary.from_text(text)
+        if config["text"]:
+            config["sample_prompt"] = _prompt_from(text)
         config["fingerprint"] = _fingerprint(text)
         config["corpus"] = {"characters": len(text), "vocabulary": len(vocab)}
     os.makedirs(out, exist_ok=True)
@@ -227,7 +244,8 @@ def train_char_lstm(args) -> int:
     atomic_write_bytes(os.path.join(out, METRICS), json.dumps(metrics, indent=2).encode())
     print(
         f"held-out bits per character {bpc:.3f} ({elapsed:.1f} s); results in {out}; "
-        f"try: wengert generate --checkpoint {out} --prompt 'def ' --temperature 0.8"
+        f"try: wengert generate --checkpoint {shlex.quote(out)} "
+        f"--prompt {shlex.quote(config['sample_prompt'])} --temperature 0.8"
     )
     return 0
 

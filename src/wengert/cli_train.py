@@ -171,29 +171,60 @@ def register(subparsers) -> None:
     p = subparsers.add_parser(
         "train",
         help="train a model (default: an MLP on the 8x8 digits)",
-        description=__doc__.split("\n\n")[0],
+        description=__doc__.split("\n\n")[0].replace("``", ""),
     )
-    p.add_argument("--model", default="mlp", choices=sorted(MODELS) + ["char-lstm"])
+    p.add_argument(
+        "--model",
+        default="mlp",
+        choices=sorted(MODELS) + ["char-lstm"],
+        help="mlp, lenet or cnn learn --dataset; char-lstm learns --text (default mlp)",
+    )
     p.add_argument(
         "--text",
         default=None,
         metavar="FILE",
         help="training text for --model char-lstm (default: Python's own sources)",
     )
-    p.add_argument("--dataset", default="digits", choices=DATASETS)
-    p.add_argument("--epochs", type=int, default=None, help="epochs to train (default 60)")
-    p.add_argument("--batch-size", type=int, default=32)
-    p.add_argument("--lr", type=float, default=2e-3, help="initial learning rate (cosine decay)")
-    p.add_argument("--optimizer", default="adam")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--out", default=None, help="output folder (default runs/MODEL-DATASET)")
+    p.add_argument(
+        "--dataset",
+        default="digits",
+        choices=DATASETS,
+        help="images for mlp, lenet and cnn: digits (bundled 8x8), mnist or fashion-mnist "
+        "(default digits)",
+    )
+    p.add_argument(
+        "--epochs", type=int, default=None, help="epochs to train (default 60; char-lstm 20)"
+    )
+    p.add_argument("--batch-size", type=int, default=32, help="samples per step (default 32)")
+    p.add_argument(
+        "--lr", type=float, default=2e-3, help="initial learning rate, cosine decay (default 0.002)"
+    )
+    p.add_argument(
+        "--optimizer",
+        default="adam",
+        help=f"one of {', '.join(sorted(optimizers._NAMES))}, any case (default adam)",
+    )
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the initial weights and the shuffling (default 0)",
+    )
+    p.add_argument(
+        "--out", default=None, help="output folder (default runs/MODEL-DATASET, runs/char-lstm)"
+    )
     p.add_argument(
         "--resume",
         default=None,
         metavar="DIR",
         help="continue the run saved in DIR exactly where it stopped",
     )
-    p.add_argument("--verbose", type=int, default=None, help="0 silent, 1 bar, 2 epoch lines")
+    p.add_argument(
+        "--verbose",
+        type=int,
+        default=None,
+        help="0 silent, 1 progress bar, 2 a line per epoch (default 1 on a terminal, else 2)",
+    )
     p.set_defaults(func=run)
 
 

@@ -760,12 +760,14 @@ class GradientMonitor(callbacks.Callback):
                 out[name].append(values.get(name))
         return out
 
-    def plot(self, path, key: str = "weight_grad_norm") -> str:
+    def plot(self, path, key: str = "weight_grad_norm", title: str | None = None) -> str:
         """Save the norms by layer and epoch as a PNG (see ``plot_gradient_norms``)."""
-        return plot_gradient_norms(self, path, key)
+        return plot_gradient_norms(self, path, key, title=title)
 
 
-def plot_gradient_norms(monitor, path, key: str = "weight_grad_norm") -> str:
+def plot_gradient_norms(
+    monitor, path, key: str = "weight_grad_norm", title: str | None = None
+) -> str:
     """Draw a GradientMonitor's gradient norms by layer and by epoch into a PNG.
 
     Left: each layer's norm against the epoch.  Right: the norm against the
@@ -775,6 +777,7 @@ def plot_gradient_norms(monitor, path, key: str = "weight_grad_norm") -> str:
         monitor: a ``GradientMonitor`` (anything with ``reports`` and ``epochs``).
         path: where to write the PNG (atomically).
         key: the field to draw ("weight_grad_norm" or "output_grad_norm").
+        title: a title over both panels (say, which model they show).
 
     Returns:
         The path written.
@@ -829,6 +832,8 @@ def plot_gradient_norms(monitor, path, key: str = "weight_grad_norm") -> str:
         ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=6, ncol=2 if ax is by_epoch and len(names) > 6 else 1)
+    if title:
+        fig.suptitle(title)
     fig.tight_layout()
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=100)

@@ -691,14 +691,33 @@ class GradientTape:
             f"saved_bytes={self.saved_bytes}>"
         )
 
-    def to_dot(self) -> str:
-        """The recorded computation as Graphviz DOT text (values as ellipses, ops as boxes)."""
+    def to_dot(self, gradients: bool = False) -> str:
+        """The recorded computation as Graphviz DOT text (values as ellipses, ops as boxes);
+        with ``gradients=True`` also the backward pass's nodes, as the chapter's Figure 3.4
+        draws them (each value's gradient, each op's VJP, edges reversed, dashed)."""
         from .tape_view import to_dot
 
-        return to_dot(self)
+        return to_dot(self, gradients=gradients)
 
     def explain(self, target, source) -> str:
-        """Say in one sentence why the gradient of ``target`` w.r.t. ``source`` is None or zero."""
+        """Say in one sentence why the gradient of ``target`` w.r.t. ``source`` is None or zero.
+
+        Also when it is vanishingly small: nonzero, but too small to move the target.
+        On a non-persistent tape, ask before ``gradient()``: ``gradient()`` frees the
+        saved values, and after it explain can still name a missing watch or an op
+        without a gradient, but not a dead ReLU, a saturated unit or a cast to an
+        integer dtype (it lists the records that may be one, and says to call it
+        before ``gradient()`` or to use ``persistent=True``).
+
+        Example:
+            >>> import wengert as wg
+            >>> x = wg.constant([-1.0, -2.0])
+            >>> with wg.GradientTape() as tape:
+            ...     tape.watch(x)
+            ...     y = wg.reduce_sum(wg.nn.relu(x))
+            >>> print(tape.explain(y, x))  # before tape.gradient(y, x)
+            The gradient is exactly zero: it dies at record 1, `relu`, whose inputs are all <= 0 ...
+        """
         from .tape_view import explain
 
         return explain(self, target, source)

@@ -7,6 +7,7 @@ would.
 
 from __future__ import annotations
 
+from .backend import xp
 from .tensor import Tensor, Variable
 
 
@@ -39,16 +40,26 @@ def _names(tape) -> dict:
     return names
 
 
+def _scalar(value) -> str:
+    """A scalar as the shortest text that reads back to the same value in its own dtype.
+
+    ``0.3`` stored as float32 prints as 0.3, not as the float64 0.30000001192092896.
+    """
+    if isinstance(value, (bool, int, float, complex)):
+        return repr(value)
+    return str(value)  # a NumPy scalar: NumPy's shortest round-trip text for its dtype
+
+
 def _operand(a, tid, names) -> str:
     if tid:
         return names.get(tid, "?")
     if isinstance(a, Tensor):
         if a.size == 1:
-            return repr(a._value.reshape(()).item())
+            return _scalar(a._value.reshape(())[()])
         return f"const{list(a.shape)}"
-    if isinstance(a, (int, float, bool)):
-        return repr(a)
-    return "?"
+    if isinstance(a, (int, float, bool, complex, xp.generic)):
+        return _scalar(a)
+    return "None" if a is None else "?"
 
 
 def _params(params) -> str:
@@ -102,38 +113,119 @@ def _dot_quote(text) -> str:
     return str(text).replace("\\", "\\\\").replace('"', '\\"')
 
 
-def to_dot(tape) -> str:
-    """Graphviz DOT text for the tape: values are ellipses, ops are boxes."""
-    names = {tid: _dot_quote(name) for tid, name in _names(tape).items()}
-    out_lines = ["digraph tape {", "  rankdir=TB;", '  node [fontname="monospace"];']
+def _is_array_constant(a) -> bool:
+    """A constant operand the drawing shows as a node; scalars go into the op's label."""
+    return isinstance(a, Tensor) and a.size != 1
+
+
+def to_dot(tape, gradients: bool = False) -> str:
+    """Graphviz DOT text for the tape: values are ellipses, ops are boxes.
+
+    Each op's label is its line of the listing without the parameters, so the
+    order of the operands shows and scalar constants are written in place
+    (``pow(v2, 2.0)``); an array constant is a node of its own (a note, with
+    its shape and dtype) with an edge into the op, so that ``matmul`` has its two
+    incoming edges.  Once a non-persistent tape's ``gradient()`` freed the
+    values, every constant operand is a ``(freed)`` node: its value is gone.
+
+    Args:
+        tape: the GradientTape to draw.
+        gradients: also draw the reverse pass (dashed): one adjoint node
+            ``grad v`` per value and one ``vjp`` node per differentiable record,
+            with the record's edges reversed, from the adjoint of its output to
+            the adjoints of the inputs its rules give a gradient.  Edges that
+            meet at one adjoint are summed.
+
+    Returns:
+        The DOT text (render it with ``dot -Tsvg``).
+
+    Example:
+        >>> import wengert as wg
+        >>> x = wg.constant([1.0, 2.0])
+        >>> with wg.GradientTape() as tape:
+        ...     tape.watch(x)
+        ...     y = wg.pow(x, 2.0)
+        >>> 'label="pow(v1, 2.0)"' in to_dot(tape)
+        True
+    """
+    raw = _names(tape)
+    names = {tid: _dot_quote(name) for tid, name in raw.items()}
+    used = set(names.values())
+
+    def fresh(base):
+        # A node id of its own: a Variable may be called "op1" or "c1".
+        while base in used:
+            base += "'"
+        used.add(base)
+        return base
+
+    lines = ["digraph tape {", "  rankdir=TB;", '  node [fontname="monospace"];']
     declared = set()
+    consts: dict = {}  # id(constant), or (record, operand) once freed -> node id
+    adjoint: dict = {}  # tid -> adjoint node id
 
     def value_node(tid, label_extra=""):
         if tid in declared:
             return
         declared.add(tid)
-        out_lines.append(f'  "{names[tid]}" [shape=ellipse, label="{names[tid]}{label_extra}"];')
+        lines.append(f'  "{names[tid]}" [shape=ellipse, label="{names[tid]}{label_extra}"];')
+
+    def const_node(a, key):
+        # key: id(a) for a constant (drawn once however often it is used), or the
+        # operand's slot once freed
+        if key not in consts:
+            node = consts[key] = fresh(f"c{len(consts) + 1}")
+            what = "(freed)" if a is None else f"{a.shape} {a.dtype}"
+            lines.append(f'  "{node}" [shape=note, label="{node}\\n{what}"];')
+        return consts[key]
+
+    def adjoint_node(tid):
+        if tid not in adjoint:
+            adjoint[tid] = fresh(f"grad {names[tid]}")
+            lines.append(
+                f'  "{adjoint[tid]}" [shape=ellipse, style=dashed, label="grad {names[tid]}"];'
+            )
+        return adjoint[tid]
 
     for tid, t in tape._leaves.items():
         value_node(tid, f"\\n{t.shape} {t.dtype}")
     for i, r in enumerate(r for r in tape._records if r is not None):
         prim, args, out, params, in_tids, out_tid = r
-        op = f"op{i + 1}"
-        label = _dot_quote(prim.name)
-        out_lines.append(f'  "{op}" [shape=box, style=rounded, label="{label}"];')
-        for t in in_tids:
+        op = fresh(f"op{i + 1}")
+        sources, operands = [], []
+        for k, t in enumerate(in_tids):
+            a = None if args is None else args[k]
             if t:
                 value_node(t)
-                out_lines.append(f'  "{names[t]}" -> "{op}";')
+                sources.append(names[t])
+                operands.append(raw[t])
+            elif args is None or _is_array_constant(a):
+                node = const_node(a, (i, k) if args is None else id(a))
+                sources.append(node)
+                operands.append(node)
+            else:
+                operands.append(_operand(a, 0, raw))
+        label = _dot_quote(f"{prim.name}({', '.join(operands)})")
+        lines.append(f'  "{op}" [shape=box, style=rounded, label="{label}"];')
+        lines.extend(f'  "{src}" -> "{op}";' for src in sources)
         outs = out_tid if isinstance(out_tid, tuple) else (out_tid,)
         objs = (
             (out if isinstance(out, tuple) else (out,)) if out is not None else (None,) * len(outs)
         )
         for t, o in zip(outs, objs):
             value_node(t, "" if o is None else f"\\n{o.shape} {o.dtype}")
-            out_lines.append(f'  "{op}" -> "{names[t]}";')
-    out_lines.append("}")
-    return "\n".join(out_lines)
+            lines.append(f'  "{op}" -> "{names[t]}";')
+        if gradients and prim.differentiable:
+            vjp = fresh(f"vjp{i + 1}")
+            style = 'shape=box, style="rounded,dashed"'
+            lines.append(f'  "{vjp}" [{style}, label="vjp {_dot_quote(prim.name)}"];')
+            lines.extend(f'  "{adjoint_node(t)}" -> "{vjp}" [style=dashed];' for t in outs)
+            rules = prim.vjps
+            for k, t in enumerate(in_tids):
+                if t and not (type(rules) is tuple and (k >= len(rules) or rules[k] is None)):
+                    lines.append(f'  "{vjp}" -> "{adjoint_node(t)}" [style=dashed];')
+    lines.append("}")
+    return "\n".join(lines)
 
 
 def _where(t) -> str:
@@ -146,10 +238,34 @@ def _where(t) -> str:
 
 
 def explain(tape, target, source) -> str:
-    """One sentence saying why d target / d source is None or zero on ``tape``.
+    """One sentence saying why d target / d source is None, zero or vanishingly small.
 
-    A list (or other nested structure) of targets, whose gradients add up, gets one
-    sentence per target.
+    It reads the records the way the reverse pass would: a source never watched
+    (and where it was created), a trainable Variable no recorded op read (its value
+    left through NumPy), integer dtypes, no recorded path, every path cut (by the op
+    that cuts it: ``argmax``, ``floor``, a cast to an integer dtype), and, by
+    computing the gradient again from the saved values, a dead ReLU, a saturated
+    sigmoid or tanh, an underflow, a None returned by a custom gradient, or a nonzero
+    gradient too small to matter: ``sum|g| * max(max|x|, 1) < eps * sum|y|`` (``eps``
+    of the target's dtype), so that moving the source by its own size moves the target
+    less than its rounding error; that sentence names the records where it shrinks
+    most.
+
+    Ask before ``tape.gradient()`` on a non-persistent tape (or record with
+    ``GradientTape(persistent=True)``): ``gradient()`` frees the saved values, and
+    after it only the structure is left, so a None or zero gradient whose cause is
+    a value (a dead ReLU, a cast to an integer dtype) can be narrowed down to the
+    records that may cause it, not traced.  A list (or other nested structure) of
+    targets, whose gradients add up, gets one sentence per target.
+
+    Example:
+        >>> import wengert as wg
+        >>> x = wg.constant([-1.0, -2.0])
+        >>> with wg.GradientTape() as tape:
+        ...     tape.watch(x)
+        ...     y = wg.reduce_sum(wg.nn.relu(x))
+        >>> explain(tape, y, x)[:47]  # before tape.gradient(y, x)
+        'The gradient is exactly zero: it dies at record'
     """
     if isinstance(target, (list, tuple, dict)):
         from .tape import flatten
@@ -184,6 +300,16 @@ def explain(tape, target, source) -> str:
                 f"Variable {source.name!r} was never watched: this tape has "
                 "watch_accessed_variables=False, so call tape.watch() on it."
             )
+        if isinstance(source, Variable):
+            # Trainable and watched on read: so no op this tape recorded read it.
+            v = source.name if source.name.isidentifier() else "v"
+            return (
+                f"No op on this tape read Variable {source.name!r} (a tape watches a trainable "
+                "Variable when a recorded op reads it): its value may have left the tape "
+                f"through np.asarray({v}), {v}.numpy() or float({v}), and a NumPy computation "
+                "is not recorded, or it was used outside the tape's `with` block; compute with "
+                "wengert ops on the Variable itself, inside the block."
+            )
         return (
             f"{sname.capitalize()} was never watched by this tape ({_where(source)}): call "
             "tape.watch() on it before using it, or make it a trainable wg.Variable."
@@ -198,42 +324,9 @@ def explain(tape, target, source) -> str:
             for t in outs:
                 reach.setdefault(t, idx)
     if target._tid not in reach:
-        if target._tid in tape._cut:
-            op, pos = tape._cut[target._tid]
-            return (
-                f"No recorded path: the target depends on `{op}`, which ran inside "
-                "tape.stop_recording(), so the tape cut the path there."
-            )
-        if target._tid and target._tid in tape._watched:
-            stops = [
-                r[0].name
-                for r in records
-                if r[0].name == "stop_gradient" and any(t in reach for t in r[4] if t)
-            ]
-            if stops:
-                return (
-                    "No recorded path: the only paths from the source to the target pass "
-                    "through stop_gradient, which blocks gradients by design."
-                )
-            return (
-                "No recorded path: the target was computed on this tape, but from other "
-                "watched values, not from the source."
-            )
-        if tape._freed and not records:
-            return "The tape's records were freed; use persistent=True to ask after gradient()."
-        where = _where(target)
-        if hasattr(target._origin, "name"):
-            # Which of the two cannot be told afterwards: the tape saw nothing of the op.
-            where = (
-                f"produced by `{target._origin.name}`, which this tape did not record: it ran "
-                "outside the tape's `with` block, or none of its inputs was watched"
-            )
-        return (
-            "No recorded path: the target was not computed while this tape recorded with the "
-            f"source watched ({where})."
-        )
-    # The target depends on the source: follow the path back from the target and
-    # find what stops the gradient.
+        return _no_path(tape, target, records, reach)
+    # The target depends on the source: walk back from the target through the records
+    # that pass a gradient on; each record that does not is where a path is cut.
     producer = {}
     for idx, r in enumerate(records):
         outs = r[5] if isinstance(r[5], tuple) else (r[5],)
@@ -241,67 +334,180 @@ def explain(tape, target, source) -> str:
             producer[t] = idx
     frontier = [target._tid]
     seen = set()
-    blockers = []
+    blockers = {}
+    connected = False
     while frontier:
         tid = frontier.pop()
-        if tid in seen or tid == source._tid or tid not in producer:
+        if tid in seen:
             continue
         seen.add(tid)
-        r = records[producer[tid]]
-        prim, args, in_tids = r[0], r[1], r[4]
-        on_path = [t for t in in_tids if t and t in reach]
-        if not prim.differentiable:
-            blockers.append((producer[tid], f"`{prim.name}`, which has no gradient"))
+        if tid == source._tid:
+            connected = True
             continue
-        if prim.vjps is None:
-            blockers.append(
-                (
-                    producer[tid],
-                    f"`{prim.name}`, which has no gradient defined "
-                    "(a LookupError is raised when the gradient is asked for)",
-                )
-            )
+        if tid not in producer:
             continue
-        if args is not None:
-            ints = [
-                a
-                for a, t in zip(args, in_tids)
-                if t in on_path and isinstance(a, Tensor) and a._value.dtype.kind not in "fc"
-            ]
-            if ints:
-                blockers.append(
-                    (
-                        producer[tid],
-                        f"`{prim.name}` applied to an integer tensor "
-                        f"({ints[0].dtype}), which carries no gradient",
-                    )
-                )
-                continue
-        elif prim.name == "cast":
-            blockers.append((producer[tid], "`cast` through an integer dtype"))
-            continue
-        frontier.extend(on_path)
-    if blockers:
-        idx, what = min(blockers)
-        return f"The path from the source to the target is cut at record {idx + 1}: {what}."
+        idx = producer[tid]
+        on_path = [(i, t) for i, t in enumerate(records[idx][4]) if t and t in reach]
+        reason, onward = _step_back(records[idx], on_path, tid)
+        if reason:
+            blockers[idx] = reason
+        else:
+            frontier.extend(onward)
+    if not connected:
+        cuts = [f"record {idx + 1}: {blockers[idx]}" for idx in sorted(blockers)]
+        if len(cuts) == 1:
+            return f"The path from the source to the target is cut at {cuts[0]}."
+        return f"Every path from the source to the target is cut, at {'; and at '.join(cuts)}."
     if tape._freed:
-        return (
-            "The target depends on the source along differentiable ops; the values were freed "
-            "by gradient(), so a zero gradient cannot be traced (use persistent=True)."
-        )
+        return _explain_freed(records, source, target)
     return _explain_zero(tape, target, source, records)
+
+
+def _no_path(tape, target, records, reach) -> str:
+    """The target does not depend on the source along recorded ops: say why."""
+    if target._tid in tape._cut:
+        op, pos = tape._cut[target._tid]
+        return (
+            f"No recorded path: the target depends on `{op}`, which ran inside "
+            "tape.stop_recording(), so the tape cut the path there."
+        )
+    if target._tid and target._tid in tape._watched:
+        stops = [
+            r[0].name
+            for r in records
+            if r[0].name == "stop_gradient" and any(t in reach for t in r[4] if t)
+        ]
+        if stops:
+            return (
+                "No recorded path: the only paths from the source to the target pass "
+                "through stop_gradient, which blocks gradients by design."
+            )
+        return (
+            "No recorded path: the target was computed on this tape, but from other "
+            "watched values, not from the source."
+        )
+    if tape._freed and not records:
+        return "The tape's records were freed; use persistent=True to ask after gradient()."
+    where = _where(target)
+    if hasattr(target._origin, "name"):
+        # Which of the two cannot be told afterwards: the tape saw nothing of the op.
+        where = (
+            f"produced by `{target._origin.name}`, which this tape did not record: it ran "
+            "outside the tape's `with` block, or none of its inputs was watched"
+        )
+    left = ""
+    used = [idx for idx in reach.values() if idx is not None]
+    if used:
+        # The tape did record ops on the source, yet not the target: a value may have
+        # gone from one to the other outside wengert's ops.
+        last = max(used)
+        left = (
+            "; if a value computed from the source (the tape recorded ops on it up to record "
+            f"{last + 1}, `{records[last][0].name}`) went through np.asarray(), .numpy() or "
+            "float(), the path was lost there: NumPy computations are not recorded"
+        )
+    return (
+        "No recorded path: the target was not computed while this tape recorded with the "
+        f"source watched ({where}){left}."
+    )
+
+
+def _is_float(t) -> bool:
+    return t._value.dtype.kind in "fc"
+
+
+def _is_integer(t) -> bool:
+    return t._value.dtype.kind in "iub"  # not "O": a fused op's saved handle is no integer
+
+
+def _step_back(record, on_path, tid) -> tuple:
+    """One step of the walk back from the target, reaching ``record`` through its output
+    ``tid``: ``(why the record cuts the path, None)`` or ``(None, the ids of its inputs
+    the walk goes on to)``.
+
+    ``on_path`` holds (position, id) of the record's inputs that depend on the source.
+    An op that only carries integers along (a cast back to float, an index) is not the
+    cut: the walk goes on to the op that made them, where a floating-point value
+    became an integer one (``argmax``, ``cast`` to int32) or an op without a gradient.
+    """
+    prim, args, out = record[0], record[1], record[2]
+    outs = () if out is None else (out if isinstance(out, tuple) else (out,))
+    followed = [o for o in outs if isinstance(o, Tensor) and o._tid == tid]
+    int_out = followed[0].dtype if followed and _is_integer(followed[0]) else None
+    if not prim.differentiable:
+        returns = f" (it returns {int_out} values)" if int_out is not None else ""
+        return f"`{prim.name}`, which has no gradient by definition{returns}", None
+    if prim.vjps is None:
+        return (
+            f"`{prim.name}`, which has no gradient defined "
+            "(a LookupError is raised when the gradient is asked for)"
+        ), None
+    # Once freed, the dtypes are gone: every input is followed (_explain_freed then names
+    # the records that may cut the path).
+    floats = [(i, t) for i, t in on_path if args is None or not _is_integer(args[i])]
+    ints = [t for i, t in on_path if args is not None and _is_integer(args[i])]
+    if floats and int_out is not None:
+        return (
+            f"`{prim.name}` turns a floating-point input into {int_out}, an integer dtype, "
+            "which carries no gradient"
+        ), None
+    rules = prim.vjps
+    if type(rules) is tuple:
+        passed = [t for i, t in floats if rules[i] is not None]
+        if floats and not passed and not ints:
+            return (
+                f"`{prim.name}`, whose gradient rule for input {floats[0][0]} is None "
+                "(it passes no gradient to it)"
+            ), None
+        return None, passed + ints
+    return None, [t for _, t in on_path]
+
+
+# Ops whose values can make a gradient None or zero: what explain names once they are freed.
+_SUSPECTS = {
+    "relu": "dead if its inputs were all <= 0",
+    "sigmoid": "zero if saturated",
+    "tanh": "zero if saturated",
+    "cast": "None if it cast to an integer dtype",
+    "sign": "whose derivative is zero everywhere",
+}
+
+
+def _suspect(name) -> str | None:
+    if name in _SUSPECTS:
+        return _SUSPECTS[name]
+    if name.startswith("custom_gradient("):
+        return "None if its grad_fn returned None"
+    return None
+
+
+def _explain_freed(records, source, target) -> str:
+    """The target depends on the source, but gradient() freed the values that would say why
+    the gradient is None or zero: name the records that may cause it, and how to ask in time."""
+    on_path = _records_between(records, source._tid, target._tid)
+    suspects = [
+        f"record {idx + 1}, `{records[idx][0].name}`, {_suspect(records[idx][0].name)}"
+        for idx in sorted(on_path, reverse=True)
+        if _suspect(records[idx][0].name)
+    ]
+    hint = f" (on the path: {'; '.join(suspects[:3])})" if suspects else ""
+    return (
+        "The target depends on the source along recorded ops, but this non-persistent tape's "
+        "gradient() freed the saved values, so explain cannot tell whether or why the gradient "
+        f"is None, zero or vanishing{hint}: call tape.explain(target, source) before "
+        "tape.gradient(), or record with GradientTape(persistent=True)."
+    )
 
 
 def _explain_zero(tape, target, source, records) -> str:
     """The target depends on the source: say whether the gradient is None or zero, and why."""
-    from .backend import xp
-
     on_path = _records_between(records, source._tid, target._tid)
     g = _plain_gradients(tape, target, [source])[0]
     if g is None:
         return _explain_none(tape, target, source, records, on_path)
     if not bool(xp.all(g._value == 0)):
-        return "The gradient is connected and nonzero: nothing to explain."
+        vanishing = _vanishing(tape, target, source, records, on_path, g)
+        return vanishing or "The gradient is connected and nonzero: nothing to explain."
     # The first op back from the target, on a path from the source, whose local
     # derivative vanishes everywhere.
     for idx in range(len(records) - 1, -1, -1):
@@ -327,9 +533,118 @@ def _explain_zero(tape, target, source, records) -> str:
                 f"The gradient is exactly zero: it dies at record {idx + 1}, `{prim.name}`, "
                 "whose derivative is zero everywhere."
             )
+    return _where_zero(tape, target, source, records, on_path)
+
+
+def _where_zero(tape, target, source, records, on_path) -> str:
+    """The gradient is exactly zero with no dead or saturated unit to blame: find the
+    record, from the target back, where the gradient's magnitude drops to zero."""
+    values, largest = _magnitudes(tape, target, source, records, on_path)
+    for idx in sorted(on_path, reverse=True):
+        prim, in_tids, out_tid = records[idx][0], records[idx][4], records[idx][5]
+        outs = out_tid if isinstance(out_tid, tuple) else (out_tid,)
+        g_out = max(largest.get(t, 0.0) for t in outs)
+        dead = [t for t in in_tids if t in values and _is_float(values[t]) and not largest[t]]
+        if g_out == 0 or not dead or not prim.differentiable:
+            continue
+        info = xp.finfo(values[dead[0]]._value.dtype)
+        if g_out < info.tiny / info.eps:
+            # Within a factor eps of the subnormal range, a gradient is one saturated
+            # factor away from zero: read its end as an underflow, not as a zero factor.
+            return (
+                f"The gradient is exactly zero: it had shrunk to {g_out:.2g} when it reached "
+                f"record {idx + 1}, `{prim.name}`, and underflowed to zero there ({info.dtype}'s "
+                f"smallest normal number is {float(info.tiny):.2g}): the vanishing-gradient "
+                "problem at its extreme."
+            )
+        return (
+            "The gradient is exactly zero although the target depends on the source: it "
+            f"becomes zero at record {idx + 1}, `{prim.name}` (a factor there is zero, or "
+            "the contributions to its input cancel)."
+        )
     return (
         "The gradient is exactly zero although the target depends on the source: the "
         "contributions cancel or a factor on the path is zero."
+    )
+
+
+def _path_values(source, records, on_path) -> dict:
+    """tid -> Tensor for the source and every output of the records on a path from it."""
+    values = {source._tid: source}
+    for idx in on_path:
+        out, out_tid = records[idx][2], records[idx][5]
+        if isinstance(out, tuple):
+            values.update(zip(out_tid, out))
+        else:
+            values[out_tid] = out
+    return values
+
+
+def _magnitudes(tape, target, source, records, on_path) -> tuple:
+    """The values on a path from the source to the target (tid -> Tensor), and the largest
+    element of the target's gradient with respect to each (tid -> float, 0.0 for None)."""
+    values = _path_values(source, records, on_path)
+    largest = {}
+    for tid, g in zip(values, _plain_gradients(tape, target, list(values.values()))):
+        v = None if g is None else g._value
+        largest[tid] = 0.0 if v is None or not v.size else float(xp.abs(v).max())
+    return values, largest
+
+
+def _vanishing(tape, target, source, records, on_path, g) -> str | None:
+    """A sentence when the nonzero gradient ``g`` is too small to matter, else None.
+
+    The criterion is ``sum|g| * max(max|x|, 1) < eps * sum|y|``, with ``x`` the source,
+    ``y`` the target and ``eps`` the machine epsilon of the target's dtype (1.2e-7 for
+    float32).  The left side bounds, to first order, how much the (summed) target moves
+    when every element of the source moves by as much as the source's own size (or by
+    1, for a source near zero such as a fresh bias); the right side is the target's
+    rounding error.  Below it, a step of any size that suits the source leaves the
+    target unchanged in floating point, and finite differences cannot see the
+    dependence.  The criterion is scale-free: a gradient that is small because the
+    target is small is not flagged.
+
+    It then names the records where the magnitude collapses most: with the gradient
+    of every value on the path computed again, a record's factor is the largest
+    element of the gradient at its inputs on the path over the largest at its outputs
+    (for an elementwise op such as ``sigmoid``, its largest local derivative); up to
+    three records that scale it by 1e-3 or less are named, smallest factor first.
+    """
+    eps = float(xp.finfo(target._value.dtype).eps)
+    g_size = float(xp.abs(g._value).sum(dtype=xp.float64))
+    x_size = max(float(xp.abs(source._value).max(initial=0.0)), 1.0)
+    y_size = float(xp.abs(target._value).sum(dtype=xp.float64))
+    if not (g_size * x_size < eps * y_size) or not xp.isfinite(y_size):
+        return None
+    values, largest = _magnitudes(tape, target, source, records, on_path)
+    factors = []
+    for idx in on_path:
+        prim, in_tids, out_tid = records[idx][0], records[idx][4], records[idx][5]
+        outs = out_tid if isinstance(out_tid, tuple) else (out_tid,)
+        ins = [largest[t] for t in in_tids if t in values and _is_float(values[t])]
+        g_out = max(largest.get(t, 0.0) for t in outs)
+        if not ins or not prim.differentiable:
+            continue  # an integer path carries no gradient: explain's walk deals with it
+        g_in = max(ins)
+        if g_out > 0 and g_in <= 1e-3 * g_out:
+            note = ", saturated" if prim.name in ("sigmoid", "tanh") else ""
+            factors.append((g_in / g_out, idx, f"`{prim.name}` (x{g_in / g_out:.2g}{note})"))
+    factors.sort()
+    if factors:
+        where = "; it collapses most at " + ", ".join(
+            f"record {idx + 1}, {what}" for _, idx, what in factors[:3]
+        )
+    else:
+        where = (
+            "; no single record scales it by 1e-3 or less, so it shrinks over many records "
+            "or the target is large next to the source's effect on it"
+        )
+    return (
+        f"The gradient is nonzero but negligible: its largest element is "
+        f"{float(xp.abs(g._value).max()):.2g}, so moving each element of the source by "
+        "max(|source|, 1) "
+        f"changes the target by less than its {target.dtype} rounding error "
+        f"(eps * sum|target| = {eps * y_size:.2g}){where}."
     )
 
 
@@ -350,13 +665,7 @@ def _plain_gradients(tape, target, sources) -> list:
 def _explain_none(tape, target, source, records, on_path) -> str:
     """The target depends on the source along differentiable ops, yet the gradient is None:
     find the record whose rule returned None although its output had a gradient."""
-    values = {source._tid: source}  # the values on a path from the source to the target
-    for idx in on_path:
-        out, out_tid = records[idx][2], records[idx][5]
-        if isinstance(out, tuple):
-            values.update(zip(out_tid, out))
-        else:
-            values[out_tid] = out
+    values = _path_values(source, records, on_path)
     grads = dict(zip(values, _plain_gradients(tape, target, list(values.values()))))
     for idx in sorted(on_path, reverse=True):
         prim, in_tids, out_tid = records[idx][0], records[idx][4], records[idx][5]

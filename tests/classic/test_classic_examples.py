@@ -16,16 +16,29 @@ CLAIMS = {
     "01_tlu_gates.py": [
         "x1 x2 | AND\n 0  0 | 0\n 0  1 | 0\n 1  0 | 0\n 1  1 | 1",
         "x1 | NOT\n 0 | 1",
+        "AND, w = (1, 1), T = 2: [0, 0, 0, 1]",  # the chapter's numbers, with >=
+        "OR,  w = (1, 1), T = 1: [0, 1, 1, 1]",
+        "NOT, w = -1,     T = 0: [1, 0]",
     ],
     "02_linear_separability.py": [
+        "0110   none: (0, 1) + (1, 0) = (0, 0) + (1, 1), but f is 1 on the left and 0 on",
         "XOR (outputs 0110) is not linearly separable",
         "XNOR (outputs 1001) is not linearly separable",
         "n = 2: 14 of 16",
         "n = 3: 104 of 256",
         "n = 4: 1882 of 65536",
     ],
-    "03_perceptron.py": ["AND", "converged after", "XOR: did not converge", "cycle"],
-    "04_backprop_xor.py": ["loss < 0.01 with 4/4 right after", "(1, 1) -> 0.0"],
+    "03_perceptron.py": [
+        "AND",
+        "converged after 5 epochs (errors after each epoch: 3 2 1 2 0; updates during each",
+        "XOR: did not converge",
+        "cycle",
+    ],
+    "04_backprop_xor.py": [
+        "dw(t) = -eps (1/J) dE/dw + alpha dw(t-1)",
+        "loss < 0.01 with 4/4 right after",
+        "(1, 1) -> 0.0",
+    ],
 }
 
 

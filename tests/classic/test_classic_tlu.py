@@ -36,12 +36,19 @@ def test_n_input_and_or(n):
     assert classic.or_gate(n)(X).tolist() == [int(any(x)) for x in X.tolist()]
 
 
-def test_the_chapters_loose_thresholds_are_wrong_for_a_strict_inequality():
-    # Why the ready-made gates do not use the chapter's numbers.
+def test_the_chapters_thresholds_are_right_for_reaching_t_and_one_lower_for_exceeding_it():
+    # The chapter's prose means "the sum reaches T" (>=); its formula writes ">".
     X = all_inputs(2)
-    assert classic.TLU([1, 1], 2)(X).tolist() == [0, 0, 0, 0]  # "exceed 2": never fires
-    assert classic.TLU([1, 1], 1)(X).tolist() == [0, 0, 0, 1]  # "exceed 1": AND, not OR
-    assert classic.TLU([-1], 0)([[0], [1]]).tolist() == [0, 0]  # NOT(0) would be 0
+    assert classic.TLU([1, 1], 2, inclusive=True)(X).tolist() == [0, 0, 0, 1]  # AND
+    assert classic.TLU([1, 1], 1, inclusive=True)(X).tolist() == [0, 1, 1, 1]  # OR
+    assert classic.TLU([-1], 0, inclusive=True)([[0], [1]]).tolist() == [1, 0]  # NOT
+    # Under the default strict ">" the same gates need T - 1 ...
+    assert classic.TLU([1, 1], 1)(X).tolist() == [0, 0, 0, 1]
+    assert classic.TLU([1, 1], 0)(X).tolist() == [0, 1, 1, 1]
+    assert classic.TLU([-1], -1)([[0], [1]]).tolist() == [1, 0]
+    # ... and the chapter's numbers taken with ">" are other functions.
+    assert classic.TLU([1, 1], 2)(X).tolist() == [0, 0, 0, 0]
+    assert classic.TLU([-1], 0)([[0], [1]]).tolist() == [0, 0]
 
 
 def test_tlu_is_vectorised_and_accepts_reals():
@@ -52,10 +59,15 @@ def test_tlu_is_vectorised_and_accepts_reals():
     assert unit(X).dtype == xp.int64
 
 
-def test_threshold_is_strict():
+def test_threshold_is_strict_unless_inclusive():
     unit = classic.TLU([1, 1], 1)
     assert unit([1, 0]) == 0  # w.x == T does not fire
     assert unit([1, 1]) == 1
+    reaching = classic.TLU([1, 1], 1, inclusive=True)
+    assert reaching([1, 0]) == 1  # w.x == T fires
+    assert reaching([0, 0]) == 0
+    assert repr(reaching) == "TLU(weights=[1, 1], threshold=1, inclusive=True, name='TLU')"
+    assert "inclusive" not in repr(unit)
 
 
 @pytest.mark.parametrize("bad", [[[0, 2]], [[0.5, 1]], [[-1, 0]]])

@@ -100,8 +100,9 @@ class BackpropMLP:
         n_inputs: the number of inputs (2 in the chapter's figure).
         n_hidden: the number of sigmoid hidden units (5 in the figure).
         n_outputs: the number of sigmoid outputs (1 in the figure).
-        learning_rate: the step size ε.
-        momentum: α in Δw(t) = -ε ∂E/∂w + α Δw(t-1), between 0 and 1.
+        learning_rate: the step size ε. It scales the gradient averaged over the J
+            samples of the batch, (1/J) ∂E/∂w, so ε need not change with J.
+        momentum: α in Δw(t) = -ε (1/J) ∂E/∂w + α Δw(t-1), between 0 and 1.
         seed: seeds the small random initial weights, uniform in ±``init_scale``.
         init_scale: the half-width of the initial weights.
 
@@ -244,6 +245,9 @@ class BackpropMLP:
 
     def fit(self, X, y, epochs: int = 2000, *, stop_loss: float | None = None, gradient_fn=None):
         """Train by full-batch gradient descent with momentum; return the history.
+
+        Each epoch makes one update from the J samples of X, with the gradient of the
+        summed loss E averaged over them: Δw(t) = -ε (1/J) ∂E/∂w + α Δw(t-1), w ← w + Δw(t).
 
         Args:
             X: inputs of shape (n, n_inputs).

@@ -1,7 +1,8 @@
 """The ``wengert gates``, ``wengert perceptron`` and ``wengert xor`` subcommands.
 
 Each walks one section of the chapter and prints what it claims; ``--plot PATH``
-also saves a PNG of the decision boundaries (and training curves) with matplotlib.
+also saves a picture of the decision boundaries (and training curves) with
+matplotlib, in the format PATH's extension names (PNG when it has none).
 """
 
 from __future__ import annotations
@@ -16,7 +17,14 @@ from wengert.classic import separability
 from wengert.classic.backprop import BackpropMLP, CoreUnavailableError, tape_gradients
 from wengert.classic.data import BOOLEAN_FUNCTIONS, boolean_inputs, gaussian_clouds
 from wengert.classic.perceptron import Perceptron
-from wengert.classic.plot import Curve, MissingPlotExtra, Panel, require_matplotlib, save_figure
+from wengert.classic.plot import (
+    Curve,
+    MissingPlotExtra,
+    Panel,
+    plot_format,
+    require_matplotlib,
+    save_figure,
+)
 from wengert.classic.separability import NotLinearlySeparable, count_threshold_functions, find_tlu
 from wengert.classic.tlu import and_gate, identity_gate, not_gate, or_gate, truth_table
 
@@ -60,7 +68,7 @@ def register(subparsers) -> None:
         "--init", choices=("zeros", "random"), default="zeros", help="initial weights"
     )
     perceptron.add_argument("--seed", type=int, default=0, help="for --init random and the clouds")
-    _add_plot_option(perceptron, "each data set, with the errors per epoch")
+    _add_plot_option(perceptron, "each data set, with the errors after each epoch")
     perceptron.set_defaults(func=run_perceptron)
 
     xor = subparsers.add_parser(
@@ -85,7 +93,8 @@ def _add_plot_option(parser, what: str) -> None:
     parser.add_argument(
         "--plot",
         metavar="PATH",
-        help=f"save a PNG of the decision boundaries of {what} (needs matplotlib: "
+        help=f"save a picture of the decision boundaries of {what}, in the format of PATH's "
+        "extension (.png, .jpg, .svg, .pdf, ...; PNG if none; needs matplotlib: "
         'pip install "wengert[plot]")',
     )
 
@@ -96,10 +105,11 @@ def _fail(command: str, message: str) -> int:
 
 
 def _plot_ready(args) -> bool:
-    """Fail fast, before any training, if a plot is asked for and matplotlib is missing or
-    the picture's folder does not exist."""
+    """Fail fast, before any training, if a plot is asked for and matplotlib is missing,
+    cannot write the picture's extension, or the picture's folder does not exist."""
     if args.plot:
         require_matplotlib()
+        plot_format(args.plot)
         _check_output_folder(args.plot)
     return bool(args.plot)
 
@@ -136,9 +146,14 @@ def run_gates(args) -> int:
         return _fail("gates", str(err))
     print("Threshold logic units (McCulloch & Pitts, 1943): f(x) = 1 if w.x > T else 0.")
     print(
-        "The thresholds sit half-way between the sums that must give 0 and those that must "
-        "give 1.\nThe chapter's AND threshold 2 and OR threshold 1 are off by one for the "
-        "strict '>'\n(w = (1, 1) never exceeds 2), and NOT needs T < 0, not T = 0."
+        "The chapter's formula writes '>', but its prose means 'the sum reaches T' (w.x >= T),\n"
+        "and with '>=' all its thresholds are right: AND T = 2 and OR T = 1 with w = (1, 1),\n"
+        "NOT T = 0 with w = -1, and its XOR (T = 1) and XNOR (T = 2) arguments.\n"
+        "wengert's TLU keeps the formula's '>', as the perceptron's step(w.x + b > 0) does\n"
+        "(TLU(..., inclusive=True) gives '>='). With integer weights and 0/1 inputs, w.x >= T\n"
+        "is w.x > T - 1, so under '>' the chapter's gates are AND T = 1, OR T = 0, NOT T = -1.\n"
+        "The gates below put T half-way between the sums that must give 0 and those that\n"
+        "must give 1, which is right under '>' and '>=' alike."
     )
     for unit in (identity_gate(), not_gate(), and_gate(), or_gate()):
         print(f"\n{unit.name}: w = {_vector(unit.weights.tolist())}, T = {unit.threshold:g}")
@@ -215,23 +230,42 @@ def run_perceptron(args) -> int:
         )
         history = model.fit(X, y)
         print(f"{name}: {history.summary()}")
-        if len(X) > 4 and not history.converged:
-            # Drawn at random, the clouds overlap for some seeds (seeds 9, 13, 15, ... of
-            # 0-39): then no line separates them and no perceptron converges.
-            print(
-                "  (this draw of the clouds may not be linearly separable: their tails can "
-                "overlap; try another --seed)"
-            )
+        if not history.converged:
+            hint = _why_not_converged(history, len(X) > 4)
+            if hint:
+                print("  " + hint)
         print(f"  final w = {_vector(model.weights.tolist())}, b = {model.bias:g}")
         if history.cycle is not None and len(X) == 4:
             print("  " + _describe_cycle(X, history.cycle_updates()))
         panels.append(Panel(f"{name}: {history.stopped}", X, y, model.predict))
-        curves.append(Curve(name, history.errors, "errors"))
+        # errors[0] is after the first epoch: plotted at 1, the curve meets the text's count.
+        curves.append(Curve(name, history.errors, "errors after the epoch", start=1))
         print()
     if plot:
         path = save_figure(args.plot, panels, curves, title="Rosenblatt's perceptron")
         print(f"Saved {path}")
     return 0
+
+
+def _why_not_converged(history, clouds: bool) -> str:
+    """Say what a run that did not converge shows: a cycle is a proof that no line
+    separates the data; stopping at --max-epochs proves nothing either way."""
+    if history.stopped == "max_epochs":
+        hint = f"(stopped by --max-epochs {history.epochs} before converging: raise --max-epochs"
+        if clouds:
+            # Drawn at random, the clouds overlap for some seeds (9, 13, 15, 18, 21, 25 and
+            # 33 of 0-39): then no line separates them and no number of epochs helps.
+            hint += (
+                ".\n   If it still does not converge, this draw of the clouds may not be "
+                "linearly\n   separable (their tails can overlap): try another --seed"
+            )
+        return hint + ")"
+    if history.stopped == "cycle" and clouds:
+        return (
+            "(the cycle proves this draw of the clouds is not linearly separable: their "
+            "tails overlap; try another --seed)"
+        )
+    return ""
 
 
 def _describe_cycle(X, counts) -> str:
@@ -297,9 +331,11 @@ def run_xor(args) -> int:
         return _fail("xor", str(err))
     print(
         f"The chapter's network: 2 inputs, {args.hidden} sigmoid hidden units, 1 sigmoid "
-        "output;\nsquared loss E = 1/2 sum (yhat - y)^2; full-batch updates averaged over the "
-        f"4 samples,\ndw(t) = -eps dE/dw + alpha dw(t-1) with eps = {args.learning_rate:g}, "
-        f"alpha = {args.momentum:g}; initial weights from seed {args.seed}.\n"
+        "output;\nsquared loss E = 1/2 sum (yhat - y)^2 over the batch of J = 4 samples; "
+        "full-batch updates\nwith the gradient averaged over the batch, and momentum:\n"
+        "dw(t) = -eps (1/J) dE/dw + alpha dw(t-1),  w <- w + dw(t),\n"
+        f"with eps = {args.learning_rate:g}, alpha = {args.momentum:g}; initial weights "
+        f"from seed {args.seed}.\n"
     )
     start = {k: v.copy() for k, v in hand.params.items()}
     history = hand.fit(X, y, args.epochs, stop_loss=args.target)
@@ -332,7 +368,8 @@ def run_xor(args) -> int:
     print(f"  largest |hand - tape| loss over {steps} epochs:     {loss_gap:.2e}")
     print("  final outputs: " + ", ".join(f"{v:.4f}" for v in taped(X)[:, 0].tolist()))
     panels.append(Panel("GradientTape", X, y, lambda G: taped(G)[:, 0]))
-    curves.append(Curve("GradientTape", tape_history.loss, "loss", log=True))
+    # Dashed, so the hand-derived curve it lies on stays in sight.
+    curves.append(Curve("GradientTape", tape_history.loss, "loss", log=True, linestyle="--"))
     if plot:
         path = save_figure(args.plot, panels, curves, title="XOR by backpropagation")
         print(f"\nSaved {path}")

@@ -66,26 +66,32 @@ class PerceptronHistory:
         return len(self.errors)
 
     def summary(self) -> str:
-        """One line saying how training ended.
+        """One line saying how training ended, with the errors and updates of each epoch.
+
+        The errors of an epoch are those of the weights it ended with (so the last is 0
+        when training converged); the updates are the mistakes made, and corrected,
+        during it (see ``updates``).
 
         Returns:
-            For instance "converged after 4 epochs (errors per epoch: 2 1 1 0)".
+            For instance "converged after 2 epochs (errors after each epoch: 1 0;
+            updates during each: 1 1)".
 
         Example:
             >>> Perceptron().fit([[0], [1]], [0, 1]).summary()
-            'converged after 2 epochs (errors per epoch: 1 0)'
+            'converged after 2 epochs (errors after each epoch: 1 0; updates during each: 1 1)'
         """
         errors = " ".join(str(e) for e in self.errors)
+        updates = " ".join(str(u) for u in self.updates)
+        counts = f"(errors after each epoch: {errors}; updates during each: {updates})"
         if self.stopped == "converged":
-            return f"converged after {_epochs(self.epochs)} (errors per epoch: {errors})"
+            return f"converged after {_epochs(self.epochs)} {counts}"
         if self.stopped == "cycle":
             start, period = self.cycle
             return (
                 f"did not converge: the weights after epoch {start + period} equal those after "
-                f"epoch {start}, so training repeats a {period}-epoch cycle for ever "
-                f"(errors per epoch: {errors})"
+                f"epoch {start}, so training repeats a {period}-epoch cycle for ever {counts}"
             )
-        return f"did not converge within {_epochs(self.epochs)} (errors per epoch: {errors})"
+        return f"did not converge within {_epochs(self.epochs)} {counts}"
 
     def cycle_updates(self):
         """The net multiple of each sample added to the weights over one detected cycle.

@@ -18,6 +18,7 @@ __all__ = [
     "Curve",
     "MissingPlotExtra",
     "Panel",
+    "plot_format",
     "require_matplotlib",
     "save_figure",
 ]
@@ -60,6 +61,44 @@ def require_matplotlib():
     return Figure, FigureCanvasAgg
 
 
+def plot_format(path) -> str:
+    """The file format matplotlib will write for ``path``, from its extension.
+
+    A path with no extension gets a PNG (written to that exact path); an extension
+    matplotlib cannot write is refused here, before any training, rather than after.
+
+    Args:
+        path: where the picture is to be written.
+
+    Returns:
+        The format name, e.g. "png", "jpg", "svg" or "pdf".
+
+    Raises:
+        ValueError: matplotlib cannot write files with that extension; the message
+            lists the ones it can.
+        MissingPlotExtra: matplotlib is not installed.
+
+    Example:
+        >>> try:
+        ...     formats = plot_format("xor.svg"), plot_format("xor")
+        ... except MissingPlotExtra:
+        ...     formats = ("svg", "png")
+        >>> formats
+        ('svg', 'png')
+    """
+    _, FigureCanvasAgg = require_matplotlib()
+    extension = os.path.splitext(os.fspath(path))[1].lower().lstrip(".")
+    if not extension:
+        return "png"
+    supported = FigureCanvasAgg.get_supported_filetypes()
+    if extension not in supported:
+        raise ValueError(
+            f"cannot write {os.fspath(path)}: matplotlib does not write .{extension} files; "
+            f"use one of {', '.join('.' + e for e in sorted(supported))}"
+        )
+    return extension
+
+
 @dataclass
 class Panel:
     """One picture of a 2-input unit: shaded decision regions and the labelled points.
@@ -85,13 +124,18 @@ class Panel:
 
 @dataclass
 class Curve:
-    """A training curve for the last panel of a figure.
+    """A training curve for the last panel of a figure, drawn against epochs completed.
 
     Attributes:
         label: the legend entry.
         values: one value per epoch.
         ylabel: the y axis label ("loss", "errors").
         log: draw the y axis on a log scale (for losses).
+        start: the number of epochs completed at the first value: 0 when it is taken
+            before any update (a loss history), 1 when after the first epoch (the
+            perceptron's errors), so the curve meets the epochs the text reports.
+        linestyle: a matplotlib line style; "--" keeps a curve that lies on another
+            in sight.
 
     Example:
         >>> Curve("hand", [0.5, 0.1], "loss", log=True).log
@@ -102,13 +146,16 @@ class Curve:
     values: object
     ylabel: str = "loss"
     log: bool = False
+    start: int = 0
+    linestyle: str = "-"
 
 
 def save_figure(path, panels, curves=(), title: str | None = None, resolution: int = 200) -> str:
-    """Draw decision-boundary panels (and training curves beside them) to a PNG file.
+    """Draw decision-boundary panels (and training curves beside them) to a picture file.
 
     Args:
-        path: where to write the PNG.
+        path: where to write the picture; its extension picks the format (see
+            ``plot_format``), a PNG when it has none.
         panels: Panel objects, one subplot each.
         curves: Curve objects, drawn together in one extra subplot.
         title: an overall title.
@@ -119,6 +166,7 @@ def save_figure(path, panels, curves=(), title: str | None = None, resolution: i
 
     Raises:
         MissingPlotExtra: matplotlib is not installed.
+        ValueError: matplotlib cannot write the path's extension.
 
     Example:
         >>> import tempfile, os
@@ -133,6 +181,15 @@ def save_figure(path, panels, curves=(), title: str | None = None, resolution: i
         >>> ok
         True
     """
+    file_format = plot_format(path)
+    fig = _draw_figure(panels, curves, title, resolution)
+    path = os.fspath(path)
+    fig.savefig(path, format=file_format, dpi=100)
+    return path
+
+
+def _draw_figure(panels, curves=(), title: str | None = None, resolution: int = 200):
+    """The matplotlib Figure ``save_figure`` writes (the tests look inside it)."""
     Figure, FigureCanvasAgg = require_matplotlib()
     panels, curves = list(panels), list(curves)
     n_axes = len(panels) + (1 if curves else 0)
@@ -142,20 +199,23 @@ def save_figure(path, panels, curves=(), title: str | None = None, resolution: i
     for ax, panel in zip(axes, panels):
         _draw_panel(ax, panel, resolution)
     if curves:
+        from matplotlib.ticker import MaxNLocator
+
         ax = axes[-1]
         for curve in curves:
-            ax.plot(xp.arange(len(curve.values)), xp.asarray(curve.values), label=curve.label)
+            epochs = curve.start + xp.arange(len(curve.values))
+            values = xp.asarray(curve.values)
+            ax.plot(epochs, values, linestyle=curve.linestyle, label=curve.label)
             ax.set_ylabel(curve.ylabel)
         if any(c.log for c in curves):
             ax.set_yscale("log")
-        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.set_xlabel("epochs completed")
         ax.set_title("training")
         ax.legend(fontsize="small")
     if title:
         fig.suptitle(title)
-    path = os.fspath(path)
-    fig.savefig(path, format="png", dpi=100)
-    return path
+    return fig
 
 
 def _draw_panel(ax, panel: Panel, resolution: int) -> None:
@@ -170,7 +230,9 @@ def _draw_panel(ax, panel: Panel, resolution: int) -> None:
     predict = panel.predict
     if isinstance(predict, TLU) and predict.binary:
         # Shade the plane the unit's hyperplane cuts, not just the four corners.
-        predict = TLU(predict.weights, predict.threshold, name=predict.name)
+        predict = TLU(
+            predict.weights, predict.threshold, inclusive=predict.inclusive, name=predict.name
+        )
     if predict is not None:
         g0, g1 = xp.meshgrid(
             xp.linspace(lo[0], hi[0], resolution), xp.linspace(lo[1], hi[1], resolution)
@@ -180,11 +242,13 @@ def _draw_panel(ax, panel: Panel, resolution: int) -> None:
         ax.contourf(g0, g1, z, levels=xp.linspace(0.0, 1.0, 11), cmap="RdBu_r", alpha=0.35)
         if z.min() < 0.5 < z.max():
             ax.contour(g0, g1, z, levels=[0.5], colors="k", linewidths=1.2)
-    for label, marker, color in ((0, "o", "tab:blue"), (1, "s", "tab:red")):
+    for label, marker, color in ((1, "s", "tab:red"), (0, "o", "tab:blue")):
         mask = y == label
-        ax.scatter(
-            X[mask, 0], X[mask, 1], marker=marker, c=color, edgecolors="k", label=f"y={label}"
-        )
+        if mask.any():
+            ax.scatter(
+                X[mask, 0], X[mask, 1], marker=marker, c=color, edgecolors="k", label=f"y = {label}"
+            )
+    ax.legend(loc="best", fontsize="small", framealpha=0.9)  # which marker is which class
     ax.set_xlim(lo[0], hi[0])
     ax.set_ylim(lo[1], hi[1])
     ax.set_xlabel("x1")

@@ -205,6 +205,23 @@ class SeparabilityCertificate:
         """
         return [_inequality(x, bit) for x, bit in zip(_cube(self.n_inputs), self.outputs)]
 
+    def equation(self) -> str:
+        """The certificate in one line: inputs where f is 1 = inputs where f is 0.
+
+        Both sides add up to the same point with the same number of terms, so any
+        TLU gives both sides the same total w·x, yet it would have to exceed T on
+        each term of the left and not on any term of the right.
+
+        Returns:
+            For XOR, ``"(0, 1) + (1, 0) = (0, 0) + (1, 1)"``; a multiplier m is
+            written ``m x (...)``.
+
+        Example:
+            >>> _certificate((1, 0, 0, 1), "XNOR").equation()
+            '(0, 0) + (1, 1) = (0, 1) + (1, 0)'
+        """
+        return f"{_sum_of(self.ones)} = {_sum_of(self.zeros)}"
+
     def __str__(self) -> str:
         n = self.n_inputs
         names = ", ".join(f"w{i + 1}" for i in range(n))
@@ -234,10 +251,14 @@ def _inequality(x, bit: int) -> str:
     return f"{tuple(x)} -> {bit}:  {_linear_form(x)} {'>' if bit else '<='} T"
 
 
+def _sum_of(side) -> str:
+    """Write a side of a certificate as a sum of inputs, with multipliers where not 1."""
+    return " + ".join(("" if m == 1 else f"{m} x ") + str(tuple(x)) for x, m in side)
+
+
 def _weighted(side) -> str:
-    """Name the inequalities being added, with multipliers where they are not 1."""
-    parts = [("" if m == 1 else f"{m} x ") + str(tuple(x)) for x, m in side]
-    return "the inequalities of " + " + ".join(parts)
+    """Name the inequalities being added."""
+    return "the inequalities of " + _sum_of(side)
 
 
 def _certificate(outputs: tuple[int, ...], name: str = "f") -> SeparabilityCertificate | None:

@@ -1,11 +1,20 @@
 """Threshold logic units (McCulloch & Pitts, 1943) and the chapter's ready-made gates.
 
-A TLU computes f(x) = 1 if w·x > T else 0. The chapter's gate thresholds are loose
-for a *strict* inequality: with weights (1, 1), "exceed 2" never fires (so it is not
-AND) and "exceed 1" fires only on (1, 1) (so it is AND, not OR); a weight of -1 with
-threshold 0 gives NOT(0) = 0. The ready-made gates below put each threshold half-way
-between the largest weighted sum that must give 0 and the smallest that must give 1,
-which is correct on every input and leaves the widest margin (1/2) on both sides.
+A TLU computes f(x) = 1 if w·x > T else 0. The chapter's formula writes that strict
+">", but its prose means "the weighted sum reaches T" (w·x >= T), and with ">=" every
+number it gives is right: AND fires at T = 2 and OR at T = 1 with weights (1, 1), NOT
+is weight -1 with T = 0, and its XOR (T = 1) and XNOR (T = 2) arguments hold.
+
+wengert keeps the formula's ">" by default because the rest of the chapter's code
+uses it: the perceptron fires when w·x + b > 0 (so ``Perceptron.to_tlu`` is the TLU
+with T = -b), and ``find_tlu``'s proofs pair "> T" for the ones with "<= T" for the
+zeros. ``TLU(..., inclusive=True)`` fires at w·x >= T instead, so the chapter's
+numbers can be used as written. With integer weights and 0/1 inputs every sum is an
+integer, so w·x >= T is the same unit as w·x > T - 1: under ">" the chapter's gates
+are AND T = 1, OR T = 0 and NOT T = -1. The ready-made gates below put each threshold
+half-way between the largest sum that must give 0 and the smallest that must give 1
+(AND 1.5, OR 0.5, NOT -0.5): no sum equals it, so they are right under ">" and ">="
+alike, with the widest margin (1/2) on both sides.
 """
 
 from __future__ import annotations
@@ -28,11 +37,13 @@ __all__ = [
 
 
 class TLU:
-    """A threshold logic unit: f(x) = 1 if w·x > T else 0, vectorised over a batch.
+    """A threshold logic unit: f(x) = 1 if w·x > T (or >= T) else 0, vectorised over a batch.
 
     Args:
         weights: the k input weights w (a sequence or 1-D array of reals).
-        threshold: the threshold T; the unit fires only when w·x exceeds it strictly.
+        threshold: the threshold T; the unit fires when w·x exceeds it strictly.
+        inclusive: if True the unit fires when w·x reaches T (w·x >= T), as the
+            chapter's prose and thresholds mean; the default is the formula's ">".
         binary: if True the unit is a McCulloch–Pitts unit and accepts only inputs of 0
             or 1; otherwise any real inputs are accepted.
         name: a label for truth tables and ``repr``.
@@ -46,11 +57,21 @@ class TLU:
         [0, 0, 0, 1]
         >>> unit([1, 1])
         1
+        >>> TLU([1, 1], 2, inclusive=True)([[0, 1], [1, 1]]).tolist()  # the chapter's AND
+        [0, 1]
     """
 
-    __slots__ = ("weights", "threshold", "binary", "name")
+    __slots__ = ("weights", "threshold", "inclusive", "binary", "name")
 
-    def __init__(self, weights, threshold, *, binary: bool = False, name: str | None = None):
+    def __init__(
+        self,
+        weights,
+        threshold,
+        *,
+        inclusive: bool = False,
+        binary: bool = False,
+        name: str | None = None,
+    ):
         who = f"TLU {name!r}" if name else "TLU"
         weights = as_numeric(weights, who, "weights")
         if weights.ndim != 1 or weights.size == 0:
@@ -64,6 +85,7 @@ class TLU:
             raise ValueError(f"{who}: expected a scalar threshold; got shape {threshold.shape}")
         self.weights = weights
         self.threshold = threshold.item()
+        self.inclusive = bool(inclusive)
         self.binary = bool(binary)
         self.name = name or "TLU"
 
@@ -96,14 +118,18 @@ class TLU:
             )
         if self.binary:
             check_bits(X, self.name, "binary inputs")
-        fired = (X @ self.weights > self.threshold).astype(xp.int64)
+        sums = X @ self.weights
+        fired = sums >= self.threshold if self.inclusive else sums > self.threshold
+        fired = fired.astype(xp.int64)
         return int(fired[0]) if single else fired
 
     def __repr__(self) -> str:
         weights = ", ".join(_fmt(w) for w in self.weights.tolist())
-        binary = ", binary=True" if self.binary else ""
+        flags = (", inclusive=True" if self.inclusive else "") + (
+            ", binary=True" if self.binary else ""
+        )
         threshold = _fmt(self.threshold)
-        return f"TLU(weights=[{weights}], threshold={threshold}{binary}, name={self.name!r})"
+        return f"TLU(weights=[{weights}], threshold={threshold}{flags}, name={self.name!r})"
 
 
 def _fmt(value) -> str:
@@ -127,7 +153,7 @@ def identity_gate() -> TLU:
 
 
 def not_gate() -> TLU:
-    """The one-input negation unit: weight -1, threshold -1/2 (threshold 0 would give NOT(0) = 0).
+    """The one-input negation unit: weight -1, threshold -1/2 (the chapter's 0 needs ">=").
 
     Returns:
         A binary TLU with f(0) = 1 and f(1) = 0.
