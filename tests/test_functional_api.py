@@ -34,8 +34,10 @@ def test_a_functional_model_trains_as_the_same_sequential_model():
     assert a == b
     for wa, wb in zip(functional.get_weights(), sequential.get_weights()):
         np.testing.assert_array_equal(wa, wb)
-    assert outputs.shape == (None, 3) and [lay.name for lay in functional.layers][0].startswith(
-        "dense"
+    # As Keras lists them: the InputLayer first, then the layers in call order.
+    names = [lay.name for lay in functional.layers]
+    assert (
+        outputs.shape == (None, 3) and names[0].startswith("input") and names[1].startswith("dense")
     )
 
 

@@ -8,6 +8,7 @@ import csv
 import math
 import os
 import sys
+import time
 import warnings
 
 from .backend import xp
@@ -530,16 +531,76 @@ class CSVLogger(Callback):
 
 
 class TensorBoard(Callback):
-    """Write scalar logs as TensorBoard event files through tensorboardX (an optional extra).
+    """Write logs as TensorBoard event files through tensorboardX (an optional extra).
+
+    Keras's constructor.  Each epoch's logs go to ``epoch/<name>`` at step ``epoch``;
+    with ``update_freq`` an int N ("batch" means 1), every N-th training batch's logs go
+    to ``batch/<name>`` at the batch count since training began (from 1, as Keras counts).
+    ``histogram_freq=k`` writes each weight's histogram (``<weight>/histogram``) every k-th
+    epoch, and ``write_steps_per_second`` adds ``steps_per_second``, as Keras's do.
+    ``write_graph``, ``write_images``, ``profile_batch``, ``embeddings_freq`` and
+    ``embeddings_metadata`` are accepted; set to anything but their defaults they warn
+    once, as wengert writes no graph, weight images, profile or projector.
+
+    Args:
+        log_dir: the directory of the event files.
+        histogram_freq: write weight histograms every this many epochs (0: never).
+        write_graph: accepted (Keras's default True); no graph is written.
+        write_images: accepted; True warns (weights are not written as images).
+        write_steps_per_second: also write the training steps per second.
+        update_freq: "epoch", or "batch" or an int N: also write every N-th batch's logs.
+        profile_batch: accepted; nonzero warns (there is no profiler).
+        embeddings_freq: accepted; nonzero warns (there is no projector).
+        embeddings_metadata: accepted; anything but None warns.
 
     Example:
-        >>> TensorBoard(log_dir="runs").log_dir
-        'runs'
+        >>> TensorBoard(log_dir="runs", update_freq="batch").update_freq
+        1
     """
 
-    def __init__(self, log_dir="logs", update_freq="epoch"):
+    def __init__(
+        self,
+        log_dir="logs",
+        histogram_freq=0,
+        write_graph=True,
+        write_images=False,
+        write_steps_per_second=False,
+        update_freq="epoch",
+        profile_batch=0,
+        embeddings_freq=0,
+        embeddings_metadata=None,
+    ):
         self.log_dir = os.fspath(log_dir)
-        self.update_freq = update_freq
+        self.histogram_freq = int(histogram_freq)
+        self.write_graph = write_graph
+        self.write_images = write_images
+        self.write_steps_per_second = bool(write_steps_per_second)
+        self.update_freq = 1 if update_freq == "batch" else update_freq
+        if self.update_freq != "epoch" and (
+            isinstance(self.update_freq, bool)
+            or not isinstance(self.update_freq, int)
+            or self.update_freq < 1
+        ):
+            raise ValueError(
+                'TensorBoard: update_freq must be "epoch", "batch" or a positive number of '
+                f"batches, got {update_freq!r}"
+            )
+        self.profile_batch = profile_batch
+        self.embeddings_freq = embeddings_freq
+        self.embeddings_metadata = embeddings_metadata
+        ignored = {
+            "write_images": (write_images, "weight images"),
+            "profile_batch": (profile_batch, "a profile"),
+            "embeddings_freq": (embeddings_freq, "embeddings for the projector"),
+            "embeddings_metadata": (embeddings_metadata, "embeddings for the projector"),
+        }
+        for arg, (value, what) in ignored.items():
+            if value not in (None, False, 0, "0", (0, 0), [0, 0]):
+                warnings.warn(
+                    f"TensorBoard: {arg}={value!r} is accepted for Keras compatibility, but "
+                    f"wengert writes no {what}; it is ignored",
+                    stacklevel=2,
+                )
         self._writer = None
         self._step = 0
 
@@ -551,16 +612,36 @@ class TensorBoard(Callback):
                 'TensorBoard needs tensorboardX: pip install "wengert[tensorboard]"'
             ) from None
         self._writer = SummaryWriter(self.log_dir)
+        self._step = 0  # as Keras: batches are counted from the start of each fit
+        self._batch_start = time.perf_counter()
+        self._epoch_start = (self._batch_start, 0)
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._epoch_start = (time.perf_counter(), self._step)
+
+    def on_train_batch_begin(self, batch, logs=None):
+        self._batch_start = time.perf_counter()
 
     def on_train_batch_end(self, batch, logs=None):
         self._step += 1
-        if self.update_freq == "batch" and logs:
-            for k, v in logs.items():
-                self._writer.add_scalar(f"batch/{k}", v, self._step)
+        if self.update_freq == "epoch" or self._step % self.update_freq:
+            return
+        logs = dict(logs or {})
+        if self.write_steps_per_second:
+            logs["steps_per_second"] = 1.0 / max(time.perf_counter() - self._batch_start, 1e-9)
+        for k, v in logs.items():
+            self._writer.add_scalar(f"batch/{k}", v, self._step)
 
     def on_epoch_end(self, epoch, logs=None):
-        for k, v in (logs or {}).items():
+        logs = dict(logs or {})
+        if self.write_steps_per_second:
+            began, first = self._epoch_start
+            logs["steps_per_second"] = (self._step - first) / max(time.perf_counter() - began, 1e-9)
+        for k, v in logs.items():
             self._writer.add_scalar(f"epoch/{k}", v, epoch)
+        if self.histogram_freq and epoch % self.histogram_freq == 0:
+            for weight in self.model.weights:
+                self._writer.add_histogram(f"{weight.name}/histogram", weight.numpy(), epoch)
         self._writer.flush()
 
     def on_train_end(self, logs=None):

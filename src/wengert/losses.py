@@ -46,6 +46,7 @@ __all__ = [
     "EPSILON",
     "Loss",
     "LossFunctionWrapper",
+    "UnknownFunctionError",
     "MeanSquaredError",
     "MeanAbsoluteError",
     "BinaryCrossentropy",
@@ -791,13 +792,30 @@ def _snake(name: str) -> str:
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
+class UnknownFunctionError(ValueError):
+    """A saved loss or metric names a function that is neither built in nor among the
+    custom objects in scope: pass it to ``load_model`` as ``custom_objects={name: fn}``.
+
+    Example:
+        >>> import wengert as wg
+        >>> config = {"fn": "my_loss", "name": "my_loss", "reduction": "sum"}
+        >>> try:
+        ...     wg.losses.LossFunctionWrapper.from_config(config)
+        ... except wg.losses.UnknownFunctionError as exc:
+        ...     print("custom_objects={'my_loss'" in str(exc))
+        True
+    """
+
+
 class FunctionWrapperConfig:
     """``get_config``/``from_config`` for a class that wraps a function and its keyword
     arguments (``LossFunctionWrapper``, ``metrics.MeanMetricWrapper``).
 
-    The wrapper itself records its function by name (built-in functions only, listed by
-    its ``_functions()``); subclasses, which fix the function, record only their
-    arguments.  Mixed in before the base class, whose config it extends.
+    The wrapper itself records its function by name, as Keras does; reading it back finds
+    a function of the user's own among the custom objects in scope (those given to
+    ``load_model``, or a ``custom_object_scope``), else a built-in one (listed by its
+    ``_functions()``).  Subclasses, which fix the function, record only their arguments.
+    Mixed in before the base class, whose config it extends.
     """
 
     def get_config(self) -> dict:
@@ -810,16 +828,30 @@ class FunctionWrapperConfig:
 
     @classmethod
     def from_config(cls, config: dict):
-        """An object rebuilt from its config (``fn`` by name: built-in functions only)."""
+        """An object rebuilt from its config (``fn`` by name: a custom object in scope,
+        else a built-in function)."""
         config = dict(config)
         if cls is not cls._wrapper():
             return cls(**config)
         name = config.pop("fn")
-        fn = cls._functions().get(name) if isinstance(name, str) else name
-        if fn is None:
+        if not isinstance(name, str):  # an in-memory config holding the function itself
+            return cls(name, **config)
+        if not name.isidentifier():  # "<lambda>", a partial's repr: nothing to look up
             raise ValueError(
-                f"{cls.__name__}.from_config: unknown function {name!r} (built-in functions "
-                f"only: {', '.join(sorted(cls._functions()))})"
+                f"{cls.__name__}.from_config: the function {name!r} has no name to be found "
+                "by; define it with def to save it, and pass it to load_model in custom_objects"
+            )
+        # As Keras: the custom objects first (only ever looked up by name, never imported
+        # or evaluated); custom_class's fallback, a class of that name, is no function.
+        fn = custom_class(name, cls)
+        if fn is None or isinstance(fn, type) or not callable(fn):
+            fn = cls._functions().get(name)
+        if fn is None:
+            raise UnknownFunctionError(
+                f"{cls.__name__}.from_config: unknown function {name!r}: not built in "
+                f"({', '.join(sorted(cls._functions()))}); for a function of your own, pass "
+                f"custom_objects={{{name!r}: the_function}} to load_model (or open a "
+                "custom_object_scope)"
             )
         return cls(fn, **config)
 

@@ -40,6 +40,8 @@ __all__ = [
     "MeanSquaredError",
     "MeanAbsoluteError",
     "RootMeanSquaredError",
+    "MeanAbsolutePercentageError",
+    "MeanSquaredLogarithmicError",
     "BinaryCrossentropy",
     "CategoricalCrossentropy",
     "SparseCategoricalCrossentropy",
@@ -643,6 +645,41 @@ class RootMeanSquaredError(MeanMetricWrapper):
     def result(self) -> float:
         """sqrt(total / count), or 0.0 before any update."""
         return math.sqrt(super().result())
+
+
+class MeanAbsolutePercentageError(MeanMetricWrapper):
+    """The mean absolute percentage error over all samples seen (Keras's "mape").
+
+    Args:
+        name: the metric's name.
+        dtype: accepted for Keras compatibility.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.metrics.MeanAbsolutePercentageError()([[2.0], [4.0]], [[1.0], [5.0]])
+        37.5
+    """
+
+    def __init__(self, name="mean_absolute_percentage_error", dtype=None):
+        super().__init__(_losses.mean_absolute_percentage_error, name, dtype)
+
+
+class MeanSquaredLogarithmicError(MeanMetricWrapper):
+    """The mean squared logarithmic error over all samples seen (Keras's "msle").
+
+    Args:
+        name: the metric's name.
+        dtype: accepted for Keras compatibility.
+
+    Example:
+        >>> import wengert as wg
+        >>> m = wg.metrics.MeanSquaredLogarithmicError()
+        >>> round(m([[0.0, 1.0], [0.0, 0.0]], [[1.0, 1.0], [0.0, 0.0]]), 6)  # Keras's example
+        0.120113
+    """
+
+    def __init__(self, name="mean_squared_logarithmic_error", dtype=None):
+        super().__init__(_losses.mean_squared_logarithmic_error, name, dtype)
 
 
 class BinaryCrossentropy(MeanMetricWrapper):
@@ -1400,6 +1437,8 @@ _CLASSES = {
         MeanSquaredError,
         MeanAbsoluteError,
         RootMeanSquaredError,
+        MeanAbsolutePercentageError,
+        MeanSquaredLogarithmicError,
         BinaryCrossentropy,
         CategoricalCrossentropy,
         SparseCategoricalCrossentropy,
@@ -1418,6 +1457,10 @@ _NAMES = {
     "sparse_categorical_accuracy": SparseCategoricalAccuracy,
     "mean": Mean,
     "root_mean_squared_error": RootMeanSquaredError,
+    "mape": MeanAbsolutePercentageError,
+    "mean_absolute_percentage_error": MeanAbsolutePercentageError,
+    "msle": MeanSquaredLogarithmicError,
+    "mean_squared_logarithmic_error": MeanSquaredLogarithmicError,
     "precision": Precision,
     "recall": Recall,
     "auc": AUC,
@@ -1433,10 +1476,6 @@ _LOSS_NAMES = {
     "binary_crossentropy": _losses.binary_crossentropy,
     "categorical_crossentropy": _losses.categorical_crossentropy,
     "sparse_categorical_crossentropy": _losses.sparse_categorical_crossentropy,
-    "mape": _losses.mean_absolute_percentage_error,
-    "mean_absolute_percentage_error": _losses.mean_absolute_percentage_error,
-    "msle": _losses.mean_squared_logarithmic_error,
-    "mean_squared_logarithmic_error": _losses.mean_squared_logarithmic_error,
     "kl_divergence": _losses.kl_divergence,
     "hinge": _losses.hinge,
     "squared_hinge": _losses.squared_hinge,
@@ -1456,7 +1495,8 @@ def get(identifier):
     ``resolve_accuracy(loss)`` for them instead, as Keras resolves them by
     the loss or the shapes.  Loss names ("mse", "mae", "binary_crossentropy",
     ...) give the mean of that loss over the samples seen; "precision", "recall",
-    "auc" and "root_mean_squared_error" give those metrics with default arguments.
+    "auc", "root_mean_squared_error", "mape" and "msle" give those metric classes with
+    default arguments, named as asked.
 
     Args:
         identifier: a name, {"class_name": ..., "config": {...}}, a Metric
@@ -1483,9 +1523,8 @@ def get(identifier):
     if isinstance(identifier, dict):
         return deserialize(identifier)
     if isinstance(identifier, str):
-        if identifier in _NAMES:
-            cls = _NAMES[identifier]
-            return cls(name=identifier) if cls in (Accuracy, Mean) else cls()
+        if identifier in _NAMES:  # named as asked, as Keras's compile names it ("mape")
+            return _NAMES[identifier](name=identifier)
         if identifier in _LOSS_NAMES:
             return MeanMetricWrapper(_LOSS_NAMES[identifier], name=identifier)
         if identifier in _CLASSES and identifier != "MeanMetricWrapper":

@@ -95,6 +95,7 @@ class Model(Layer):
         self._output_loss_trackers = []  # each output's, with one loss per output
         self._output_metrics = []  # (output key, metric) for models with several outputs
         self._output_weighted_metrics = []  # the same, for compile's weighted_metrics
+        self._all_output_names = []  # every output's name, for losses and targets by name
         self._loss_weights = None
         self.stop_training = False
         self._paused = False  # pause_training(): leave fit with the epoch unfinished
@@ -142,28 +143,42 @@ class Model(Layer):
         """
         self.optimizer = optimizers.get(optimizer)
         if isinstance(loss, (list, tuple, dict)):
-            # One loss per output (a model with several outputs), as Keras.
-            self.compiled_loss = _map_structure(loss, losses.get)
+            # One loss per output (a model with several outputs), as Keras; None (or, in a
+            # dict, no entry) leaves an output without a loss.
+            self.compiled_loss = _map_structure(
+                loss, lambda entry: None if entry is None else losses.get(entry)
+            )
             self._loss_weights = loss_weights
             outputs = getattr(self, "_outputs", None)
             if isinstance(loss, dict) and isinstance(outputs, (list, tuple)):
                 names = self._output_names(len(_leaves(outputs)))  # list outputs, by name
             else:
                 names = list(loss) if isinstance(loss, dict) else self._output_names(len(loss))
-            mean = type(self._loss_tracker)  # (`metrics` is compile's argument here)
-            self._output_loss_trackers = [mean(name=f"{n}_loss") for n in names]
-            self.compiled_loss = self._by_output(self.compiled_loss, "the losses")
+            self._all_output_names = names
+            self.compiled_loss = self._by_output(self.compiled_loss, "the losses", partial=True)
             self._loss_weights = self._by_output(self._loss_weights, "the loss weights")
+            keyed = (
+                self.compiled_loss.items()
+                if isinstance(self.compiled_loss, dict)
+                else zip(names, self.compiled_loss)
+            )
+            mean = type(self._loss_tracker)  # (`metrics` is compile's argument here)
+            self._output_loss_trackers = [mean(name=f"{n}_loss") for n, f in keyed if f is not None]
+            if not self._output_loss_trackers:  # no output has a loss: add_loss alone
+                self.compiled_loss = None
         else:
             self.compiled_loss = losses.get(loss) if loss is not None else None
             self._loss_weights = loss_weights
             outs = len(getattr(self, "outputs", None) or []) if isinstance(self, Functional) else 0
             mean = type(self._loss_tracker)
+            self._all_output_names = self._output_names(outs) if outs > 1 else []
             self._output_loss_trackers = (
-                [mean(name=f"{n}_loss") for n in self._output_names(outs)] if outs > 1 else []
+                [mean(name=f"{n}_loss") for n in self._all_output_names]
+                if outs > 1 and loss is not None
+                else []
             )
         self._output_metrics, self._output_weighted_metrics = [], []
-        if self._output_loss_trackers and (metrics or weighted_metrics):
+        if len(self._all_output_names) > 1 and (metrics or weighted_metrics):
             taken = {}  # names so far, shared so weighted ones step aside (Keras 3)
             self._output_metrics = self._metrics_per_output(metrics, "metrics", taken)
             self._output_weighted_metrics = self._metrics_per_output(
@@ -194,7 +209,7 @@ class Model(Layer):
         name>``, made unique against the names in ``taken`` by Keras 3's rule
         (``CompileMetrics.result``): a weighted metric whose name is taken becomes
         ``<output name>_weighted_<metric name>``; a name still taken gets _1, _2, ..."""
-        names = [t.name.removesuffix("_loss") for t in self._output_loss_trackers]
+        names = self._all_output_names
         outs = getattr(self, "_outputs", None)
         structure = (
             self.compiled_loss if isinstance(self.compiled_loss, (list, tuple, dict)) else outs
@@ -232,6 +247,15 @@ class Model(Layer):
                 metric.name = full if taken[full] == 1 else f"{full}_{taken[full] - 1}"
                 chosen.append((key, metric))
         return chosen
+
+    def _needs_targets(self) -> bool:
+        """Whether the compiled loss or metrics read targets (a model whose loss comes from
+        add_loss alone trains on x only, as in Keras)."""
+        return (
+            self.compiled_loss is not None
+            or bool(self.compiled_metrics)
+            or (self.optimizer is None)
+        )
 
     def _output_names(self, n: int) -> list:
         """The names of the model's n outputs: its output layers' (functional), else
@@ -294,19 +318,29 @@ class Model(Layer):
     reset_state = reset_states  # Keras 3's name
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict, custom_objects=None):
         """A model from ``get_config()``'s output; a functional model's config (its graph of
-        calls) gives a functional model, as ``keras.Model.from_config`` does."""
+        calls) gives a functional model, as ``keras.Model.from_config`` does.
+        ``custom_objects`` maps the names of your own layer classes to them."""
+        if custom_objects:
+            with custom_object_scope(custom_objects):
+                return cls.from_config(config)
         if cls is Model and "calls" in config:
             return Functional.from_config(config)
         return super().from_config(config)
+
+    @property
+    def metrics_names(self) -> list:
+        """The names of ``metrics``, in the order ``evaluate`` returns their values."""
+        return [m.name for m in self.metrics]
 
     def compute_loss(self, x=None, y=None, y_pred=None, sample_weight=None, training=True):
         """The compiled loss of ``(y, y_pred)`` plus the layers' regularization penalties."""
         loss = self._loss(y, y_pred, sample_weight)
         penalties = self.losses  # regularization, added to the loss as Keras does
         if penalties:
-            loss = loss + sum(penalties[1:], penalties[0])
+            added = sum(penalties[1:], penalties[0])
+            loss = added if loss is None else loss + added
         return loss
 
     def compute_metrics(self, x, y, y_pred, sample_weight=None) -> dict:
@@ -370,7 +404,12 @@ class Model(Layer):
 
     def _loss(self, y, y_pred, sample_weight=None):
         if self.compiled_loss is None:
-            raise ValueError(f"Model '{self.name}': call compile(loss=...) before training")
+            if self.losses:  # a model whose loss comes from add_loss alone (Keras)
+                return None
+            raise ValueError(
+                f"Model '{self.name}': no loss: call compile(loss=...) or add one with "
+                "add_loss before training"
+            )
         if isinstance(self.compiled_loss, (list, tuple, dict)) or isinstance(
             y_pred, (list, tuple, dict)
         ):
@@ -395,7 +434,7 @@ class Model(Layer):
                 f"{_describe_structure(y_pred)}; give one loss per output, in the outputs' "
                 "structure (a list, or a dict by output name)"
             )
-        y = self._by_output(y, "y")
+        y = self._by_output(y, "y", partial=any(spec[k] is None for k in keys))
         if isinstance(y, dict) != isinstance(y_pred, dict):
             raise ValueError(
                 f"Model '{self.name}': targets {_describe_structure(y)} for outputs "
@@ -406,6 +445,8 @@ class Model(Layer):
         total, parts = None, []
         for key in keys:
             fn, per_sample = spec[key], sample_weight[key]
+            if fn is None:  # an output without a loss (Keras's None)
+                continue
             # each output's loss reduces its own weights as Keras 3's does (by default
             # "sum_over_batch_size": sum(weight * loss) / batch size)
             part = (
@@ -473,20 +514,25 @@ class Model(Layer):
                 )
         return self._weights_by_output(weights, self._by_output(y, "y"))
 
-    def _by_output(self, value, what: str):
+    def _by_output(self, value, what: str, partial: bool = False):
         """A dict keyed by output name, for a model whose outputs are a list: as that list
-        (Keras matches losses, weights and targets by output name)."""
-        if not isinstance(value, dict) or isinstance(getattr(self, "_outputs", None), dict):
+        (Keras matches losses, weights and targets by output name).  With ``partial``,
+        outputs the dict leaves out get None (an output without a loss needs no target)."""
+        outputs = getattr(self, "_outputs", None)
+        names = self._all_output_names
+        if isinstance(value, dict) and isinstance(outputs, dict) and partial:
+            return {k: value.get(k) for k in outputs}
+        if not isinstance(value, dict) or isinstance(outputs, dict):
             return value
-        names = [t.name.removesuffix("_loss") for t in self._output_loss_trackers]
-        if not names or set(value) != set(names):
+        unknown = sorted(set(value) - set(names))
+        if not names or unknown or (set(value) != set(names) and not partial):
             if names:
                 raise ValueError(
                     f"Model '{self.name}': {what} given by name {sorted(value)}, but the "
-                    f"outputs are {names}"
+                    f"outputs are {names}" + (f" ({unknown} are not among them)" if unknown else "")
                 )
             return value
-        return [value[n] for n in names]
+        return [value.get(n) for n in names]
 
     # -- fit ------------------------------------------------------------------------------
     def fit(
@@ -574,7 +620,7 @@ class Model(Layer):
         y = _inputs(y) if y is not None else None
         if x is None:
             raise ValueError("fit: x is required")
-        if y is None and type(self).train_step is Model.train_step:
+        if y is None and type(self).train_step is Model.train_step and self._needs_targets():
             raise ValueError(
                 "fit: y is required (without y, a train_step of your own gets each batch of "
                 "x as its data, as in Keras)"
@@ -589,7 +635,7 @@ class Model(Layer):
                 )
             w = self._sample_weight_for(y, sample_weight, "fit")
         else:
-            w = None if y is None else _sample_weights(y, _array(sample_weight), class_weight)
+            w = None if y is None else _sample_weights(y, _array(sample_weight), None)
         if validation_data is None and validation_split:
             if not 0 < validation_split < 1:
                 raise ValueError(f"fit: validation_split must be in (0, 1), got {validation_split}")
@@ -605,6 +651,9 @@ class Model(Layer):
                 held_out,
             )
             w = None if w is None else _rows(w, slice(None, split))
+        if class_weight is not None and y is not None and not isinstance(y, (list, tuple, dict)):
+            # the training part only: as in Keras 3, validation losses are not class-weighted
+            w = _sample_weights(y, w, class_weight)
         return self._fit(
             None, x, y, w, batch_size, epochs, verbose, callbacks, validation_data, shuffle,
             initial_epoch, seed, raise_on_nan, validation_batch_size, validation_freq, None,
@@ -802,7 +851,7 @@ class Model(Layer):
             )
         x = _inputs(x)
         y = _inputs(y) if y is not None else None
-        if y is None and type(self).test_step is Model.test_step:
+        if y is None and type(self).test_step is Model.test_step and self._needs_targets():
             raise ValueError(
                 "evaluate: y is required (without y, a test_step of your own gets each batch "
                 "of x as its data)"
@@ -1178,7 +1227,16 @@ class Model(Layer):
             spec["output_weighted_metrics"] = [
                 [k, metrics.serialize(m)] for k, m in self._output_weighted_metrics
             ]
-            _compiled_from(spec)  # what cannot be read back (a lambda loss) is not saved
+            # What cannot be read back (a lambda loss) is not saved.  A function of the
+            # user's own is saved by name, for load_model's custom_objects to supply again:
+            # it is read back here with the model's own functions in scope.
+            own = {
+                w.fn.__name__: w.fn
+                for w in _leaves(self.compiled_loss) + list(self.compiled_metrics)
+                if isinstance(w, losses.FunctionWrapperConfig) and hasattr(w.fn, "__name__")
+            }
+            with custom_object_scope(own):
+                _compiled_from(spec)
             return spec
         except (TypeError, ValueError, KeyError) as exc:
             warnings.warn(
@@ -1365,8 +1423,9 @@ def load_model(filepath, custom_objects=None, compile=True) -> Model:
 
     Args:
         filepath: the file ``save`` wrote.
-        custom_objects: ``{class name: class}`` for model classes of your own (a subclass
-            of ``wg.Model`` defined in the running program is also found by its name).
+        custom_objects: ``{name: class or function}`` for classes of your own (a subclass
+            of ``wg.Model`` defined in the running program is also found by its name) and
+            for loss and metric functions of your own that the model was compiled with.
         compile: compile the model as it was saved (when it was).
 
     Raises:
@@ -1412,13 +1471,25 @@ def load_model(filepath, custom_objects=None, compile=True) -> Model:
     spec = meta.get("compile") if compile else None
     if spec:
         try:
-            model.compile(**_compiled_from(spec))
-            model._output_metrics, model._output_weighted_metrics = (
-                [(key, metrics.deserialize(m)) for key, m in spec.get(part, [])]
-                for part in ("output_metrics", "output_weighted_metrics")
+            with custom_object_scope(custom_objects):  # functions of the user's own, by name
+                compiled = _compiled_from(spec)
+                per_output = [
+                    [(key, metrics.deserialize(m)) for key, m in spec.get(part, [])]
+                    for part in ("output_metrics", "output_weighted_metrics")
+                ]
+        except losses.UnknownFunctionError as exc:
+            warnings.warn(
+                f"load_model: {os.fspath(filepath)}: the model is returned uncompiled: {exc}",
+                stacklevel=2,
             )
+            return model
         except (KeyError, TypeError, ValueError) as exc:
             raise refuse(f"malformed compile arguments: {exc}") from exc
+        try:
+            model.compile(**compiled)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise refuse(f"malformed compile arguments: {exc}") from exc
+        model._output_metrics, model._output_weighted_metrics = per_output
         opt_state = {
             k[len("optimizer/") :]: a for k, a in arrays.items() if k.startswith("optimizer/")
         }
@@ -1459,6 +1530,8 @@ def _sample_weights(y, sample_weight, class_weight):
     labels = xp.asarray(y)
     if labels.ndim > 1 and labels.shape[-1] > 1:
         labels = labels.argmax(-1)  # one-hot
+    else:  # Keras rounds labels (0.9 is class 1), it does not truncate them
+        labels = xp.round(labels)
     labels = labels.reshape(len(y), -1)[:, 0].astype(xp.int64)
     # classes the dict leaves out weigh 1, as in Keras
     table = xp.ones(int(max(max(class_weight, default=0), labels.max(initial=0))) + 1)
@@ -1483,10 +1556,10 @@ def _per_output(loss, fn, saved=False):
     saved single loss is a dict too; it is told apart by its "class_name"."""
     if loss is None:
         return None
-    if isinstance(loss, (list, tuple)):
-        return [fn(item) for item in loss]
+    if isinstance(loss, (list, tuple)):  # None: an output without a loss
+        return [None if item is None else fn(item) for item in loss]
     if isinstance(loss, dict) and not (saved and "class_name" in loss):
-        return {key: fn(item) for key, item in loss.items()}
+        return {key: None if item is None else fn(item) for key, item in loss.items()}
     return fn(loss)
 
 
@@ -1569,8 +1642,11 @@ class _IndexedBatches:
 
 def _as_batch(item):
     """A batch from a source as train_step/test_step take it: Tensors, in a tuple if it was
-    (x and y may themselves be lists or dicts: several inputs or outputs)."""
-
+    (x and y may themselves be lists or dicts: several inputs or outputs).  A list at the
+    top is read as a tuple, (x, y[, sample_weight]), as Keras's unpack_x_y_sample_weight
+    reads it (and as torch's DataLoader yields batches)."""
+    if isinstance(item, list):
+        item = tuple(item)
     if isinstance(item, tuple):
         return tuple(None if a is None else _tensors(a) for a in item)
     return _tensors(item)
@@ -1724,7 +1800,10 @@ class Sequential(Model):
         }
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict, custom_objects=None):
+        if custom_objects:
+            with custom_object_scope(custom_objects):
+                return cls.from_config(config)
         built = [_from_spec(spec) for spec in config["layers"]]
         return cls(built, name=config.get("name"))
 
@@ -1760,11 +1839,13 @@ class Functional(Model):
                     f"Model: inputs must be wg.Input (or lists/dicts of them), got "
                     f"{type(leaf).__name__}"
                 )
+        given = {id(leaf) for leaf in _leaves(inputs)}
         for leaf in _leaves(outputs):
-            if not isinstance(leaf, SymbolicTensor):
+            # what layers returned, or one of the model's own Inputs (passed through)
+            if not isinstance(leaf, SymbolicTensor) and id(leaf) not in given:
                 raise TypeError(
-                    f"Model: outputs must be what layers called on the inputs returned, got "
-                    f"{type(leaf).__name__}"
+                    f"Model: outputs must be what layers called on the inputs returned (or "
+                    f"one of the inputs), got {type(leaf).__name__}"
                 )
         self._inputs, self._outputs = inputs, outputs
         self._calls = _calls_in_order(outputs)
@@ -1783,8 +1864,9 @@ class Functional(Model):
 
     @property
     def layers(self) -> list:
-        """The layers of the graph, in the order they are first called."""
-        return list(self._graph_layers)
+        """The model's InputLayers, then the layers of the graph in the order they are first
+        called, as Keras lists them (so ``layers[i]`` is the same layer in both)."""
+        return _leaves(self._inputs) + list(self._graph_layers)
 
     @property
     def inputs(self) -> list:
@@ -1799,6 +1881,16 @@ class Functional(Model):
     def _walk(self, prefix: str = ""):
         for i, layer in enumerate(self._graph_layers):
             yield f"{prefix}layers.{i}", layer
+
+    @property
+    def input(self):
+        """The model's Input(s): one, or the list or dict it was defined with (Keras)."""
+        return self._inputs
+
+    @property
+    def output(self):
+        """The model's output(s): one, or the list or dict it was defined with (Keras)."""
+        return self._outputs
 
     def _convert_inputs(self, inputs):
         # Each input takes its own Input's dtype in call (a float64 Input stays float64),
@@ -1910,7 +2002,10 @@ class Functional(Model):
         }
 
     @classmethod
-    def from_config(cls, config: dict):
+    def from_config(cls, config: dict, custom_objects=None):
+        if custom_objects:
+            with custom_object_scope(custom_objects):
+                return cls.from_config(config)
         inputs = [_from_spec(spec) for spec in config["inputs"]]
         layers = [_from_spec(spec) for spec in config["layers"]]
         results = []
@@ -1981,7 +2076,8 @@ def _calls_in_order(outputs) -> list:
         order.append(call)
 
     for leaf in _leaves(outputs):
-        visit(leaf.call)
+        if isinstance(leaf, SymbolicTensor):  # (an Input given as an output has no call)
+            visit(leaf.call)
     return order
 
 

@@ -4,7 +4,22 @@ from .base import Input, InputLayer, InputSpec, Layer
 from .conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, UpSampling2D, ZeroPadding2D
 from .core import Activation, Dense, Dropout, Flatten, Lambda, Normalization, Reshape
 from .embedding import Embedding, Masking
-from .merging import Add, Average, Concatenate, Maximum, Minimum, Multiply, Subtract
+from .merging import (
+    Add,
+    Average,
+    Concatenate,
+    Maximum,
+    Minimum,
+    Multiply,
+    Subtract,
+    add,
+    average,
+    concatenate,
+    maximum,
+    minimum,
+    multiply,
+    subtract,
+)
 from .normalization import BatchNormalization
 from .op_layer import OpLayer
 from .pooling import (
@@ -38,6 +53,13 @@ __all__ = [
     "Minimum",
     "Multiply",
     "Subtract",
+    "add",
+    "average",
+    "concatenate",
+    "maximum",
+    "minimum",
+    "multiply",
+    "subtract",
     "Layer",
     "InputSpec",
     "Input",

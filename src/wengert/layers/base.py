@@ -575,7 +575,28 @@ class Layer:
         call.outputs = _map_structure(
             probes[-1], lambda t: symbolic(t) if isinstance(t, Tensor) else t
         )
+        # Keras's inbound nodes, for layer.input and layer.output (kept out of tracking)
+        self.__dict__.setdefault("_symbolic_calls", []).append(call)
         return call.outputs
+
+    @property
+    def input(self):
+        """What the layer's first call in a functional model took (Keras's ``layer.input``)."""
+        return self._first_call("input").inputs
+
+    @property
+    def output(self):
+        """What the layer's first call in a functional model returned (``layer.output``)."""
+        return self._first_call("output").outputs
+
+    def _first_call(self, what: str):
+        calls = self.__dict__.get("_symbolic_calls")
+        if not calls:
+            raise AttributeError(
+                f"{type(self).__name__} '{self.name}' has never been called on a model's "
+                f"symbolic values, so it has no {what}"
+            )
+        return calls[0]
 
     def _probe_value(self, leaf, batch, size):
         """What a symbolic input is replaced with to find a call's output shapes: zeros of
@@ -946,6 +967,14 @@ class InputLayer(_SymbolicOperators, Layer):
         super().__init__(name=name, dtype=dtype)
         self.shape = tuple(shape)
         self.batch_size = batch_size
+        self.built = True  # nothing to build, as Keras's InputLayer
+
+    @property
+    def input(self):
+        """The Input itself: it is the symbolic value (Keras's ``InputLayer.output``)."""
+        return self
+
+    output = input
 
     def _sample_shape(self) -> tuple:
         return self.shape
@@ -965,14 +994,30 @@ class InputLayer(_SymbolicOperators, Layer):
         }
 
 
-def Input(shape, batch_size=None, dtype=None, name=None) -> InputLayer:  # noqa: N802 (Keras name)
-    """The input of a Sequential model: the shape of one sample (no batch axis).
+def Input(  # noqa: N802 (Keras name)
+    shape=None, batch_size=None, dtype=None, name=None, batch_shape=None
+) -> InputLayer:
+    """A model's input: the shape of one sample (no batch axis), or Keras's
+    ``batch_shape`` (batch axis first).
 
     Example:
         >>> import wengert as wg
         >>> wg.layers.Input(shape=(28, 28)).shape
         (28, 28)
+        >>> x = wg.Input(batch_shape=(16, 10, 5))
+        >>> x.shape, x.batch_size
+        ((10, 5), 16)
     """
+    if batch_shape is not None:
+        if shape is not None or batch_size is not None:
+            raise ValueError(
+                f"Input: give shape (and batch_size) or batch_shape, not both; got "
+                f"shape={shape!r}, batch_size={batch_size!r}, batch_shape={batch_shape!r}"
+            )
+        batch_size, *rest = tuple(batch_shape)
+        shape = tuple(rest)
+    if shape is None:
+        raise ValueError("Input: give the shape of one sample (shape=...) or batch_shape")
     return InputLayer(shape=shape, dtype=dtype, name=name, batch_size=batch_size)
 
 

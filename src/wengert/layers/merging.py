@@ -1,5 +1,7 @@
 """Layers that merge a list of tensors (Keras's): Add, Subtract, Multiply, Average,
-Maximum, Minimum and Concatenate, for models with branches (the functional API).
+Maximum, Minimum and Concatenate, for models with branches (the functional API), and
+Keras's lower-case functional forms (``add``, ..., ``concatenate``): each makes the
+layer and calls it once.
 
 Example:
     >>> import wengert as wg
@@ -11,12 +13,27 @@ from __future__ import annotations
 
 import functools
 
+from .. import math_ops
 from ..array_ops import concat
 from ..backend import xp
-from ..math_ops import maximum, minimum
 from .base import Layer
 
-__all__ = ["Add", "Subtract", "Multiply", "Average", "Maximum", "Minimum", "Concatenate"]
+__all__ = [
+    "Add",
+    "Subtract",
+    "Multiply",
+    "Average",
+    "Maximum",
+    "Minimum",
+    "Concatenate",
+    "add",
+    "subtract",
+    "multiply",
+    "average",
+    "maximum",
+    "minimum",
+    "concatenate",
+]
 
 
 class _Merge(Layer):
@@ -119,7 +136,7 @@ class Maximum(_Merge):
     """
 
     def _merge(self, tensors):
-        return functools.reduce(maximum, tensors)
+        return functools.reduce(math_ops.maximum, tensors)
 
 
 class Minimum(_Merge):
@@ -132,7 +149,7 @@ class Minimum(_Merge):
     """
 
     def _merge(self, tensors):
-        return functools.reduce(minimum, tensors)
+        return functools.reduce(math_ops.minimum, tensors)
 
 
 class Concatenate(_Merge):
@@ -155,3 +172,133 @@ class Concatenate(_Merge):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis}
+
+
+# -- Keras's functional forms: ``Layer(**kwargs)(inputs)`` -----------------------------------
+
+
+def add(inputs, **kwargs):
+    """The elementwise sum of a list of tensors: ``Add(**kwargs)(inputs)``.
+
+    Args:
+        inputs: a list of at least 2 tensors (or symbolic values) of one shape.
+        **kwargs: the layer's arguments (``name``, ...).
+
+    Returns:
+        Their sum, of the inputs' shape.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.layers.add([wg.ones((1, 2)), wg.ones((1, 2))]).numpy()
+        array([[2., 2.]], dtype=float32)
+    """
+    return Add(**kwargs)(inputs)
+
+
+def subtract(inputs, **kwargs):
+    """The first of two tensors minus the second: ``Subtract(**kwargs)(inputs)``.
+
+    Args:
+        inputs: a list of exactly 2 tensors (or symbolic values) of one shape.
+        **kwargs: the layer's arguments (``name``, ...).
+
+    Returns:
+        ``inputs[0] - inputs[1]``.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.layers.subtract([wg.fill((1, 2), 3.0), wg.ones((1, 2))]).numpy()
+        array([[2., 2.]], dtype=float32)
+    """
+    return Subtract(**kwargs)(inputs)
+
+
+def multiply(inputs, **kwargs):
+    """The elementwise product of a list of tensors: ``Multiply(**kwargs)(inputs)``.
+
+    Args:
+        inputs: a list of at least 2 tensors (or symbolic values) of one shape.
+        **kwargs: the layer's arguments (``name``, ...).
+
+    Returns:
+        Their product, of the inputs' shape.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.layers.multiply([wg.fill((1, 2), 2.0), wg.fill((1, 2), 3.0)]).numpy()
+        array([[6., 6.]], dtype=float32)
+    """
+    return Multiply(**kwargs)(inputs)
+
+
+def average(inputs, **kwargs):
+    """The elementwise mean of a list of tensors: ``Average(**kwargs)(inputs)``.
+
+    Args:
+        inputs: a list of at least 2 tensors (or symbolic values) of one shape.
+        **kwargs: the layer's arguments (``name``, ...).
+
+    Returns:
+        Their mean, of the inputs' shape.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.layers.average([wg.zeros((1, 2)), wg.fill((1, 2), 2.0)]).numpy()
+        array([[1., 1.]], dtype=float32)
+    """
+    return Average(**kwargs)(inputs)
+
+
+def maximum(inputs, **kwargs):
+    """The elementwise maximum of a list of tensors: ``Maximum(**kwargs)(inputs)``.
+
+    Args:
+        inputs: a list of at least 2 tensors (or symbolic values) of one shape.
+        **kwargs: the layer's arguments (``name``, ...).
+
+    Returns:
+        Their maximum, of the inputs' shape.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.layers.maximum([wg.zeros((1, 2)), wg.ones((1, 2))]).numpy()
+        array([[1., 1.]], dtype=float32)
+    """
+    return Maximum(**kwargs)(inputs)
+
+
+def minimum(inputs, **kwargs):
+    """The elementwise minimum of a list of tensors: ``Minimum(**kwargs)(inputs)``.
+
+    Args:
+        inputs: a list of at least 2 tensors (or symbolic values) of one shape.
+        **kwargs: the layer's arguments (``name``, ...).
+
+    Returns:
+        Their minimum, of the inputs' shape.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.layers.minimum([wg.zeros((1, 2)), wg.ones((1, 2))]).numpy()
+        array([[0., 0.]], dtype=float32)
+    """
+    return Minimum(**kwargs)(inputs)
+
+
+def concatenate(inputs, axis=-1, **kwargs):
+    """A list of tensors joined along ``axis``: ``Concatenate(axis, **kwargs)(inputs)``.
+
+    Args:
+        inputs: a list of tensors (or symbolic values) whose shapes differ only on ``axis``.
+        axis: the axis to join along (the last by default).
+        **kwargs: the layer's arguments (``name``, ...).
+
+    Returns:
+        The joined tensor.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.layers.concatenate([wg.zeros((2, 3)), wg.ones((2, 1))]).shape
+        (2, 4)
+    """
+    return Concatenate(axis=axis, **kwargs)(inputs)
