@@ -269,3 +269,11 @@ def test_public_functions_pickle_as_themselves():
 
     for fn in (wg.reduce_sum, wg.concat, wg.exp, wg.nn.softmax, wg.linalg.det):
         assert pickle.loads(pickle.dumps(fn)) is fn
+
+
+def test_range_indices_save():
+    x = wg.Input((5,))
+    model = wg.Model(x, x[:, range(1, 5, 2)])
+    restored = type(model).from_config(json.loads(json.dumps(model.get_config())))
+    data = RNG.standard_normal((2, 5)).astype("float32")
+    np.testing.assert_array_equal(restored(data).numpy(), data[:, [1, 3]])

@@ -352,3 +352,45 @@ def test_layers_and_random_read_dtype_names_as_tensorflow():
     assert wg.layers.Dense(2, dtype="float").dtype == np.float32
     assert wg.layers.Dense(2, dtype="double").dtype == np.float64
     assert wg.random.normal((2,), dtype="float").dtype == np.float32
+
+
+def test_points_written_as_tuples_are_still_an_array():
+    points = [(0.0, 1.0), (2.0, 3.0), (4.0, 5.0)]
+    (only,) = list(wg.datasets.Batches(points, batch_size=3, shuffle=False))
+    np.testing.assert_array_equal(only, np.asarray(points))
+    (xb, yb) = next(iter(wg.datasets.Batches(points, [0, 1, 0], batch_size=3, shuffle=False)))
+    np.testing.assert_array_equal(xb, np.asarray(points))
+
+
+def test_a_callable_learning_rate_that_can_take_nothing_gets_nothing():
+    # lambda lr=lr: lr is Keras 3's zero-argument form: the step must not become its lr.
+    v = wg.Variable([1.0])
+    opt = wg.optimizers.SGD(learning_rate=lambda lr=0.1: lr)
+    for _ in range(3):
+        opt.apply_gradients([(wg.constant([1.0]), v)])
+    np.testing.assert_allclose(v.numpy(), [0.7], rtol=1e-6)
+    assert wg.optimizers.SGD(learning_rate=lambda step: 0.5 * (step + 1)).learning_rate == 0.5
+    with pytest.raises(TypeError, match="no parameter list"):
+        wg.optimizers.SGD(iter([v]))
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        lambda t: wg.math.cumsum(t),
+        lambda t: wg.math.add_n([t, t]),
+        lambda t: wg.reduce_logsumexp(t),
+    ],
+    ids=["cumsum", "add_n", "reduce_logsumexp"],
+)
+def test_more_number_ops_refuse_bool_as_tensorflow(op):
+    # mask.cumsum(0) counts in torch and NumPy; wengert's would have been a logical or
+    with pytest.raises(TypeError, match="dtype bool.*cast it first"):
+        op(wg.constant([True, False, True]))
+
+
+def test_losses_and_metrics_read_dtype_names_as_tensorflow():
+    assert wg.losses.MeanSquaredError(dtype="float")(np.ones(3), np.zeros(3)).dtype == np.float32
+    metric = wg.metrics.Precision(dtype="float")
+    metric.update_state([1, 0], [1, 1])
+    assert {v.dtype for v in metric.variables} == {np.dtype("float32")}

@@ -18,7 +18,7 @@ import math
 import re
 
 from .array_ops import broadcast_to, cast, expand_dims, one_hot, squeeze
-from .backend import xp
+from .backend import as_dtype, xp
 from .core import operand
 from .layers.base import custom_class, get_mask, set_mask
 from .math_ops import abs as tensor_abs
@@ -700,9 +700,9 @@ class Loss:
     def __init__(self, name=None, reduction="sum_over_batch_size", dtype=None):
         self.name = name or _snake(type(self).__name__)
         self.reduction = _check_reduction(reduction, self.name)
-        if dtype is not None and xp.dtype(dtype).kind != "f":
+        if dtype is not None and as_dtype(dtype).kind != "f":
             raise TypeError(f"{self.name}: dtype must be a floating-point type, got {dtype!r}")
-        self.dtype = None if dtype is None else xp.dtype(dtype).name
+        self.dtype = None if dtype is None else as_dtype(dtype).name
 
     def _in_loss_dtype(self, y_true, y_pred):
         """``y_true`` and ``y_pred`` in the dtype the loss is computed in, as Keras 3's

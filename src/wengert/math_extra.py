@@ -13,6 +13,7 @@ from .core import apply, defjvp, defvjp, nondifferentiable, operand, primitive
 from .math_ops import (
     _axes,
     _mT,
+    _no_bool,
     _unary,
     cos,
     divide,
@@ -93,6 +94,7 @@ def cumsum(x, axis=0, exclusive=False, reverse=False, name=None) -> Tensor:
         array([5., 3., 0.], dtype=float32)
     """
     x = operand(x)
+    _no_bool("cumsum", x)  # TF's Cumsum takes numbers (NumPy would count, wengert's or)
     if x.ndim == 0:
         raise ValueError("cumsum: expected a tensor of rank >= 1, got a scalar")
     (ax,) = _axes(int(axis), x.ndim, "cumsum")
@@ -244,6 +246,7 @@ def add_n(inputs, name=None) -> Tensor:
     ts = [operand(t) for t in inputs]
     if not ts:
         raise ValueError("add_n: needs at least one tensor")
+    _no_bool("add_n", ts[0])  # TF's AddN takes numbers; bool + bool would be a logical or
     shapes = {t.shape for t in ts}
     if len(shapes) != 1:
         raise ValueError(f"add_n: the tensors' shapes differ: {sorted(shapes)}")

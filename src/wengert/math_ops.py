@@ -729,6 +729,7 @@ reduce_logsumexp = _reduction(
     reduce_logsumexp_p,
     "log(sum(exp(x))) over the given axes, computed stably.",
     ">>> float(wg.reduce_logsumexp([1e4, 1e4]))\n10000.693359375",
+    numbers_only=True,
 )
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 import math
 
 from . import losses as _losses
-from .backend import xp
+from .backend import as_dtype, xp
 from .core import all_paused
 from .layers.base import custom_class, get_mask
 from .tensor import Tensor, Variable
@@ -279,7 +279,7 @@ class Metric(metaclass=_MetricType):
             raise RuntimeError(
                 f"{type(self).__name__}.add_variable: call super().__init__() in __init__ first"
             )
-        dtype = xp.dtype(dtype or self.dtype or "float32")
+        dtype = as_dtype(dtype or self.dtype or "float32")
         shape = tuple(int(d) for d in shape)
         value = initializers.get(initializer)(shape, dtype=dtype)
         variable = Variable(
@@ -355,7 +355,7 @@ def _restore_plain_state(metric, state: dict) -> None:
         elif isinstance(v, list):
             # A Variable the metric makes on its first batch (F1, multi-label AUC): made
             # now, so that the first batch after a resume finds it and does not start over.
-            value = xp.asarray(v, dtype=xp.dtype(metric.dtype or "float32"))
+            value = xp.asarray(v, dtype=as_dtype(metric.dtype or "float32"))
             variable = metric.add_variable(value.shape, name=k)
             variable.assign(value)
             setattr(metric, k, variable)
@@ -1272,7 +1272,7 @@ class FBetaScore(Metric):
             y_pred: scores of the same shape.
             sample_weight: None, or one weight per sample.
         """
-        dtype = xp.dtype(self.dtype or "float32")  # compared in it, as Keras does
+        dtype = as_dtype(self.dtype or "float32")  # compared in it, as Keras does
         y_true, y_pred = _array(y_true), _array(y_pred).astype(dtype)
         if y_pred.ndim != 2 or y_true.ndim != 2:
             raise ValueError(

@@ -152,7 +152,11 @@ class Optimizer:
     def learning_rate(self, value) -> None:
         if isinstance(value, dict):
             value = schedules.deserialize(value)
-        if isinstance(value, (list, tuple)) or inspect.isgenerator(value):
+        if (
+            hasattr(value, "__iter__")
+            and not callable(value)
+            and not isinstance(value, (str, bytes, dict, xp.ndarray, Tensor))
+        ):  # a list, generator, chain, map, dict view... of parameters
             self._refuse_parameter_list(value)
         if callable(value):
             self._lr_takes_step = self._takes_step(value)
@@ -161,15 +165,17 @@ class Optimizer:
         self._learning_rate = value
 
     def _takes_step(self, fn) -> bool:
-        """Whether a callable learning rate takes the step (a schedule) or nothing (Keras 3's
-        ``learning_rate=lambda: 0.1``); one that can take the step is given it."""
+        """Whether a callable learning rate takes the step (a schedule, or a function that
+        needs an argument) or nothing (Keras 3's ``learning_rate=lambda: 0.1``)."""
         if isinstance(fn, schedules.LearningRateSchedule):
             return True
         try:
             signature = inspect.signature(fn)
         except (TypeError, ValueError):  # no signature to read: a schedule, as Keras's
             return True
-        for args, takes_step in (((0,), True), ((), False)):
+        # As Keras 3: a callable that can be called with nothing is (lambda lr=lr: lr must
+        # not get the step as its lr); only one that needs an argument gets the step.
+        for args, takes_step in (((), False), ((0,), True)):
             try:
                 signature.bind(*args)
                 return takes_step

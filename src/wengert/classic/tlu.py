@@ -10,7 +10,8 @@ uses it: the perceptron fires when w·x + b > 0 (so ``Perceptron.to_tlu`` is the
 with T = -b), and ``find_tlu``'s proofs pair "> T" for the ones with "<= T" for the
 zeros. ``TLU(..., inclusive=True)`` fires at w·x >= T instead, so the chapter's
 numbers can be used as written. With integer weights and 0/1 inputs every sum is an
-integer, so w·x >= T is the same unit as w·x > T - 1: under ">" the chapter's gates
+integer, so for an integer T, w·x >= T is the same unit as w·x > T - 1 (for T = 1.5 it
+is not: >= 1.5 and > 0.5 differ at a sum of 1): under ">" the chapter's gates
 are AND T = 1, OR T = 0 and NOT T = -1. The ready-made gates below put each threshold
 half-way between the largest sum that must give 0 and the smallest that must give 1
 (AND 1.5, OR 0.5, NOT -0.5): no sum equals it, so they are right under ">" and ">="

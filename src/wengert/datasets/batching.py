@@ -69,6 +69,8 @@ class Batches:
         seed=None,
         drop_remainder: bool = False,
     ):
+        # A data set of (x, y) samples is collated (torch's default); a list that NumPy
+        # reads as one array (points written as tuples) stays an array.
         self._samples = _is_sample_sequence(x)
         if self._samples and y is not None:
             raise TypeError(
@@ -135,7 +137,14 @@ def _is_sample_sequence(x) -> bool:
             "batches: samples that are dicts are not supported; return (x, y) tuples from "
             "the data set's __getitem__, or pass x and y as arrays"
         )
-    return isinstance(first, tuple)
+    if not isinstance(first, tuple):
+        return False
+    if isinstance(x, (list, tuple)):  # points written as tuples are an array of rows
+        try:
+            return xp.asarray(x).dtype == object
+        except ValueError:  # ragged: samples of different shapes
+            return True
+    return True
 
 
 def _collate(samples: list, batch: int) -> tuple:

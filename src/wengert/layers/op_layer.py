@@ -248,6 +248,8 @@ def _encode(layer: str, value):
         return {"__ellipsis__": True}
     if isinstance(value, slice):
         return {"__slice__": [_encode(layer, v) for v in (value.start, value.stop, value.step)]}
+    if isinstance(value, range):
+        return {"__range__": [value.start, value.stop, value.step]}
     if isinstance(value, xp.dtype) or (isinstance(value, type) and issubclass(value, xp.generic)):
         return {"__dtype__": xp.dtype(value).name}  # wg.float32 or np.float64 alike
     if isinstance(value, tuple):
@@ -278,6 +280,8 @@ def _decode(value):
         return Ellipsis
     if "__slice__" in value:
         return slice(*(_decode(v) for v in value["__slice__"]))
+    if "__range__" in value:
+        return range(*(int(v) for v in value["__range__"]))
     if "__dtype__" in value:
         return xp.dtype(value["__dtype__"])
     if "__tuple__" in value:
