@@ -394,3 +394,22 @@ def test_losses_and_metrics_read_dtype_names_as_tensorflow():
     metric = wg.metrics.Precision(dtype="float")
     metric.update_state([1, 0], [1, 1])
     assert {v.dtype for v in metric.variables} == {np.dtype("float32")}
+
+
+def test_nn_dropout_keeps_the_expected_value_and_its_gradient_is_the_mask():
+    x = wg.constant(np.ones((4000,)), dtype="float64")
+    with wg.GradientTape() as tape:
+        tape.watch(x)
+        y = wg.nn.dropout(x, rate=0.25, seed=7)
+        total = wg.reduce_sum(y)
+    values = y.numpy()
+    assert set(np.unique(values)) == {0.0, 4 / 3}
+    assert abs((values == 0).mean() - 0.25) < 0.03
+    np.testing.assert_array_equal(tape.gradient(total, x).numpy(), values)  # x is ones
+    shared = wg.nn.dropout(wg.ones((5, 3)), 0.5, noise_shape=(5, 1), seed=1).numpy()
+    assert all(len(set(row)) == 1 for row in shared.tolist())
+    assert wg.nn.dropout(x, 0.0) is x
+    with pytest.raises(ValueError, match=r"rate must be a number in \[0, 1\)"):
+        wg.nn.dropout(x, 1.0)
+    inputs = wg.Input((3,))
+    assert wg.nn.dropout(inputs, 0.5).shape == (None, 3)  # records a layer, as keras.random's

@@ -34,3 +34,4 @@ from .nn_ops import (  # noqa: F401
     sparse_softmax_cross_entropy_with_logits,
     swish,
 )
+from .random import dropout  # noqa: F401

@@ -22,6 +22,7 @@ __all__ = [
     "truncated_normal",
     "categorical",
     "shuffle",
+    "dropout",
 ]
 
 
@@ -252,6 +253,39 @@ def uniform(shape, minval=0.0, maxval=None, dtype=float32, seed=None, name=None)
         True
     """
     return _generator(seed).uniform(shape, minval, maxval, dtype)
+
+
+def dropout(x, rate, noise_shape=None, seed=None, name=None):
+    """Zero each element with probability ``rate`` and scale the others by
+    ``1 / (1 - rate)``, so the expected value is unchanged (``tf.nn.dropout``, TF 2's
+    ``rate`` form; Keras 3's ``keras.random.dropout``).  ``noise_shape`` (broadcastable
+    to x's shape) shares one draw along the axes where it is 1.  The kept elements'
+    gradient is the same scale; the dropped ones get zero.
+
+    Example:
+        >>> import wengert as wg
+        >>> y = wg.nn.dropout(wg.ones((1000,)), rate=0.5, seed=3).numpy()
+        >>> sorted(set(y.tolist())), 400 < int((y == 0).sum()) < 600
+        ([0.0, 2.0], True)
+    """
+    from .core import operand
+
+    x = operand(x)
+    if x._value.dtype.kind != "f":
+        raise TypeError(f"dropout: expected a floating-point tensor, got {x.dtype}{list(x.shape)}")
+    if isinstance(rate, bool) or not isinstance(rate, (int, float)) or not 0 <= rate < 1:
+        raise ValueError(f"dropout: rate must be a number in [0, 1), got {rate!r}")
+    if rate == 0:
+        return x
+    shape = x.shape if noise_shape is None else tuple(int(n) for n in noise_shape)
+    try:
+        xp.broadcast_shapes(shape, x.shape)
+    except ValueError:
+        raise ValueError(
+            f"dropout: noise_shape {shape} does not broadcast to the input's shape {x.shape}"
+        ) from None
+    keep = _generator(seed)._rng.random(shape) >= rate
+    return x * _wrap((keep / (1.0 - rate)).astype(x._value.dtype), "dropout_mask")
 
 
 def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=None):

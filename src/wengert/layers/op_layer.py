@@ -34,7 +34,16 @@ _NAMESPACES = ("", "math", "nn", "linalg", "bitwise")  # wg.<namespace>.<functio
 # The modules whose public functions take tensors (not constructors of layers, tapes...).
 _OP_MODULES = {
     f"wengert.{m}"
-    for m in ("math_ops", "math_extra", "array_ops", "nn_ops", "conv_ops", "linalg", "bitwise")
+    for m in (
+        "math_ops",
+        "math_extra",
+        "array_ops",
+        "nn_ops",
+        "conv_ops",
+        "linalg",
+        "bitwise",
+        "random",
+    )
 }
 # A constant array in a saved graph is written out in full, so keep it small.
 _MAX_SAVED_ELEMENTS = 1 << 16
