@@ -181,6 +181,66 @@ def test_updates_when_nothing_else_holds_the_array_are_in_place_and_correct():
     np.testing.assert_array_equal(v.numpy(), np.arange(6) + 1.0)
 
 
+def _address(v):
+    # The variable's array's memory, read without holding a reference to the array: a
+    # held reference would itself force a copy-on-write.
+    return v._value.__array_interface__["data"][0]
+
+
+@pytest.mark.parametrize("op", ["assign", "assign_add", "assign_sub"])
+def test_sliced_writes_are_in_place_when_nothing_else_holds_the_array(op):
+    v = wg.Variable(np.zeros((64, 8), "float32"))
+    address = _address(v)
+    for i in range(64):
+        getattr(v[i], op)(np.full(8, i, "float32"))  # the temporary slice must not count
+    assert _address(v) == address
+    rows = np.arange(64.0)[:, None] * (-1 if op == "assign_sub" else 1)
+    np.testing.assert_array_equal(v.numpy(), np.broadcast_to(rows, (64, 8)))
+    held = v[1:3]  # a slice that is held is still a snapshot, and its own write is in place
+    before = held.numpy()
+    held.assign(-1.0)
+    assert _address(v) == address
+    np.testing.assert_array_equal(held.numpy(), before)
+    np.testing.assert_array_equal(v.numpy()[1:3], -1.0)
+
+
+def test_sliced_writes_copy_when_something_else_holds_the_array():
+    v = wg.Variable([1.0, 2.0, 3.0, 4.0])
+    address = _address(v)
+    view = np.asarray(v)
+    v[0].assign(10.0)
+    assert _address(v) != address  # copy-on-write: the view keeps the old values
+    np.testing.assert_array_equal(view, [1.0, 2.0, 3.0, 4.0])
+
+    other = v[2:]  # a slice read earlier and still held is a view of the array
+    address = _address(v)
+    v[1].assign_add(1.0)
+    assert _address(v) != address
+    np.testing.assert_array_equal(other.numpy(), [3.0, 4.0])
+
+    with wg.GradientTape() as tape:
+        y = wg.reduce_sum(v * v)  # the tape saves the variable's array
+        address = _address(v)
+        v[3].assign_sub(4.0)
+        assert _address(v) != address
+    np.testing.assert_allclose(tape.gradient(y, v).numpy(), [20.0, 6.0, 6.0, 8.0])
+    np.testing.assert_array_equal(v.numpy(), [10.0, 3.0, 3.0, 0.0])
+
+
+def test_item_assignment_points_to_assign():
+    v = wg.Variable([1.0, 2.0, 3.0], name="w")
+    with pytest.raises(TypeError, match=r"does not support item assignment.*'w'.*\[key\]\.assign"):
+        v[0] = 5.0
+    with pytest.raises(TypeError, match=r"`variable\[key\] \+= value`.*assign_add"):
+        v[0] += 1.0  # computes v[0] + 1.0, then Variable.__setitem__ raises
+    with pytest.raises(TypeError, match="scatter_nd_update"):
+        v[:] -= 0.5
+    np.testing.assert_array_equal(v.numpy(), [1.0, 2.0, 3.0])
+    s = v[0]
+    s += 1.0  # a slice held as a Tensor rebinds, as any Tensor does
+    assert float(s) == 2.0 and float(v[0]) == 1.0
+
+
 def test_constraint_is_not_applied_by_sliced_assign_as_by_assign():
     # TensorFlow applies a variable's constraint in optimizers, never in assign.
     v = wg.Variable([1.0, 2.0], constraint=wg.constraints.NonNeg())
@@ -367,6 +427,23 @@ def test_tensor_scatter_errors():
         wg.scatter_nd([[0.5]], [1.0], [3])
     with pytest.raises(ValueError, match="last axis"):
         wg.scatter_nd(np.zeros((2, 0), "int32"), [1.0, 2.0], [3])
+    with pytest.raises(ValueError, match=r"scatter_nd: shape \[-3\].*dimensions must be >= 0"):
+        wg.scatter_nd([[0]], [1.0], [-3])
+    with pytest.raises(ValueError, match=r"scatter_nd: shape \[2, -1\]"):
+        wg.scatter_nd([[0]], [1.0], wg.constant([2, -1]))
+
+
+def test_last_write_key_keeps_the_last_update_to_each_element():
+    from wengert.array_ops import _last_write_key, _nd_key
+
+    key, expected = _nd_key("op", (4, 2), [[3], [1], [3], [0], [1]])
+    assert expected == (5, 2) and not any(k.flags.writeable for k in key)
+    unique, last, rows = _last_write_key(key, (4, 2))
+    np.testing.assert_array_equal(last, [2, 3, 4])
+    np.testing.assert_array_equal(unique[0], [3, 0, 1])
+    assert rows == (5, 2) and not unique[0].flags.writeable
+    key, _ = _nd_key("op", (4,), [[2], [0]])
+    assert _last_write_key(key, (4,)) == (key, None, None)
 
 
 # -- gradients: finite differences in float64, to second order ---------------------------------

@@ -494,6 +494,12 @@ def gather(params, indices, validate_indices=None, axis=None, batch_dims=0, name
 # the tensor_scatter_nd ops compose it with add, subtract and where: no new primitive.
 
 
+def _frozen(a):
+    """``a``, made read-only (an index a tape may keep must not change)."""
+    a.flags.writeable = False
+    return a
+
+
 def _nd_key(op: str, shape: tuple, indices):
     """Check TensorFlow's scatter_nd ``indices`` against a tensor of ``shape``.
 
@@ -517,12 +523,9 @@ def _nd_key(op: str, shape: tuple, indices):
         raise IndexError(
             f"{op}: indices{list(at)} = {idx[at].tolist()} does not index into shape {shape}"
         )
-    key = []
-    for k in builtins.range(depth):
-        column = xp.array(idx[..., k], dtype=xp.intp)  # a copy: the tape may keep the key
-        column.flags.writeable = False
-        key.append(column)
-    return tuple(key), idx.shape[:-1] + tuple(shape[depth:])
+    # Copies, read-only: the tape may keep the key.
+    key = tuple(_frozen(xp.array(idx[..., k], dtype=xp.intp)) for k in builtins.range(depth))
+    return key, idx.shape[:-1] + tuple(shape[depth:])
 
 
 def _last_writes(key: tuple, shape: tuple):
@@ -536,6 +539,20 @@ def _last_writes(key: tuple, shape: tuple):
     if first_from_end.size == n:
         return None
     return xp.sort(n - 1 - first_from_end)
+
+
+def _last_write_key(key: tuple, shape: tuple):
+    """Keep only the last write to each element that ``key`` names (last update wins).
+
+    Returns ``(key, last, rows)``: when no index repeats, ``key`` unchanged and ``last``
+    None; else the key of the last writes only (read-only), and the updates that go
+    there are ``updates.reshape(rows)[last]``.
+    """
+    last = _last_writes(key, shape)
+    if last is None:
+        return key, None, None
+    rows = (key[0].size,) + tuple(shape[len(key) :])
+    return tuple(_frozen(k.reshape(-1)[last]) for k in key), last, rows
 
 
 def _nd_updates(op: str, updates, dtype, expected: tuple) -> Tensor:
@@ -563,6 +580,10 @@ def scatter_nd(indices, updates, shape, name=None) -> Tensor:
         array([ 0.,  0.,  0., 10., 10.,  0.], dtype=float32)
     """
     shape = _shape(shape)
+    if any(d < 0 for d in shape):
+        raise ValueError(
+            f"scatter_nd: shape {list(shape)} has a negative dimension; dimensions must be >= 0"
+        )
     u = operand(updates)
     key, expected = _nd_key("scatter_nd", shape, indices)
     u = _nd_updates("scatter_nd", u, u.dtype, expected)
@@ -593,10 +614,9 @@ def tensor_scatter_nd_update(tensor, indices, updates, name=None) -> Tensor:
     from .math_ops import where
 
     x, key, u = _tensor_scatter_nd("tensor_scatter_nd_update", tensor, indices, updates)
-    last = _last_writes(key, x.shape)
-    if last is not None:  # keep only the last write to each element
-        u = getitem(reshape(u, (key[0].size,) + x.shape[len(key) :]), (last,))
-        key = tuple(_frozen(k.reshape(-1)[last]) for k in key)
+    key, last, rows = _last_write_key(key, x.shape)
+    if last is not None:
+        u = getitem(reshape(u, rows), (last,))
     written = xp.zeros(x.shape[: len(key)], dtype=bool)
     written[key] = True
     written = written.reshape(written.shape + (1,) * (x.ndim - len(key)))
@@ -629,11 +649,6 @@ def tensor_scatter_nd_sub(tensor, indices, updates, name=None) -> Tensor:
 
     x, key, u = _tensor_scatter_nd("tensor_scatter_nd_sub", tensor, indices, updates)
     return subtract(x, _scatter(u, x.shape, key, False))
-
-
-def _frozen(a):
-    a.flags.writeable = False
-    return a
 
 
 # -- tile, pad ---------------------------------------------------------------------------

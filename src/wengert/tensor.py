@@ -324,7 +324,7 @@ class Variable(Tensor):
         return self._scatter_nd(indices, updates, "scatter_nd_sub")
 
     def _scatter_nd(self, indices, updates, op: str) -> Variable:
-        from .array_ops import _last_writes, _nd_key  # array_ops imports this module
+        from .array_ops import _last_write_key, _nd_key  # array_ops imports this module
 
         what = f".{op}"
         shape = self._value.shape
@@ -332,10 +332,9 @@ class Variable(Tensor):
         new = self._new_value(updates, what, expected, f"indices.shape[:-1] + shape[{len(key)}:] =")
         out = self._writable()
         if op == "scatter_nd_update":
-            last = _last_writes(key, shape)
-            if last is not None:  # keep only the last write to each element
-                new = new.reshape((key[0].size,) + shape[len(key) :])[last]
-                key = tuple(k.reshape(-1)[last] for k in key)
+            key, last, rows = _last_write_key(key, shape)
+            if last is not None:
+                new = new.reshape(rows)[last]
             out[key] = new
         elif op == "scatter_nd_add":
             xp.add.at(out, key, new)
@@ -407,6 +406,17 @@ class Variable(Tensor):
             and sys.getrefcount(v) <= 3 + held
         )
 
+    def __setitem__(self, key, value):
+        # ``v[0] = x`` and ``v[0] += x`` (which reads v[0], adds, then calls this) are
+        # PyTorch's habits; TensorFlow raises this TypeError, with a pointer here.
+        raise TypeError(
+            "'Variable' object does not support item assignment: `variable[key] = value` "
+            "and `variable[key] += value` with `wg.Variable`s are not supported "
+            f"(variable {self.name!r}). Use `variable[key].assign(value)` or "
+            "`variable[key].assign_add(value)` (and `.assign_sub`) to modify the variable, "
+            "or `variable.scatter_nd_update(indices, updates)` for index arrays."
+        )
+
     # ``v -= lr * g`` would rebind ``v`` to a new Tensor and leave the variable as it
     # was: a training loop that writes it trains nothing, silently.  TensorFlow raises
     # (BaseResourceVariable.__iadd__ and friends, resource_variable_ops.py); so does wengert.
@@ -453,15 +463,30 @@ class VariableSlice(Tensor):
 
     def assign(self, value, name=None) -> Variable:
         """Write ``value`` into this slice of the variable. Returns the variable."""
+        self._own_value()
         return self._variable._assign_slice(self._key, value, "assign")
 
     def assign_add(self, delta, name=None) -> Variable:
         """Add ``delta`` to this slice of the variable. Returns the variable."""
+        self._own_value()
         return self._variable._assign_slice(self._key, delta, "assign_add")
 
     def assign_sub(self, delta, name=None) -> Variable:
         """Subtract ``delta`` from this slice of the variable. Returns the variable."""
+        self._own_value()
         return self._variable._assign_slice(self._key, delta, "assign_sub")
+
+    def _own_value(self) -> None:
+        """Make the slice's value a copy where it is a view of the variable's array.
+
+        The view would count as one more holder of that array, so the write would
+        always copy the whole variable (copy-on-write); a copy of just the slice keeps
+        the snapshot and lets the variable be written in place when nothing else
+        holds its array.
+        """
+        base = self._value.base
+        if base is not None and base is self._variable._value:
+            self._value = self._value.copy()
 
 
 def _broadcasts(shape: tuple, target: tuple) -> bool:
@@ -521,7 +546,7 @@ def _to_array(value, dtype=None):
             )
         return a
     if dtype is not None and dtype.kind in "iub":
-        src = xp.asarray(value._value if isinstance(value, Tensor) else value)
+        src = xp.asarray(value)  # a Tensor returned above
         if src.dtype.kind in "fc":
             raise TypeError(
                 f"convert_to_tensor: cannot convert a {src.dtype} value to {dtype} without "
