@@ -5,7 +5,10 @@
 3. explain after a non-persistent gradient() says to ask before it;
 4. float32 constants print as their shortest float32 text;
 5. to_dot draws constants (and, optionally, the reverse pass) and stays valid DOT;
-6. a nonzero but negligible gradient is flagged, with the records where it collapses.
+6. a nonzero but negligible gradient is flagged, with the records where it collapses;
+7. a source cut at argmax whose integers only index (one_hot, gather) blames argmax;
+8. a NaN or inf gradient names the record where it first becomes non-finite;
+9. a zero gradient is traced along the differentiable paths only.
 """
 
 from __future__ import annotations
@@ -183,6 +186,25 @@ def test_listing_prints_scalars_in_the_shortest_text_of_their_dtype():
     del c, e
 
 
+def test_listing_prints_only_0d_constants_inline():
+    a = wg.Variable([1.0, 2.0], name="a")
+    c = wg.Variable([3.0, 4.0], name="c")
+    with wg.GradientTape() as tape:
+        y = c * wg.constant([[0.7]]) + a * wg.constant(0.3)  # (1, 1) broadcasts: y is (1, 2)
+        w = wg.matmul(wg.reshape(a[0], (1, 1)), wg.constant([[2.0]]))
+        v = a * wg.constant([0.5])
+    text = str(tape)
+    assert "multiply(c, const[1, 1])" in text and "multiply(a, 0.3)" in text
+    assert "matmul(v7, const[1, 1])" in text and "multiply(a, const[1])" in text
+    assert "0.7" not in text and "2.0" not in text and "0.5" not in text
+    nodes, edges = _parse_dot(tape.to_dot())
+    notes = sorted(_label(at) for at in nodes.values() if "shape=note" in at)
+    assert notes == ["c1\\n(1, 1) float32", "c2\\n(1, 1) float32", "c3\\n(1,) float32"]
+    ops = {_label(at) for at in nodes.values() if "shape=box" in at}
+    assert {"multiply(c, c1)", "multiply(a, 0.3)", "matmul(v7, c2)", "multiply(a, c3)"} <= ops
+    del y, w, v
+
+
 # -- 5. to_dot ------------------------------------------------------------------------------------
 
 _ID = r'"((?:[^"\\]|\\.)*)"'
@@ -344,3 +366,107 @@ def test_a_multi_output_op_with_a_saved_handle_is_no_integer_cut():
     op = next(n for n, a in nodes.items() if "lstm_sequence" in a)
     assert _label(nodes[op]) == "lstm_sequence(v1, c1, c1, c2, None)"  # h0 is c0: one node
     assert [a for a, b, _ in edges if b == op] == ["v1", "c1", "c1", "c2"]
+
+
+# -- 7. an index computed by argmax ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "use",
+    [
+        lambda i: wg.reduce_sum(wg.one_hot(i, 3)),
+        lambda i: wg.reduce_sum(wg.gather(wg.constant([1.0, 2.0, 3.0]), i)),
+    ],
+    ids=["one_hot", "gather"],
+)
+def test_an_argmax_index_blames_argmax_not_numpy(use):
+    x = wg.Variable([0.3, 0.9, -0.2], name="x")
+    with wg.GradientTape(persistent=True) as tape:
+        y = use(wg.argmax(x))
+    assert tape.gradient(y, x) is None
+    msg = tape.explain(y, x)
+    assert msg.startswith("No recorded path")
+    assert "cut at record 1: `argmax`, which has no gradient by definition" in msg
+    assert "(it returns int64 values)" in msg and "as an index" in msg
+    assert "np.asarray" not in msg and "NumPy" not in msg
+
+
+def test_an_integer_index_is_traced_back_to_where_it_became_integer():
+    x = wg.Variable([0.3, 0.9, -0.2], name="x")
+    with wg.GradientTape(persistent=True) as tape:
+        y = wg.reduce_sum(wg.one_hot(wg.argmax(x) + 1, 4))  # the last record is the add
+    msg = tape.explain(y, x)
+    assert "up to record 2, `add`, and the path is cut at record 1: `argmax`" in msg
+    with wg.GradientTape(persistent=True) as tape:
+        y = wg.reduce_sum(wg.one_hot(wg.cast(x, "int32"), 4))
+    msg = tape.explain(y, x)
+    assert "cut at record 1: `cast` turns a floating-point input into int32" in msg
+    assert "np.asarray" not in msg
+
+
+def test_a_float_value_that_left_through_numpy_still_gets_the_numpy_sentence():
+    x = wg.Variable([0.3, 0.9], name="x")
+    with wg.GradientTape(persistent=True) as tape:
+        y = wg.constant(np.asarray(x * 2.0)) * 2.0
+    msg = tape.explain(y, x)
+    assert "up to record 1, `multiply`) went through np.asarray()" in msg and "cut" not in msg
+
+
+# -- 8. a gradient that is NaN or inf -------------------------------------------------------------
+
+
+def test_a_nan_gradient_names_the_record_whose_local_gradient_is_not_finite():
+    z = wg.Variable([0.0, 4.0], name="z")
+    with wg.GradientTape(persistent=True) as tape:
+        h = z * 2.0
+        y = wg.reduce_sum(wg.sqrt(h) * 0.0)  # d sqrt(h)/dh is inf at 0, times 0: NaN
+    with np.errstate(all="ignore"):
+        g = tape.gradient(y, z).numpy()
+        msg = tape.explain(y, z)
+    assert np.isnan(g[0]) and g[1] == 0.0
+    assert msg.startswith("The gradient is not finite (it holds NaN)")
+    assert "record 2, `sqrt`" in msg and "local gradient is not finite" in msg
+    assert "passes NaN to its input 0" in msg and "nothing to explain" not in msg
+
+
+def test_an_inf_gradient_from_an_infinite_value_names_the_first_record_that_made_it():
+    x = wg.constant([0.0, 1.0])
+    with wg.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        with np.errstate(divide="ignore"):
+            y = wg.reduce_sum(wg.exp(wg.math.log(x * 1.0)))  # log(0) = -inf, exp(-inf) = 0
+    with np.errstate(all="ignore"):
+        g = tape.gradient(y, x).numpy()
+        msg = tape.explain(y, x)
+    assert not np.isfinite(g[0])
+    assert msg.startswith("The gradient is not finite")
+    assert "record 2, `log`, is the first" in msg
+    assert "whose output is not finite (it holds -inf)" in msg
+
+
+def test_a_non_finite_gradient_no_record_explains_suggests_check_numerics():
+    x = wg.constant([1e-10])
+    big = np.float32(3e38)
+    with wg.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        y = wg.reduce_sum(x * big + x * big)  # finite, as is each rule's result: only their
+    assert np.isfinite(y.numpy())  # sum, 6e38, overflows float32
+    with np.errstate(all="ignore"):
+        assert np.isinf(tape.gradient(y, x).numpy()[0])
+        msg = tape.explain(y, x)
+    assert msg.startswith("The gradient is not finite (it holds inf)")
+    assert "wg.debugging.enable_check_numerics()" in msg
+    assert callable(wg.debugging.enable_check_numerics)
+
+
+# -- 9. a zero gradient, along the differentiable paths only -------------------------------------
+
+
+def test_a_zero_factor_is_found_on_the_differentiable_path_not_on_a_cut_one():
+    x = wg.Variable([0.3, 0.9, -0.2], name="x")
+    with wg.GradientTape(persistent=True) as tape:
+        k = wg.cast(wg.argmax(x) + 1, "float32")  # records 1-3: this path is cut at argmax
+        y = wg.reduce_sum(x * 0.0 * k) + 1.0  # record 4 is x * 0.0, record 5 multiplies by k
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), [0.0, 0.0, 0.0])
+    msg = tape.explain(y, x)
+    assert "becomes zero at record 4, `multiply`" in msg and "record 5" not in msg

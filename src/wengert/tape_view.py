@@ -51,12 +51,16 @@ def _scalar(value) -> str:
 
 
 def _operand(a, tid, names) -> str:
+    """An operand as the listing writes it: its local name, a scalar constant in place, or
+    ``const[shape]`` for an array constant of any size (a (1, 1) matrix is no scalar: it
+    broadcasts, and matmul needs its shape)."""
     if tid:
         return names.get(tid, "?")
-    if isinstance(a, Tensor):
-        if a.size == 1:
-            return _scalar(a._value.reshape(())[()])
-        return f"const{list(a.shape)}"
+    if isinstance(a, (Tensor, xp.ndarray)):
+        value = a._value if isinstance(a, Tensor) else a
+        if value.ndim == 0:
+            return _scalar(value[()])
+        return f"const{list(value.shape)}"
     if isinstance(a, (int, float, bool, complex, xp.generic)):
         return _scalar(a)
     return "None" if a is None else "?"
@@ -114,8 +118,8 @@ def _dot_quote(text) -> str:
 
 
 def _is_array_constant(a) -> bool:
-    """A constant operand the drawing shows as a node; scalars go into the op's label."""
-    return isinstance(a, Tensor) and a.size != 1
+    """A constant operand the drawing shows as a node; 0-d scalars go into the op's label."""
+    return isinstance(a, (Tensor, xp.ndarray)) and a.ndim != 0
 
 
 def to_dot(tape, gradients: bool = False) -> str:
@@ -245,7 +249,8 @@ def explain(tape, target, source) -> str:
     left through NumPy), integer dtypes, no recorded path, every path cut (by the op
     that cuts it: ``argmax``, ``floor``, a cast to an integer dtype), and, by
     computing the gradient again from the saved values, a dead ReLU, a saturated
-    sigmoid or tanh, an underflow, a None returned by a custom gradient, or a nonzero
+    sigmoid or tanh, an underflow, a None returned by a custom gradient, a NaN or inf
+    (the first record whose output or local gradient is not finite), or a nonzero
     gradient too small to matter: ``sum|g| * max(max|x|, 1) < eps * sum|y|`` (``eps``
     of the target's dtype), so that moving the source by its own size moves the target
     less than its rounding error; that sentence names the records where it shrinks
@@ -327,24 +332,40 @@ def explain(tape, target, source) -> str:
         return _no_path(tape, target, records, reach)
     # The target depends on the source: walk back from the target through the records
     # that pass a gradient on; each record that does not is where a path is cut.
+    blockers, live = _walk(records, reach, (target._tid,), source._tid)
+    if target._tid not in live:
+        cuts = [f"record {idx + 1}: {blockers[idx]}" for idx in sorted(blockers)]
+        if len(cuts) == 1:
+            return f"The path from the source to the target is cut at {cuts[0]}."
+        return f"Every path from the source to the target is cut, at {'; and at '.join(cuts)}."
+    if tape._freed:
+        return _explain_freed(records, source, target)
+    return _explain_zero(tape, target, source, records, live)
+
+
+def _walk(records, reach, starts, source_tid) -> tuple:
+    """Walk back from the values ``starts`` through the records that pass a gradient on.
+
+    Returns ``(blockers, live)``: record index -> why that record cuts a path (see
+    ``_step_back``), and the ids of the values the walk met that have a differentiable
+    path back to the source (the source included).  A start is in ``live`` exactly when
+    some path from the source reaches it.
+    """
     producer = {}
     for idx, r in enumerate(records):
         outs = r[5] if isinstance(r[5], tuple) else (r[5],)
         for t in outs:
             producer[t] = idx
-    frontier = [target._tid]
+    frontier = list(starts)
     seen = set()
     blockers = {}
-    connected = False
+    onward_of = {}  # tid -> the inputs of its record that the walk went on to
     while frontier:
         tid = frontier.pop()
         if tid in seen:
             continue
         seen.add(tid)
-        if tid == source._tid:
-            connected = True
-            continue
-        if tid not in producer:
+        if tid == source_tid or tid not in producer:
             continue
         idx = producer[tid]
         on_path = [(i, t) for i, t in enumerate(records[idx][4]) if t and t in reach]
@@ -352,15 +373,15 @@ def explain(tape, target, source) -> str:
         if reason:
             blockers[idx] = reason
         else:
+            onward_of[tid] = onward
             frontier.extend(onward)
-    if not connected:
-        cuts = [f"record {idx + 1}: {blockers[idx]}" for idx in sorted(blockers)]
-        if len(cuts) == 1:
-            return f"The path from the source to the target is cut at {cuts[0]}."
-        return f"Every path from the source to the target is cut, at {'; and at '.join(cuts)}."
-    if tape._freed:
-        return _explain_freed(records, source, target)
-    return _explain_zero(tape, target, source, records)
+    # A record's inputs come before it on the tape: in tape order, each value is live
+    # once one of the inputs the walk went on to is.
+    live = {source_tid}
+    for tid in sorted(onward_of, key=producer.__getitem__):
+        if any(t in live for t in onward_of[tid]):
+            live.add(tid)
+    return blockers, live
 
 
 def _no_path(tape, target, records, reach) -> str:
@@ -401,6 +422,13 @@ def _no_path(tape, target, records, reach) -> str:
         # The tape did record ops on the source, yet not the target: a value may have
         # gone from one to the other outside wengert's ops.
         last = max(used)
+        cut = _cut_at(records, reach, last)
+        if cut:
+            return (
+                "No recorded path: the target was not computed while this tape recorded with "
+                f"the source watched ({where}); the tape recorded ops on the source up to "
+                f"record {last + 1}, `{records[last][0].name}`, and the path is cut {cut}."
+            )
         left = (
             "; if a value computed from the source (the tape recorded ops on it up to record "
             f"{last + 1}, `{records[last][0].name}`) went through np.asarray(), .numpy() or "
@@ -410,6 +438,29 @@ def _no_path(tape, target, records, reach) -> str:
         "No recorded path: the target was not computed while this tape recorded with the "
         f"source watched ({where}){left}."
     )
+
+
+def _cut_at(records, reach, idx) -> str:
+    """Where the path to record ``idx``'s outputs is cut, when that record has no gradient
+    or returns integers, as the cut-path sentence names it ("at record 1: `argmax`, which
+    has no gradient by definition"), and what that means for a value computed from them;
+    "" when a differentiable path reaches them."""
+    prim, out, out_tid = records[idx][0], records[idx][2], records[idx][5]
+    outs = [o for o in _outs(out) if isinstance(o, Tensor)] if out is not None else []
+    ints = any(_is_integer(o) for o in outs)
+    if prim.differentiable and prim.vjps is not None and not ints:
+        return ""
+    source_tid = next(t for t, first in reach.items() if first is None)
+    blockers, live = _walk(records, reach, _outs(out_tid), source_tid)
+    if not blockers or any(t in live for t in _outs(out_tid)):
+        return ""
+    at = "; and at ".join(f"record {i + 1}: {blockers[i]}" for i in sorted(blockers))
+    if ints:
+        return (
+            f"at {at}; an op that takes integers as an index (one_hot, gather, a slice) "
+            "reads them without recording anything"
+        )
+    return f"at {at}, whatever was computed from its output"
 
 
 def _is_float(t) -> bool:
@@ -499,12 +550,20 @@ def _explain_freed(records, source, target) -> str:
     )
 
 
-def _explain_zero(tape, target, source, records) -> str:
-    """The target depends on the source: say whether the gradient is None or zero, and why."""
-    on_path = _records_between(records, source._tid, target._tid)
+def _explain_zero(tape, target, source, records, live) -> str:
+    """The target depends on the source: say whether the gradient is None, zero or not
+    finite, and why.  ``live`` holds the values on a differentiable path from the source
+    to the target (explain's walk); only the records that make them are looked at."""
+    on_path = {
+        idx
+        for idx, r in enumerate(records)
+        if any(t in live and t != source._tid for t in _outs(r[5]))
+    }
     g = _plain_gradients(tape, target, [source])[0]
     if g is None:
         return _explain_none(tape, target, source, records, on_path)
+    if g._value.dtype.kind in "fc" and not bool(xp.all(xp.isfinite(g._value))):
+        return _explain_nonfinite(tape, target, source, records, on_path, live, g)
     if not bool(xp.all(g._value == 0)):
         vanishing = _vanishing(tape, target, source, records, on_path, g)
         return vanishing or "The gradient is connected and nonzero: nothing to explain."
@@ -533,18 +592,27 @@ def _explain_zero(tape, target, source, records) -> str:
                 f"The gradient is exactly zero: it dies at record {idx + 1}, `{prim.name}`, "
                 "whose derivative is zero everywhere."
             )
-    return _where_zero(tape, target, source, records, on_path)
+    return _where_zero(tape, target, source, records, on_path, live)
 
 
-def _where_zero(tape, target, source, records, on_path) -> str:
+def _where_zero(tape, target, source, records, on_path, live) -> str:
     """The gradient is exactly zero with no dead or saturated unit to blame: find the
-    record, from the target back, where the gradient's magnitude drops to zero."""
+    record, from the target back, where the gradient's magnitude drops to zero.
+
+    Only inputs in ``live`` (a differentiable path back to the source) count: an input
+    whose path is already cut (a factor computed from ``argmax``) has a zero gradient
+    that says nothing about the source's.
+    """
     values, largest = _magnitudes(tape, target, source, records, on_path)
     for idx in sorted(on_path, reverse=True):
         prim, in_tids, out_tid = records[idx][0], records[idx][4], records[idx][5]
         outs = out_tid if isinstance(out_tid, tuple) else (out_tid,)
         g_out = max(largest.get(t, 0.0) for t in outs)
-        dead = [t for t in in_tids if t in values and _is_float(values[t]) and not largest[t]]
+        dead = [
+            t
+            for t in in_tids
+            if t in live and t in values and _is_float(values[t]) and not largest[t]
+        ]
         if g_out == 0 or not dead or not prim.differentiable:
             continue
         info = xp.finfo(values[dead[0]]._value.dtype)
@@ -565,6 +633,87 @@ def _where_zero(tape, target, source, records, on_path) -> str:
     return (
         "The gradient is exactly zero although the target depends on the source: the "
         "contributions cancel or a factor on the path is zero."
+    )
+
+
+def _outs(out_tid) -> tuple:
+    return out_tid if isinstance(out_tid, tuple) else (out_tid,)
+
+
+def _nonfinite(value) -> str:
+    """What a float array holds that is not finite: "NaN", "inf", "NaN and -inf", ..."""
+    kinds = [
+        ("NaN", xp.isnan(value)),
+        ("inf", xp.isposinf(value.real)),
+        ("-inf", xp.isneginf(value.real)),
+    ]
+    return " and ".join(k for k, hit in kinds if bool(xp.any(hit)))
+
+
+def _local_vjp(record, cotangents, i):
+    """The gradient that ``record``'s rule passes to its input ``i``, given its outputs'
+    cotangents (None for an output with none), as the reverse pass computes it."""
+    from .math_ops import zeros_like_op
+
+    prim, args, out, params = record[0], record[1], record[2], record[3]
+    if isinstance(out, tuple):
+        g = tuple(zeros_like_op(o) if c is None else c for o, c in zip(out, cotangents))
+    else:
+        g = cotangents[0]
+    rules = prim.vjps
+    if type(rules) is tuple:
+        return None if i >= len(rules) or rules[i] is None else rules[i](g, out, *args, **params)
+    return rules(i, g, out, *args, **params)
+
+
+def _explain_nonfinite(tape, target, source, records, on_path, live, g) -> str:
+    """The gradient holds NaN or inf: name the first record, in tape order, on a path from
+    the source to the target whose output, or whose contribution to the gradient of an
+    input on the path, is not finite although the gradient it received is."""
+    from .core import all_paused
+
+    head = f"The gradient is not finite (it holds {_nonfinite(g._value)})"
+    values = _path_values(source, records, on_path)
+    with xp.errstate(all="ignore"):
+        grads = dict(zip(values, _plain_gradients(tape, target, list(values.values()))))
+        for idx in sorted(on_path):
+            record = records[idx]
+            prim, args, out = record[0], record[1], record[2]
+            outs = [o for o in _outs(out) if isinstance(o, Tensor) and _is_float(o)]
+            bad = next((_nonfinite(o._value) for o in outs if _nonfinite(o._value)), "")
+            if bad:
+                return (
+                    f"{head}: record {idx + 1}, `{prim.name}`, is the first on a path from the "
+                    f"source to the target whose output is not finite (it holds {bad}), and a "
+                    "NaN or inf makes the gradients that pass through it NaN or inf; find the "
+                    "inputs that overflow or leave its domain there."
+                )
+            cotangents = [grads.get(t) for t in _outs(record[5])]
+            if not prim.differentiable or prim.vjps is None or args is None:
+                continue
+            if all(c is None for c in cotangents) or any(
+                c is not None and _nonfinite(c._value) for c in cotangents
+            ):
+                continue
+            for i, t in enumerate(record[4]):
+                if t not in live:
+                    continue
+                with all_paused():
+                    gi = _local_vjp(record, cotangents, i)
+                if gi is not None and _is_float(gi) and _nonfinite(gi._value):
+                    return (
+                        f"{head}: record {idx + 1}, `{prim.name}`, is the first on a path from "
+                        "the source to the target whose local gradient is not finite: it "
+                        f"receives a finite gradient but passes {_nonfinite(gi._value)} to its "
+                        f"input {i} (its derivative is infinite or undefined at these inputs, "
+                        "as sqrt's and log's are at 0, and infinity times a zero gradient is "
+                        "NaN)."
+                    )
+    return (
+        f"{head}, and the saved values do not show which record made it so (the sum of "
+        "finite contributions may have overflowed): run the computation again after "
+        "wg.debugging.enable_check_numerics(), which raises at the first op, forward or "
+        "backward, that makes a NaN or inf."
     )
 
 
@@ -656,7 +805,8 @@ def _plain_gradients(tape, target, sources) -> list:
     strict = tape._strict
     tape._strict = False
     try:
-        with all_paused():
+        # A NaN or overflow here is what explain reports, not a warning to print.
+        with all_paused(), xp.errstate(all="ignore"):
             return tape._gradients(target, sources, None, _none_mode())
     finally:
         tape._strict = strict
