@@ -1,5 +1,7 @@
 """``wg.layers``: Keras-style layers built on wengert's ops."""
 
+from .activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
+from .attention import AdditiveAttention, Attention, MultiHeadAttention
 from .base import Input, InputLayer, InputSpec, Layer
 from .conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, UpSampling2D, ZeroPadding2D
 from .core import Activation, Dense, Dropout, Flatten, Lambda, Normalization, Reshape
@@ -20,7 +22,7 @@ from .merging import (
     multiply,
     subtract,
 )
-from .normalization import BatchNormalization
+from .normalization import BatchNormalization, GroupNormalization, LayerNormalization
 from .op_layer import OpLayer
 from .pooling import (
     AveragePooling1D,
@@ -32,6 +34,14 @@ from .pooling import (
     MaxPooling1D,
     MaxPooling2D,
 )
+from .regularization import (
+    ActivityRegularization,
+    GaussianDropout,
+    GaussianNoise,
+    SpatialDropout1D,
+    SpatialDropout2D,
+)
+from .reshaping import Cropping1D, Cropping2D, Permute, RepeatVector, UpSampling1D, ZeroPadding1D
 from .rnn import (
     GRU,
     LSTM,
@@ -70,6 +80,27 @@ __all__ = [
     "Flatten",
     "Reshape",
     "Lambda",
+    "ELU",
+    "LeakyReLU",
+    "PReLU",
+    "ReLU",
+    "Softmax",
+    "AdditiveAttention",
+    "Attention",
+    "MultiHeadAttention",
+    "GroupNormalization",
+    "LayerNormalization",
+    "ActivityRegularization",
+    "GaussianDropout",
+    "GaussianNoise",
+    "SpatialDropout1D",
+    "SpatialDropout2D",
+    "Cropping1D",
+    "Cropping2D",
+    "Permute",
+    "RepeatVector",
+    "UpSampling1D",
+    "ZeroPadding1D",
     "OpLayer",
     "Normalization",
     "Conv1D",

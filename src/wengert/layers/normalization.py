@@ -1,4 +1,4 @@
-"""BatchNormalization, as in Keras 3.
+"""BatchNormalization, LayerNormalization and GroupNormalization, as in Keras 3.
 
 In training (``training=True`` and the layer trainable) the layer normalises
 with the batch's mean and biased variance and updates its moving statistics::
@@ -15,20 +15,32 @@ checkpoints include them.
 Training runs one fused primitive (``conv_ops.batch_norm_training``, with a
 hand-written VJP) instead of a dozen recorded ops: a quarter of a small CNN's
 step.  Inputs whose dtype differs from the layer's weights take the op-by-op path.
+
+LayerNormalization and GroupNormalization normalise each sample by itself (over
+features, or over groups of channels), the same in training and inference, with
+``wg.nn.moments`` and ``wg.nn.batch_normalization``: ``(x - mean) * (gamma /
+sqrt(variance + epsilon)) + beta``.  Keras 3 writes it ``x * inv + (beta - mean *
+inv)``, equal in exact arithmetic; centring first rounds once where that form subtracts
+two large products, which halves the float32 error when ``|mean|`` is 1e3 to 1e4 times
+the spread (test_more_layers measures it against float64).
+float16 inputs are normalised in float32 and the result cast back, as Keras does
+under mixed precision (and as ``moments`` and the fused batch norm do here).
 """
 
 from __future__ import annotations
 
+import operator
+
 from .. import initializers
-from ..array_ops import reshape
+from ..array_ops import cast, reshape, transpose
 from ..backend import xp
-from ..conv_ops import batch_norm_training
+from ..conv_ops import batch_norm_training, batch_normalization, moments
 from ..core import operand
 from ..math_ops import reduce_mean, reduce_sum, sqrt
 from ..tensor import constant, wrap
 from .base import InputSpec, Layer, get_mask, serialize_initializer
 
-__all__ = ["BatchNormalization"]
+__all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization"]
 
 
 class BatchNormalization(Layer):
@@ -202,3 +214,307 @@ class BatchNormalization(Layer):
             "moving_mean_initializer": serialize_initializer(self.moving_mean_initializer),
             "moving_variance_initializer": serialize_initializer(self.moving_variance_initializer),
         }
+
+
+def _normalize(x, axes, gamma, beta, epsilon):
+    """``(x - mean) * gamma / sqrt(variance + epsilon) + beta``, the statistics over ``axes``
+    of each sample; gamma and beta (or None) broadcast against ``x``."""
+    narrow = x._value.dtype == xp.float16
+    if narrow:  # float16 sums overflow at 65504 and lose digits: normalised in float32
+        x = cast(x, "float32")
+        gamma = None if gamma is None else cast(gamma, "float32")
+        beta = None if beta is None else cast(beta, "float32")
+    mean, variance = moments(x, list(axes), keepdims=True)
+    out = batch_normalization(x, mean, variance, beta, gamma, epsilon)
+    return cast(out, "float16") if narrow else out
+
+
+def _int_axis(value, where: str) -> int:
+    try:
+        return operator.index(value)
+    except TypeError:
+        raise TypeError(f"{where}: axis must be an int, got {value!r}") from None
+
+
+class _GammaBetaNormalization(Layer):
+    """What LayerNormalization and GroupNormalization share: epsilon, and a learned
+    per-feature scale ``gamma`` and offset ``beta`` (each optional), with their config."""
+
+    def __init__(
+        self, epsilon, center, scale, beta_initializer, gamma_initializer, **kwargs
+    ):  # fmt: skip
+        super().__init__(**kwargs)
+        self.epsilon = float(epsilon)
+        if not self.epsilon >= 0:
+            raise ValueError(
+                f"{type(self).__name__} '{self.name}': epsilon must be >= 0, got {epsilon!r}"
+            )
+        self.center = bool(center)
+        self.scale = bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+
+    def _add_gamma_beta(self, shape) -> None:
+        if self.scale:
+            self.gamma = self.add_weight(shape, self.gamma_initializer, name="gamma")
+        if self.center:
+            self.beta = self.add_weight(shape, self.beta_initializer, name="beta")
+
+    def get_config(self) -> dict:
+        return {
+            **super().get_config(),
+            "epsilon": self.epsilon,
+            "center": self.center,
+            "scale": self.scale,
+            "beta_initializer": serialize_initializer(self.beta_initializer),
+            "gamma_initializer": serialize_initializer(self.gamma_initializer),
+        }
+
+
+class LayerNormalization(_GammaBetaNormalization):
+    """Normalise each sample over its feature axes: ``gamma * (x - mean) / sqrt(var + eps) + beta``.
+
+    The mean and (biased) variance are each sample's own, over ``axis``; unlike
+    BatchNormalization nothing depends on the batch, and training and inference agree.
+    ``gamma`` and ``beta`` have the shape of the normalised axes (Keras 3).
+
+    Args:
+        axis: the axis, or a list of axes, to normalise over (-1: the last).
+        epsilon: added to the variance before the square root.
+        center: learn an offset ``beta`` (initially zeros).
+        scale: learn a factor ``gamma`` (initially ones).
+        beta_initializer: initializer of beta.
+        gamma_initializer: initializer of gamma.
+        beta_regularizer: optional regularizer of beta.
+        gamma_regularizer: optional regularizer of gamma.
+        beta_constraint: optional constraint of beta.
+        gamma_constraint: optional constraint of gamma.
+        **kwargs: Layer arguments (name, trainable, dtype, input_shape).
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.layers.normalization import LayerNormalization
+        >>> norm = LayerNormalization(epsilon=0.0)
+        >>> norm(wg.constant([[1.0, 3.0], [10.0, 30.0]])).numpy()
+        array([[-1.,  1.],
+               [-1.,  1.]], dtype=float32)
+        >>> wide = LayerNormalization(axis=[1, 2])  # gamma and beta per (row, column)
+        >>> wide(wg.ones((2, 3, 4))).shape, wide.gamma.shape
+        ((2, 3, 4), (3, 4))
+    """
+
+    supports_masking = True  # the input's padding mask passes through
+
+    _float_math = True  # integer inputs are cast to the layer's dtype
+
+    def __init__(
+        self,
+        axis=-1,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(
+            epsilon, center, scale, beta_initializer, gamma_initializer,
+            beta_regularizer=beta_regularizer,
+            gamma_regularizer=gamma_regularizer,
+            beta_constraint=beta_constraint,
+            gamma_constraint=gamma_constraint,
+            **kwargs,
+        )  # fmt: skip
+        where = f"LayerNormalization '{self.name}'"
+        if isinstance(axis, (list, tuple)):
+            self.axis = [_int_axis(a, where) for a in axis]
+            if not self.axis:
+                raise ValueError(f"{where}: axis must name at least one axis, got {axis!r}")
+        else:
+            self.axis = _int_axis(axis, where)
+
+    @property
+    def _axis_list(self) -> list:
+        return self.axis if isinstance(self.axis, list) else [self.axis]
+
+    def _axes_for(self, shape) -> list:
+        """The normalised axes for inputs of ``shape``, non-negative, in ``axis``'s order."""
+        ndim = len(shape)
+        where = f"LayerNormalization '{self.name}'"
+        for a in self._axis_list:
+            if not -ndim <= a < ndim:
+                raise ValueError(
+                    f"{where}: axis {a} is out of range for inputs of shape {tuple(shape)}"
+                )
+        axes = [a % ndim for a in self._axis_list]
+        if len(set(axes)) != len(axes):
+            raise ValueError(
+                f"{where}: axis {self.axis!r} names an axis twice for inputs of shape "
+                f"{tuple(shape)}"
+            )
+        return axes
+
+    def _weight_shape(self, input_shape) -> tuple:
+        """The shape of gamma and beta for inputs of ``input_shape`` (None: unknown)."""
+        sizes = tuple(input_shape[a] for a in self._axes_for(input_shape))
+        if any(s is None for s in sizes):
+            raise ValueError(
+                f"LayerNormalization '{self.name}': the sizes of axis {self.axis!r} must be "
+                f"known, got input shape {tuple(input_shape)}"
+            )
+        return tuple(int(s) for s in sizes)
+
+    def _probe_value(self, leaf, batch, size):
+        if not self.built:  # a functional model's input: refuse unknown sizes by name
+            self._weight_shape((None,) + tuple(leaf._sample_shape()))
+        return super()._probe_value(leaf, batch, size)
+
+    def build(self, input_shape):
+        shape = self._weight_shape(input_shape)
+        self._add_gamma_beta(shape)
+        min_ndim = max(a + 1 if a >= 0 else -a for a in self._axis_list)
+        self.input_spec = InputSpec(min_ndim=min_ndim, axes=dict(zip(self._axis_list, shape)))
+
+    def _broadcast(self, weight, axes, shape):
+        """A weight laid out along ``axes`` (in ``axis``'s order), shaped to broadcast
+        against inputs of ``shape``."""
+        if axes == [len(shape) - 1]:
+            return weight
+        order = sorted(range(len(axes)), key=axes.__getitem__)
+        if order != list(range(len(axes))):  # axis=[2, 1]: gamma[i, j] scales x[:, j, i]
+            weight = transpose(weight, order)
+        return reshape(weight, tuple(s if i in axes else 1 for i, s in enumerate(shape)))
+
+    def call(self, inputs):
+        axes = self._axes_for(inputs.shape)
+        gamma = self._broadcast(self.gamma, axes, inputs.shape) if self.scale else None
+        beta = self._broadcast(self.beta, axes, inputs.shape) if self.center else None
+        return _normalize(inputs, sorted(axes), gamma, beta, self.epsilon)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis}
+
+
+class GroupNormalization(_GammaBetaNormalization):
+    """Normalise each sample over groups of channels (Wu & He, 2018), as Keras 3.
+
+    The channels along ``axis`` are split into ``groups`` contiguous groups; each
+    sample's mean and (biased) variance are taken over a group's channels and all
+    the other non-batch axes, then ``gamma`` and ``beta`` (one per channel) scale and
+    shift.  ``groups=1`` normalises each sample over everything (gamma and beta still
+    per channel); ``groups=-1`` gives every channel its own group (instance norm).
+
+    Args:
+        groups: the number of groups; it must divide the number of channels (-1: one
+            group per channel).
+        axis: the channel axis (-1 for channels_last, 1 for channels_first).
+        epsilon: added to the variance before the square root.
+        center: learn an offset ``beta`` (initially zeros).
+        scale: learn a factor ``gamma`` (initially ones).
+        beta_initializer: initializer of beta.
+        gamma_initializer: initializer of gamma.
+        beta_regularizer: optional regularizer of beta.
+        gamma_regularizer: optional regularizer of gamma.
+        beta_constraint: optional constraint of beta.
+        gamma_constraint: optional constraint of gamma.
+        **kwargs: Layer arguments (name, trainable, dtype, input_shape).
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.layers.normalization import GroupNormalization
+        >>> norm = GroupNormalization(groups=2, epsilon=0.0)
+        >>> norm(wg.constant([[1.0, 3.0, 10.0, 30.0]])).numpy()
+        array([[-1.,  1., -1.,  1.]], dtype=float32)
+        >>> norm.gamma.shape
+        (4,)
+    """
+
+    supports_masking = True  # the input's padding mask passes through
+
+    _float_math = True  # integer inputs are cast to the layer's dtype
+
+    def __init__(
+        self,
+        groups=32,
+        axis=-1,
+        epsilon=1e-3,
+        center=True,
+        scale=True,
+        beta_initializer="zeros",
+        gamma_initializer="ones",
+        beta_regularizer=None,
+        gamma_regularizer=None,
+        beta_constraint=None,
+        gamma_constraint=None,
+        **kwargs,
+    ):
+        super().__init__(
+            epsilon, center, scale, beta_initializer, gamma_initializer,
+            beta_regularizer=beta_regularizer,
+            gamma_regularizer=gamma_regularizer,
+            beta_constraint=beta_constraint,
+            gamma_constraint=gamma_constraint,
+            **kwargs,
+        )  # fmt: skip
+        where = f"GroupNormalization '{self.name}'"
+        try:
+            self.groups = operator.index(groups)
+        except TypeError:
+            raise TypeError(f"{where}: groups must be an int, got {groups!r}") from None
+        if self.groups == 0 or self.groups < -1:
+            raise ValueError(f"{where}: groups must be positive (or -1), got {groups!r}")
+        self.axis = _int_axis(axis, where)
+
+    def _probe_value(self, leaf, batch, size):
+        if not self.built:  # a functional model's input: refuse an unknown channel count
+            self._channels((None,) + tuple(leaf._sample_shape()))
+        return super()._probe_value(leaf, batch, size)
+
+    def _channels(self, input_shape) -> int:
+        """The size of the channel axis of ``input_shape``, checked."""
+        where = f"GroupNormalization '{self.name}'"
+        ndim = len(input_shape)
+        if not -ndim <= self.axis < ndim or self.axis % ndim == 0:
+            raise ValueError(
+                f"{where}: axis {self.axis} must name a non-batch axis of inputs of shape "
+                f"{tuple(input_shape)}"
+            )
+        dim = input_shape[self.axis]
+        if dim is None:
+            raise ValueError(
+                f"{where}: the size of axis {self.axis} must be known, got input shape "
+                f"{tuple(input_shape)}"
+            )
+        return int(dim)
+
+    def build(self, input_shape):
+        dim = self._channels(input_shape)
+        groups = dim if self.groups == -1 else self.groups
+        if groups > dim or dim % groups:
+            raise ValueError(
+                f"GroupNormalization '{self.name}': groups={groups} must divide the {dim} "
+                f"channels of axis {self.axis} (input shape {tuple(input_shape)})"
+            )
+        self._groups = groups
+        self._add_gamma_beta((dim,))
+        self.input_spec = InputSpec(ndim=len(input_shape), axes={self.axis: dim})
+
+    def call(self, inputs):
+        shape = inputs.shape
+        axis = self.axis % len(shape)
+        groups = self._groups
+        # (..., C, ...) -> (..., groups, C // groups, ...): channel c is in group c // (C/G)
+        split = (groups, shape[axis] // groups)
+        grouped = reshape(inputs, shape[:axis] + split + shape[axis + 1 :])
+        reduce = [a for a in range(1, len(shape) + 1) if a != axis]
+        param_shape = (1,) * axis + split + (1,) * (len(shape) - axis - 1)
+        gamma = reshape(self.gamma, param_shape) if self.scale else None
+        beta = reshape(self.beta, param_shape) if self.center else None
+        return reshape(_normalize(grouped, reduce, gamma, beta, self.epsilon), shape)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "groups": self.groups, "axis": self.axis}

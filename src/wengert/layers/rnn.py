@@ -1605,12 +1605,15 @@ def torch_state_dict(layer, layer_index=0, as_tensors=False) -> dict:
             if cell.use_bias:
                 out[f"bias_ih{key}"] = cell.bias.numpy()
                 out[f"bias_hh{key}"] = xp.zeros_like(out[f"bias_ih{key}"])
-    if as_tensors:
-        try:
-            import torch
-        except ImportError as exc:  # pragma: no cover - torch is a test extra
-            raise ImportError(
-                "torch_state_dict(as_tensors=True) needs PyTorch: pip install torch"
-            ) from exc
-        out = {k: torch.from_numpy(v) for k, v in out.items()}
-    return out
+    return _as_torch_tensors(out) if as_tensors else out
+
+
+def _as_torch_tensors(arrays: dict) -> dict:
+    """A state dict of arrays as PyTorch tensors (``torch_state_dict(as_tensors=True)``)."""
+    try:
+        import torch
+    except ImportError as exc:  # pragma: no cover - torch is a test extra
+        raise ImportError(
+            "torch_state_dict(as_tensors=True) needs PyTorch: pip install torch"
+        ) from exc
+    return {k: torch.from_numpy(v) for k, v in arrays.items()}
