@@ -717,3 +717,21 @@ def test_a_transformer_block_learns_to_reverse_sequences():
     losses = model.fit(x, y, batch_size=64, epochs=30, verbose=0).history["loss"]
     assert losses[0] > 1.5 and losses[-1] < 0.05 * losses[0]
     assert (model.predict(x[:64]).argmax(-1) == y[:64]).mean() > 0.99
+
+
+def test_attention_masks_that_broadcast_work_as_in_keras():
+    # keras.io's Transformer passes a padding mask as (B, 1, S): it broadcasts over T.
+    from wengert.layers.attention import MultiHeadAttention
+
+    wg.random.set_seed(9)
+    mha = MultiHeadAttention(2, 4)
+    q = np.random.default_rng(0).standard_normal((2, 6, 8)).astype("float32")
+    pad = np.array([[1, 1, 1, 1, 0, 0], [1, 1, 1, 1, 1, 0]], bool)
+    full = mha(q, q, attention_mask=np.broadcast_to(pad[:, None, :], (2, 6, 6))).numpy()
+    for mask in (pad[:, None, :], pad[:, None, None, :], pad[:, None, :].astype("int32")):
+        np.testing.assert_array_equal(mha(q, q, attention_mask=mask).numpy(), full)
+    with pytest.raises(ValueError, match="must have shape"):
+        mha(q, q, attention_mask=np.ones((2, 5, 6), bool))
+    with pytest.raises(NotImplementedError, match="flash_attention"):
+        MultiHeadAttention(2, 4, flash_attention=True)
+    MultiHeadAttention(2, 4, flash_attention=False)  # Keras 3.6 configs carry it

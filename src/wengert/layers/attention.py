@@ -203,8 +203,14 @@ class MultiHeadAttention(Layer):
         kernel_constraint=None,
         bias_constraint=None,
         seed=None,
+        flash_attention=None,
         **kwargs,
     ):
+        if flash_attention:  # Keras 3.6's switch; None/False are the explicit-scores path
+            raise NotImplementedError(
+                "MultiHeadAttention: flash_attention=True is not available (wengert computes "
+                "the attention scores explicitly); leave it None"
+            )
         super().__init__(
             kernel_regularizer=kernel_regularizer,
             bias_regularizer=bias_regularizer,
@@ -445,15 +451,23 @@ class MultiHeadAttention(Layer):
             mask = m if mask is None else mask & m
         if attention_mask is not None:
             m = given = _bool_mask(attention_mask)
-            # (T.., S..), (B, T.., S..) or (B, heads, T.., S..); attention axes flattened
+            # (T.., S..), (B, T.., S..) or (B, heads, T.., S..), each axis of size 1 where
+            # it broadcasts (Keras's (B, 1, S) padding mask); attention axes flattened
             k = len(t_dims) + len(s_dims)
-            lead = m.shape[: m.ndim - k] if m.ndim >= k else None
-            if lead is None or m.shape[len(lead) :] != t_dims + s_dims or len(lead) > 2:
+            if m.ndim < k:
+                m = m.reshape((1,) * (k - m.ndim) + m.shape)
+            lead, trailing = m.shape[: m.ndim - k], m.shape[m.ndim - k :]
+            try:
+                fits = xp.broadcast_shapes(trailing, t_dims + s_dims) == t_dims + s_dims
+            except ValueError:
+                fits = False
+            if not fits or len(lead) > 2:
                 raise ValueError(
                     f"{where}: attention_mask must have shape (batch, T, S) = "
-                    f"{(batch, *t_dims, *s_dims)} (or broadcast to it), got {m.shape} for "
+                    f"{(batch, *t_dims, *s_dims)} (or broadcast to it), got {given.shape} for "
                     f"query {tuple(query.shape)} and value {tuple(value.shape)}"
                 )
+            m = xp.broadcast_to(m, lead + t_dims + s_dims)
             # Keras inserts the missing axes before the heads axis: (B, T, S) -> (B, 1, T, S)
             m = m.reshape(lead + (t, s))
             m = m[None, None] if not lead else m[:, None] if len(lead) == 1 else m

@@ -289,7 +289,12 @@ class LayerNormalization(_GammaBetaNormalization):
         gamma_regularizer: optional regularizer of gamma.
         beta_constraint: optional constraint of beta.
         gamma_constraint: optional constraint of gamma.
+        rms_scaling: only False (Keras's default) is supported; True raises.
         **kwargs: Layer arguments (name, trainable, dtype, input_shape).
+
+    With ``axis`` listed out of order (``[2, 1]``), ``gamma[i, j]`` scales ``x[:, j, i]``:
+    the weights follow the list's order.  Keras reshapes them instead, so weights copied
+    from Keras for such an ``axis`` scale different entries.
 
     Example:
         >>> import wengert as wg
@@ -319,6 +324,7 @@ class LayerNormalization(_GammaBetaNormalization):
         gamma_regularizer=None,
         beta_constraint=None,
         gamma_constraint=None,
+        rms_scaling=False,
         **kwargs,
     ):
         super().__init__(
@@ -330,6 +336,11 @@ class LayerNormalization(_GammaBetaNormalization):
             **kwargs,
         )  # fmt: skip
         where = f"LayerNormalization '{self.name}'"
+        if rms_scaling:  # accepted so Keras configs load; the default is the only form
+            raise NotImplementedError(
+                f"{where}: rms_scaling=True is not supported (Keras's RMS form); use the "
+                "default centred normalization"
+            )
         if isinstance(axis, (list, tuple)):
             self.axis = [_int_axis(a, where) for a in axis]
             if not self.axis:
