@@ -196,3 +196,18 @@ def test_pooling_layer_config_round_trip():
     layer = wg.layers.MaxPooling2D((3, 2), strides=(1, 2), padding="same", name="p")
     clone = wg.layers.MaxPooling2D.from_config(layer.get_config())
     assert (clone.pool_size, clone.strides, clone.padding) == ((3, 2), (1, 2), "same")
+
+
+def test_masked_global_average_of_an_all_padding_sample_is_zero_not_nan():
+    import warnings
+
+    model = wg.Sequential(
+        [wg.layers.Input((5,), dtype="int32"), wg.layers.Embedding(10, 3, mask_zero=True),
+         wg.layers.GlobalAveragePooling1D()]
+    )  # fmt: skip
+    table = model.layers[0].embeddings.numpy()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # building on all-padding zeros used to warn 0/0
+        out = model(np.array([[1, 2, 0, 0, 0], [0, 0, 0, 0, 0]])).numpy()
+    np.testing.assert_allclose(out[0], (table[1] + table[2]) / 2, rtol=1e-6)
+    np.testing.assert_array_equal(out[1], [0.0, 0.0, 0.0])

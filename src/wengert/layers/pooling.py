@@ -7,6 +7,7 @@ Arguments follow Keras 3: ``pool_size``, ``strides`` (default: ``pool_size``),
 from __future__ import annotations
 
 from .. import conv_ops as ops
+from ..backend import xp
 from ..math_ops import reduce_max, reduce_mean, reduce_sum
 from ..tensor import wrap
 from .base import InputSpec, Layer, get_mask
@@ -172,7 +173,9 @@ class _GlobalPooling(Layer):
                 weights = mask.astype(inputs.dtype)[:, None, :]
             total = reduce_sum(inputs * wrap(weights), axis=axes, keepdims=self.keepdims)
             count = weights.sum(axis=first, keepdims=self.keepdims)
-            return total / wrap(count)
+            # A sample with no real step averages to zeros, not 0/0 = NaN (a model builds
+            # on all-padding zeros; a NaN would also poison a whole batch's loss)
+            return total / wrap(xp.maximum(count, 1))
         reduce = reduce_mean if self.kind == "avg" else reduce_max
         return reduce(inputs, axis=axes, keepdims=self.keepdims)
 
