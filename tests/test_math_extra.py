@@ -170,3 +170,23 @@ def test_vector_p_norms_match_torch_with_gradients(p):
         wg.linalg.norm(w, ord=2, axis=[0, 1])
     with pytest.raises(ValueError, match="positive number"):
         wg.linalg.norm(w, ord=-1, axis=1)
+
+
+def test_a_large_two_operand_einsum_takes_the_blas_path_and_stays_exact():
+    # over 4096 elements NumPy's optimize=True path (tensordot) is used: same numbers
+    torch = pytest.importorskip("torch")
+    rng = np.random.default_rng(12)
+    a, b = rng.standard_normal((8, 32, 24)), rng.standard_normal((24, 4, 6))
+    wa, wb = wg.constant(a), wg.constant(b)
+    with wg.GradientTape() as tape:
+        tape.watch([wa, wb])
+        out = wg.linalg.einsum("btd,dhk->bthk", wa, wb)
+        total = wg.reduce_sum(out * out)
+    ta = torch.tensor(a, requires_grad=True)
+    tb = torch.tensor(b, requires_grad=True)
+    tout = torch.einsum("btd,dhk->bthk", ta, tb)
+    (tout * tout).sum().backward()
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-12, atol=1e-12)
+    ga, gb = tape.gradient(total, [wa, wb])
+    np.testing.assert_allclose(ga.numpy(), ta.grad.numpy(), rtol=1e-11)
+    np.testing.assert_allclose(gb.numpy(), tb.grad.numpy(), rtol=1e-11)
