@@ -793,3 +793,35 @@ def test_shape_mismatches_after_build_name_the_layer_and_shapes():
     # axes of unknown size are fine where no weight spans them
     x = wg.Input((None, 8))
     assert PReLU(shared_axes=1)(x).shape == LayerNormalization()(x).shape == (None, None, 8)
+
+
+@pytest.mark.parametrize("axis, shape", [(-1, (4, 6)), ([1, 2], (3, 4, 5)), ([2, 1], (3, 4, 5))])
+def test_rms_normalization_matches_torch_with_gradients(axis, shape):
+    torch = pytest.importorskip("torch")
+    from wengert.layers.normalization import RMSNormalization
+
+    rng = np.random.default_rng(21)
+    x = rng.standard_normal(shape)
+    layer = RMSNormalization(axis=axis, epsilon=1e-6, dtype="float64")
+    layer.build(shape)
+    scale = rng.standard_normal(layer.scale.shape)
+    layer.scale.assign(scale)
+    xt = wg.constant(x)
+    with wg.GradientTape() as tape:
+        tape.watch(xt)
+        out = layer(xt)
+        total = wg.reduce_sum(out * out * out)
+    tx = torch.tensor(x, requires_grad=True)
+    ts = torch.tensor(scale, requires_grad=True)
+    tout = torch.nn.functional.rms_norm(
+        tx, tuple(shape[1:]) if shape[1:] == scale.shape else (shape[-1],), ts, eps=1e-6
+    )
+    (tout**3).sum().backward()
+    np.testing.assert_allclose(out.numpy(), tout.detach().numpy(), rtol=1e-10, atol=1e-12)
+    gx, gs = tape.gradient(total, [xt, layer.scale])
+    np.testing.assert_allclose(gx.numpy(), tx.grad.numpy(), rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(gs.numpy(), ts.grad.numpy(), rtol=1e-9, atol=1e-12)
+    config = layer.get_config()
+    assert type(layer).from_config(config).get_config() == config
+    with pytest.raises(ValueError, match="non-batch axis"):
+        RMSNormalization(axis=0)(wg.ones((2, 3)))

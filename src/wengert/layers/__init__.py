@@ -22,7 +22,12 @@ from .merging import (
     multiply,
     subtract,
 )
-from .normalization import BatchNormalization, GroupNormalization, LayerNormalization
+from .normalization import (
+    BatchNormalization,
+    GroupNormalization,
+    LayerNormalization,
+    RMSNormalization,
+)
 from .op_layer import OpLayer
 from .pooling import (
     AveragePooling1D,
@@ -90,6 +95,7 @@ __all__ = [
     "MultiHeadAttention",
     "GroupNormalization",
     "LayerNormalization",
+    "RMSNormalization",
     "ActivityRegularization",
     "GaussianDropout",
     "GaussianNoise",

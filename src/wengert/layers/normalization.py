@@ -529,3 +529,72 @@ class GroupNormalization(_GammaBetaNormalization):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "groups": self.groups, "axis": self.axis}
+
+
+class RMSNormalization(Layer):
+    """Root-mean-square normalization (Zhang & Sennrich, 2019), as Keras 3's layer:
+    ``x / sqrt(mean(x ** 2) + epsilon) * scale`` over ``axis``, with no centring and no
+    offset, as LLaMA-style transformers use it.
+
+    Args:
+        axis: the axis, or a list of axes, to normalise over (-1: the last).
+        epsilon: added to the mean square before the square root.
+        **kwargs: Layer arguments (name, trainable, dtype, input_shape).
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.layers.normalization import RMSNormalization
+        >>> norm = RMSNormalization(epsilon=0.0)
+        >>> norm(wg.constant([[3.0, 4.0]])).numpy() * (12.5 ** 0.5)  # rms of (3, 4)
+        array([[3., 4.]], dtype=float32)
+        >>> norm.scale.shape
+        (2,)
+    """
+
+    supports_masking = True  # the input's padding mask passes through
+
+    _float_math = True  # integer inputs are cast to the layer's dtype
+
+    def __init__(self, axis=-1, epsilon=1e-6, **kwargs):
+        super().__init__(**kwargs)
+        where = f"RMSNormalization '{self.name}'"
+        listed = isinstance(axis, (list, tuple))
+        self.axis = [_int_axis(a, where) for a in axis] if listed else _int_axis(axis, where)
+        if listed and not self.axis:
+            raise ValueError(f"{where}: axis must name at least one axis, got {axis!r}")
+        self.epsilon = float(epsilon)
+        if not self.epsilon >= 0:
+            raise ValueError(f"{where}: epsilon must be >= 0, got {epsilon!r}")
+
+    def _axes(self, shape) -> list:
+        """The normalised axes for inputs of ``shape``: non-negative and sorted (Keras)."""
+        ndim = len(shape)
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        for a in axes:
+            if not -ndim < a < ndim or a % ndim == 0:
+                raise ValueError(
+                    f"RMSNormalization '{self.name}': axis {a} must name a non-batch axis of "
+                    f"inputs of shape {tuple(shape)}"
+                )
+        return sorted({a % ndim for a in axes})
+
+    def build(self, input_shape):
+        axes = self._axes(input_shape)
+        shape = tuple(input_shape[a] for a in axes)
+        if any(s is None for s in shape):
+            raise ValueError(
+                f"RMSNormalization '{self.name}': the sizes of axis {self.axis!r} must be "
+                f"known, got input shape {tuple(input_shape)}"
+            )
+        self.scale = self.add_weight(shape, "ones", name="scale")
+
+    def call(self, inputs):
+        axes = self._axes(inputs.shape)
+        mean_square = reduce_mean(inputs * inputs, axis=axes, keepdims=True)
+        scale = reshape(
+            self.scale, tuple(s if i in axes else 1 for i, s in enumerate(inputs.shape))
+        )
+        return inputs / sqrt(mean_square + self.epsilon) * scale
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
