@@ -485,6 +485,13 @@ class SequenceGradients:
     sequence a layer produced from integer tokens); ``ratio`` is the first step's norm
     over the last step's.  A recurrent network that forgets its early steps shows it
     as a ratio far below one: the chapter's vanishing gradient, through time.
+
+    Example:
+        >>> report = SequenceGradients("the input", [1e-4, 1e-2, 1.0])
+        >>> report.ratio
+        0.0001
+        >>> print(str(report).splitlines()[-1])
+          first/last = 1.00e-04
     """
 
     source: str

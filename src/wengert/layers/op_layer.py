@@ -80,7 +80,14 @@ def _name_of(fn) -> str | None:
 
 
 def symbolic_call(fn, args, kwargs):
-    """``fn(*args, **kwargs)`` where some argument is symbolic: record it as an OpLayer."""
+    """``fn(*args, **kwargs)`` where some argument is symbolic: record it as an OpLayer.
+
+    Example:
+        >>> import wengert as wg
+        >>> y = symbolic_call(wg.reduce_sum, (wg.Input((3,)),), {"axis": 1})
+        >>> y.shape, type(y.call.layer).__name__
+        ((None,), 'OpLayer')
+    """
     if _name_of(fn) is None:
         # A private op inside a public function (wg.nn.relu calls one): refuse, so that
         # the public function, which catches this, records itself under its own name.
@@ -105,7 +112,15 @@ def symbolic_call(fn, args, kwargs):
 
 
 def symbolic_dispatch(fn):
-    """``fn``, or, when an argument is a model's symbolic value, a recorded OpLayer call."""
+    """``fn``, or, when an argument is a model's symbolic value, a recorded OpLayer call.
+
+    Example:
+        >>> import wengert as wg  # install() gave wg.reduce_sum this wrapper
+        >>> wg.reduce_sum.__wrapped__ is wg.math_ops.reduce_sum
+        True
+        >>> float(wg.reduce_sum(wg.ones(3))), wg.reduce_sum(wg.Input((3,)), axis=1).shape
+        (3.0, (None,))
+    """
 
     @functools.wraps(fn)
     def public(*args, **kwargs):
@@ -122,7 +137,13 @@ def symbolic_dispatch(fn):
 
 def install() -> None:
     """Wrap the public op functions with ``symbolic_dispatch``, and give the elementwise
-    ops the recorder (once, at import)."""
+    ops the recorder (once, at import; ``import wengert`` has done it).
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.concat.records_symbolic, wg.concat is wg.array_ops.concat
+        (True, False)
+    """
     import wengert
 
     from .. import core
