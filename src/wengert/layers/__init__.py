@@ -2,14 +2,35 @@
 
 from .activation import ELU, LeakyReLU, PReLU, ReLU, Softmax
 from .attention import AdditiveAttention, Attention, MultiHeadAttention
-from .base import Input, InputLayer, InputSpec, Layer
-from .conv import Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D, UpSampling2D, ZeroPadding2D
+from .base import Input, InputLayer, InputSpec, Layer, Wrapper
+from .conv import (
+    Conv1D,
+    Conv1DTranspose,
+    Conv2D,
+    Conv2DTranspose,
+    DepthwiseConv1D,
+    DepthwiseConv2D,
+    SeparableConv1D,
+    SeparableConv2D,
+    UpSampling2D,
+    ZeroPadding2D,
+)
 from .core import Activation, Dense, Dropout, Flatten, Lambda, Normalization, Reshape
+from .einsum_dense import EinsumDense
 from .embedding import Embedding, Masking
+from .image_preprocessing import (
+    CenterCrop,
+    RandomCrop,
+    RandomRotation,
+    RandomTranslation,
+    RandomZoom,
+    Resizing,
+)
 from .merging import (
     Add,
     Average,
     Concatenate,
+    Dot,
     Maximum,
     Minimum,
     Multiply,
@@ -17,6 +38,7 @@ from .merging import (
     add,
     average,
     concatenate,
+    dot,
     maximum,
     minimum,
     multiply,
@@ -27,6 +49,7 @@ from .normalization import (
     GroupNormalization,
     LayerNormalization,
     RMSNormalization,
+    SpectralNormalization,
 )
 from .op_layer import OpLayer
 from .pooling import (
@@ -38,6 +61,17 @@ from .pooling import (
     GlobalMaxPooling2D,
     MaxPooling1D,
     MaxPooling2D,
+)
+from .preprocessing import (
+    AlphaDropout,
+    CategoryEncoding,
+    Discretization,
+    Identity,
+    RandomBrightness,
+    RandomContrast,
+    RandomFlip,
+    Rescaling,
+    UnitNormalization,
 )
 from .regularization import (
     ActivityRegularization,
@@ -64,6 +98,28 @@ __all__ = [
     "Add",
     "Average",
     "Concatenate",
+    "CenterCrop",
+    "RandomCrop",
+    "RandomRotation",
+    "RandomTranslation",
+    "RandomZoom",
+    "Resizing",
+    "AlphaDropout",
+    "CategoryEncoding",
+    "Discretization",
+    "Identity",
+    "RandomBrightness",
+    "RandomContrast",
+    "RandomFlip",
+    "Rescaling",
+    "UnitNormalization",
+    "Dot",
+    "dot",
+    "EinsumDense",
+    "Conv1DTranspose",
+    "DepthwiseConv1D",
+    "SeparableConv1D",
+    "SeparableConv2D",
     "Maximum",
     "Minimum",
     "Multiply",
@@ -76,6 +132,7 @@ __all__ = [
     "multiply",
     "subtract",
     "Layer",
+    "Wrapper",
     "InputSpec",
     "Input",
     "InputLayer",
@@ -96,6 +153,7 @@ __all__ = [
     "GroupNormalization",
     "LayerNormalization",
     "RMSNormalization",
+    "SpectralNormalization",
     "ActivityRegularization",
     "GaussianDropout",
     "GaussianNoise",

@@ -16,15 +16,17 @@ the output carries the query's mask on.
 from __future__ import annotations
 
 import math
+import string
 
 from .. import initializers
 from ..array_ops import expand_dims, reshape, transpose
 from ..backend import xp
 from ..math_ops import matmul, reduce_sum, tanh
-from ..nn_ops import dense, softmax
+from ..nn_ops import softmax
 from ..random import Generator, get_global_generator
 from ..tensor import Tensor, wrap
 from .base import Layer, get_mask, serialize_initializer, set_mask
+from .einsum_dense import EinsumDense
 from .rnn import _as_torch_tensors
 
 __all__ = [
@@ -73,63 +75,6 @@ def _fresh(initializer):
     """A copy of ``initializer`` for one more weight, as Keras clones it per projection:
     an unseeded one then draws new values for each (a seeded one repeats its values)."""
     return initializer.clone() if isinstance(initializer, initializers.Initializer) else initializer
-
-
-class _MultiAxisDense(Layer):
-    """A dense map that contracts the last ``input_axes`` axes and makes ``output_shape``:
-    (..., *in) -> (..., *output_shape), kernel (*in, *output_shape), bias output_shape.
-    This is the einsum Keras's MultiHeadAttention gives each EinsumDense projection
-    ("abc,cde->abde" for query/key/value, "abcd,cde->abe" for the output), computed as
-    one 2-D matrix product on flattened axes (a BLAS call, not an einsum loop).
-
-    Example:
-        >>> import wengert as wg
-        >>> proj = _MultiAxisDense((2, 3), input_axes=1, name="query")
-        >>> proj(wg.ones((4, 5, 6))).shape, proj.kernel.shape
-        ((4, 5, 2, 3), (6, 2, 3))
-    """
-
-    _float_math = True
-
-    def __init__(
-        self,
-        output_shape,
-        input_axes=1,
-        use_bias=True,
-        kernel_initializer="glorot_uniform",
-        bias_initializer="zeros",
-        **kwargs,
-    ):
-        super().__init__(**kwargs)
-        self.output_dims = tuple(int(d) for d in output_shape)
-        self.input_axes = int(input_axes)
-        self.use_bias = bool(use_bias)
-        self.kernel_initializer = initializers.get(kernel_initializer)
-        self.bias_initializer = initializers.get(bias_initializer)
-
-    def build(self, input_shape):
-        self.input_dims = tuple(int(d) for d in input_shape[-self.input_axes :])
-        shape = self.input_dims + self.output_dims
-        self.kernel = self.add_weight(shape, self.kernel_initializer, name="kernel")
-        if self.use_bias:
-            self.bias = self.add_weight(self.output_dims, self.bias_initializer, name="bias")
-
-    def call(self, inputs):
-        k = self.input_axes
-        if tuple(inputs.shape[-k:]) != self.input_dims:
-            raise ValueError(
-                f"{type(self).__name__} '{self.name}': expected inputs ending in "
-                f"{self.input_dims}, got shape {tuple(inputs.shape)}"
-            )
-        lead = tuple(inputs.shape[:-k])
-        n_in, n_out = math.prod(self.input_dims), math.prod(self.output_dims)
-        x = inputs if k == 1 else reshape(inputs, lead + (n_in,))
-        kernel = reshape(self.kernel, (n_in, n_out))
-        if self.use_bias:
-            y = dense(x, kernel, reshape(self.bias, (n_out,)))
-        else:
-            y = matmul(x, kernel)
-        return y if len(self.output_dims) == 1 else reshape(y, lead + self.output_dims)
 
 
 # -- MultiHeadAttention ----------------------------------------------------------------------
@@ -280,7 +225,6 @@ class MultiHeadAttention(Layer):
         self._check_attention_axes(len(query_shape))
         n, kd, vd = self.num_heads, self.key_dim, self.value_dim
         common = dict(
-            use_bias=self.use_bias,
             kernel_regularizer=self._weight_regularizers.get("kernel"),
             bias_regularizer=self._weight_regularizers.get("bias"),
             kernel_constraint=self._weight_constraints.get("kernel"),
@@ -289,9 +233,14 @@ class MultiHeadAttention(Layer):
         )
 
         def projection(name, shape, out, input_axes=1):
-            layer = _MultiAxisDense(
+            # Keras's EinsumDense projections ("abc,cde->abde" for query/key/value,
+            # "abcd,cde->abe" for the output), written for inputs of any rank.
+            letters = string.ascii_lowercase[: input_axes + len(out)]
+            contract, made = letters[:input_axes], letters[input_axes:]
+            layer = EinsumDense(
+                f"...{contract},{contract}{made}->...{made}",
                 out,
-                input_axes=input_axes,
+                bias_axes=made if self.use_bias else None,
                 kernel_initializer=_fresh(self.kernel_initializer),
                 bias_initializer=_fresh(self.bias_initializer),
                 name=name,
@@ -304,7 +253,7 @@ class MultiHeadAttention(Layer):
         self.key_dense = projection("key", key_shape, (n, kd))
         self.value_dense = projection("value", value_shape, (n, vd))
         out_dims = self._output_dims or (query_shape[-1],)
-        self.output_dense = projection("attention_output", (None, n, vd), out_dims, 2)
+        self.output_dense = projection("attention_output", query_shape[:-1] + (n, vd), out_dims, 2)
         self._projections_made = True
 
     def _check_attention_axes(self, rank: int) -> None:
@@ -408,10 +357,10 @@ class MultiHeadAttention(Layer):
                 ("value", value, self.value_dense),
                 ("key", key, self.key_dense),
             ):
-                if x.shape[-1] != layer.input_dims[0]:
+                if x.shape[-1] != layer.kernel.shape[0]:
                     raise ValueError(
                         f"{where}: it was built for {name} features of size "
-                        f"{layer.input_dims[0]}, got {shapes}"
+                        f"{layer.kernel.shape[0]}, got {shapes}"
                     )
 
     def _attention_mask(
@@ -848,7 +797,7 @@ def torch_state_dict(layer, as_tensors=False) -> dict:
         raise ValueError(f"{what}: MultiHeadAttention '{layer.name}' is not built")
     if not isinstance(layer, MultiHeadAttention):
         raise TypeError(f"{what}: expected a MultiHeadAttention, got {type(layer).__name__}")
-    e = layer.query_dense.input_dims[0]
+    e = layer.query_dense.kernel.shape[0]
     _check_torch_compatible(layer, what, e)
 
     def rows(dense_layer):  # (dim, heads, size) -> (heads * size, dim)

@@ -20,7 +20,7 @@ from ..backend import as_dtype, xp
 from ..core import operand
 from ..tensor import Tensor, Variable
 
-__all__ = ["Layer", "InputSpec", "Input", "InputLayer", "get_mask", "set_mask"]
+__all__ = ["Layer", "InputSpec", "Input", "InputLayer", "Wrapper", "get_mask", "set_mask"]
 
 # The training flag of the outermost call, inherited by nested layers that are
 # called without an explicit ``training=`` (Keras's call context).
@@ -246,6 +246,10 @@ class Layer:
         self._input_shape_arg = None if input_shape is None else tuple(input_shape)
         params = inspect.signature(self.call).parameters
         self._call_takes_training = "training" in params
+        # call(training=True) in the signature: the value used when neither this call nor
+        # an outer one gives training= (Keras 3: augmentation layers augment by default).
+        default = params["training"].default if self._call_takes_training else None
+        self._training_default = None if default is inspect.Parameter.empty else default
         self._call_takes_mask = "mask" in params  # Keras passes the input's mask to it
         # call()'s parameters after the inputs that a positional argument can fill
         # (layer(x, h) is call(x, h), as Keras 3 binds them).
@@ -474,9 +478,10 @@ class Layer:
             self.built = True
         if self.input_spec is not None and shape is not None:
             self.input_spec.check(self.name, shape)
-        outer = _training.get()
         if training is None:
-            training = outer
+            training = _training.get()
+            if training is None:
+                training = self._training_default
         if _add_loss_used[0] and not _in_call.get():
             self._clear_added_losses()  # a new forward pass: last pass's terms go
         if mask is not None and self._call_takes_mask and "mask" not in kwargs:
@@ -755,6 +760,54 @@ def layer_class(name: str, base=None, module: str | None = None) -> type:
             f"custom_objects={{{name!r}: the_class}} (or define it before loading)"
         )
     return (own or named)[-1]
+
+
+def layer_spec(layer) -> dict:
+    """A layer (or cell) as Keras serializes one inside another: class name, module, config."""
+    kind = type(layer)
+    return {"class_name": kind.__name__, "module": kind.__module__, "config": layer.get_config()}
+
+
+def layer_from_spec(spec: dict):
+    """The layer ``layer_spec`` described (its class found by ``layer_class``)."""
+    return layer_class(spec["class_name"], module=spec.get("module")).from_config(spec["config"])
+
+
+class Wrapper(Layer):
+    """A layer that wraps another (Keras's ``keras.layers.Wrapper``): it keeps the wrapped
+    layer as ``self.layer``, builds it, and saves it inside its own config.
+
+    Example:
+        >>> import wengert as wg
+        >>> class Twice(wg.layers.Wrapper):
+        ...     def call(self, inputs, training=None):
+        ...         return 2.0 * self.layer(inputs, training=training)
+        >>> Twice(wg.layers.Dense(3))(wg.ones((2, 4))).shape
+        (2, 3)
+    """
+
+    def __init__(self, layer, **kwargs):
+        if not isinstance(layer, Layer):
+            raise ValueError(
+                f"{type(self).__name__}: expects a Layer to wrap, got {type(layer).__name__}"
+            )
+        kwargs.setdefault("dtype", layer.dtype)
+        super().__init__(**kwargs)
+        self.layer = layer
+
+    def build(self, input_shape):
+        if not self.layer.built:
+            self.layer.build(input_shape)
+            self.layer.built = True
+        self.built = True
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "layer": layer_spec(self.layer)}
+
+    @classmethod
+    def from_config(cls, config: dict):
+        config = dict(config)
+        return cls(layer_from_spec(config.pop("layer")), **config)
 
 
 def custom_class(name: str, base: type):

@@ -1,5 +1,6 @@
-"""Convolution layers (Conv1D, Conv2D, Conv2DTranspose, DepthwiseConv2D) and the
-image-shaping layers that go with them (ZeroPadding2D, UpSampling2D).
+"""Convolution layers (Conv1D, Conv2D, Conv1DTranspose, Conv2DTranspose, DepthwiseConv1D,
+DepthwiseConv2D, SeparableConv1D, SeparableConv2D) and the image-shaping layers that go
+with them (ZeroPadding2D, UpSampling2D).
 
 Arguments follow Keras 3: ``filters``, ``kernel_size``, ``strides``, ``padding``
 ("valid" / "same", and "causal" for Conv1D), ``data_format`` ("channels_last" /
@@ -12,14 +13,18 @@ from __future__ import annotations
 
 from .. import activations, initializers
 from .. import conv_ops as ops
-from ..array_ops import broadcast_to, pad, reshape
+from ..array_ops import broadcast_to, expand_dims, pad, reshape, squeeze
 from .base import InputSpec, Layer, serialize_initializer
 
 __all__ = [
     "Conv1D",
     "Conv2D",
+    "Conv1DTranspose",
     "Conv2DTranspose",
+    "DepthwiseConv1D",
     "DepthwiseConv2D",
+    "SeparableConv1D",
+    "SeparableConv2D",
     "ZeroPadding2D",
     "UpSampling2D",
 ]
@@ -280,36 +285,9 @@ class Conv1D(_Conv):
         return ("valid", "same", "causal")
 
 
-class Conv2DTranspose(_Conv):
-    """Transposed 2-D convolution layer (sometimes called deconvolution).
-
-    The output's spatial size is Keras's: ``input * stride`` for "same",
-    ``input * stride + max(kernel - stride, 0)`` for "valid", or with
-    ``output_padding`` given, ``(input - 1) * stride + kernel - 2 * pad + output_padding``
-    (pad = kernel // 2 for "same", 0 for "valid"); kernels are dilated first.
-
-    Args:
-        filters: the number of output channels.
-        kernel_size: an int or 2 ints.
-        strides: an int or 2 ints.
-        padding: "valid" or "same".
-        output_padding: None, an int or 2 ints (each smaller than the stride).
-        data_format: "channels_last" (default) or "channels_first".
-        dilation_rate: an int or 2 ints.
-        activation: an activation name or function.
-        use_bias: add a bias per output channel.
-        kernel_initializer: initializer of the (kh, kw, filters, in_channels) kernel.
-        bias_initializer: initializer of the bias.
-        **kwargs: Layer arguments.
-
-    Example:
-        >>> import wengert as wg
-        >>> layer = wg.layers.Conv2DTranspose(3, 3, strides=2, padding="same")
-        >>> layer(wg.ones((1, 7, 7, 5))).shape, layer.kernel.shape
-        ((1, 14, 14, 3), (3, 3, 3, 5))
-    """
-
-    rank = 2
+class _ConvTranspose(_Conv):
+    """Shared machinery of the transposed convolutions (N = ``rank``): the gradient
+    of a convolution with respect to its input, with Keras's output sizes."""
 
     def __init__(
         self,
@@ -342,7 +320,7 @@ class Conv2DTranspose(_Conv):
         self.output_padding = (
             None
             if output_padding is None
-            else _tuple(output_padding, 2, "output_padding", self._where(), allow_zero=True)
+            else _tuple(output_padding, self.rank, "output_padding", self._where(), allow_zero=True)
         )
         if self.output_padding is not None and any(
             p >= s for p, s in zip(self.output_padding, self.strides)
@@ -381,19 +359,21 @@ class Conv2DTranspose(_Conv):
         pass  # a transposed convolution grows its input: any kernel fits
 
     def _convolve(self, inputs, bias):
-        fmt = "NHWC" if self.data_format == "channels_last" else "NCHW"
-        out = ops.conv2d_transpose(
+        channels_last = self.data_format == "channels_last"
+        transpose = ops.conv2d_transpose if self.rank == 2 else ops.conv1d_transpose
+        fmt = "NHWC" if channels_last else "NCHW"
+        out = transpose(
             inputs,
             self.kernel,
             self._output_spatial(self._spatial(inputs.shape)),
             self.strides,
             self.padding.upper(),
-            data_format=fmt,
+            data_format=fmt if self.rank == 2 else fmt.replace("H", ""),
             dilations=self.dilation_rate,
         )
         if bias is None:
             return out
-        return ops.bias_add(out, bias, data_format="NC..." if fmt == "NCHW" else None)
+        return ops.bias_add(out, bias, data_format=None if channels_last else "NC...")
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -401,33 +381,96 @@ class Conv2DTranspose(_Conv):
         return {**config, "output_padding": self.output_padding}
 
 
-class DepthwiseConv2D(_Conv):
-    """Depthwise 2-D convolution: each input channel convolved with its own filters.
+class Conv2DTranspose(_ConvTranspose):
+    """Transposed 2-D convolution layer (sometimes called deconvolution).
 
-    Input channel c gives ``depth_multiplier`` output channels
-    ``c * depth_multiplier + m``; it is a grouped convolution with one group per channel.
+    The output's spatial size is Keras's: ``input * stride`` for "same",
+    ``input * stride + max(kernel - stride, 0)`` for "valid", or with
+    ``output_padding`` given, ``(input - 1) * stride + kernel - 2 * pad + output_padding``
+    (pad = kernel // 2 for "same", 0 for "valid"); kernels are dilated first.
 
     Args:
+        filters: the number of output channels.
         kernel_size: an int or 2 ints.
         strides: an int or 2 ints.
         padding: "valid" or "same".
-        depth_multiplier: output channels per input channel.
+        output_padding: None, an int or 2 ints (each smaller than the stride).
         data_format: "channels_last" (default) or "channels_first".
         dilation_rate: an int or 2 ints.
         activation: an activation name or function.
         use_bias: add a bias per output channel.
-        depthwise_initializer: initializer of the (kh, kw, in_channels, depth_multiplier) kernel.
+        kernel_initializer: initializer of the (kh, kw, filters, in_channels) kernel.
         bias_initializer: initializer of the bias.
         **kwargs: Layer arguments.
 
     Example:
         >>> import wengert as wg
-        >>> layer = wg.layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same")
-        >>> layer(wg.ones((1, 5, 5, 3))).shape, layer.kernel.shape
-        ((1, 5, 5, 6), (3, 3, 3, 2))
+        >>> layer = wg.layers.Conv2DTranspose(3, 3, strides=2, padding="same")
+        >>> layer(wg.ones((1, 7, 7, 5))).shape, layer.kernel.shape
+        ((1, 14, 14, 3), (3, 3, 3, 5))
     """
 
     rank = 2
+
+
+class Conv1DTranspose(_ConvTranspose):
+    """Transposed 1-D convolution layer (sometimes called deconvolution), as Keras's.
+
+    The output's length is Keras's: ``length * stride`` for "same",
+    ``length * stride + max(kernel - stride, 0)`` for "valid", or with
+    ``output_padding`` given, ``(length - 1) * stride + kernel - 2 * pad + output_padding``
+    (pad = kernel // 2 for "same", 0 for "valid"); the kernel is dilated first.
+
+    Args:
+        filters: the number of output channels.
+        kernel_size: an int, the window's length.
+        strides: an int.
+        padding: "valid" or "same".
+        output_padding: None or an int smaller than the stride.
+        data_format: "channels_last" (default; (batch, steps, c)) or "channels_first".
+        dilation_rate: an int.
+        activation: an activation name or function.
+        use_bias: add a bias per output channel.
+        kernel_initializer: initializer of the (k, filters, in_channels) kernel.
+        bias_initializer: initializer of the bias.
+        **kwargs: Layer arguments (name, kernel_regularizer, bias_constraint, ...).
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.layers.conv import Conv1DTranspose
+        >>> layer = Conv1DTranspose(4, 3, strides=2, padding="same")
+        >>> layer(wg.ones((2, 10, 3))).shape, layer.kernel.shape
+        ((2, 20, 4), (3, 4, 3))
+    """
+
+    rank = 1
+
+
+def _depthwise(layer, inputs, kernel, bias):
+    """``layer``'s depthwise convolution of ``inputs`` with ``kernel``
+    (kernel_size + (in_channels, depth_multiplier)); one dimension is depthwise_conv2d
+    over images one row high."""
+    fmt = "NHWC" if layer.data_format == "channels_last" else "NCHW"
+    padding = layer._explicit_padding()
+    if layer.rank == 2:
+        return ops.depthwise_conv2d(
+            inputs, kernel, layer.strides, padding, fmt, layer.dilation_rate, bias=bias
+        )
+    row = 1 if layer.data_format == "channels_last" else 2  # the new height axis
+    out = ops.depthwise_conv2d(
+        expand_dims(inputs, row),
+        expand_dims(kernel, 0),
+        (1,) + layer.strides,
+        padding if isinstance(padding, str) else [[0, 0]] + padding,
+        fmt,
+        (1,) + layer.dilation_rate,
+        bias=bias,
+    )
+    return squeeze(out, row)
+
+
+class _DepthwiseConv(_Conv):
+    """Shared machinery of the depthwise convolutions (N = ``rank``)."""
 
     def __init__(
         self,
@@ -473,15 +516,7 @@ class DepthwiseConv2D(_Conv):
         return in_channels * self.depth_multiplier
 
     def _convolve(self, inputs, bias):
-        return ops.depthwise_conv2d(
-            inputs,
-            self.kernel,
-            self.strides,
-            self.padding.upper(),
-            data_format="NHWC" if self.data_format == "channels_last" else "NCHW",
-            dilations=self.dilation_rate,
-            bias=bias,
-        )
+        return _depthwise(self, inputs, self.kernel, bias)
 
     def get_config(self) -> dict:
         config = super().get_config()
@@ -492,6 +527,218 @@ class DepthwiseConv2D(_Conv):
             if f"kernel_{kind}" in config:
                 config[f"depthwise_{kind}"] = config.pop(f"kernel_{kind}")
         return {**config, "depth_multiplier": self.depth_multiplier}
+
+
+class DepthwiseConv2D(_DepthwiseConv):
+    """Depthwise 2-D convolution: each input channel convolved with its own filters.
+
+    Input channel c gives ``depth_multiplier`` output channels
+    ``c * depth_multiplier + m``; it is a grouped convolution with one group per channel.
+
+    Args:
+        kernel_size: an int or 2 ints.
+        strides: an int or 2 ints.
+        padding: "valid" or "same".
+        depth_multiplier: output channels per input channel.
+        data_format: "channels_last" (default) or "channels_first".
+        dilation_rate: an int or 2 ints.
+        activation: an activation name or function.
+        use_bias: add a bias per output channel.
+        depthwise_initializer: initializer of the (kh, kw, in_channels, depth_multiplier) kernel.
+        bias_initializer: initializer of the bias.
+        **kwargs: Layer arguments.
+
+    Example:
+        >>> import wengert as wg
+        >>> layer = wg.layers.DepthwiseConv2D(3, depth_multiplier=2, padding="same")
+        >>> layer(wg.ones((1, 5, 5, 3))).shape, layer.kernel.shape
+        ((1, 5, 5, 6), (3, 3, 3, 2))
+    """
+
+    rank = 2
+
+
+class DepthwiseConv1D(_DepthwiseConv):
+    """Depthwise 1-D convolution: each input channel convolved with its own filters.
+
+    Input channel c gives ``depth_multiplier`` output channels ``c * depth_multiplier + m``.
+
+    Args:
+        kernel_size: an int, the window's length.
+        strides: an int.
+        padding: "valid", "same" or "causal" (zeros before the sequence only; Keras 3
+            has no "causal" here, tf.keras had).
+        depth_multiplier: output channels per input channel.
+        data_format: "channels_last" (default; (batch, steps, c)) or "channels_first".
+        dilation_rate: an int.
+        activation: an activation name or function.
+        use_bias: add a bias per output channel.
+        depthwise_initializer: initializer of the (k, in_channels, depth_multiplier) kernel.
+        bias_initializer: initializer of the bias.
+        **kwargs: Layer arguments (name, depthwise_regularizer, bias_constraint, ...).
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.layers.conv import DepthwiseConv1D
+        >>> layer = DepthwiseConv1D(3, depth_multiplier=2)
+        >>> layer(wg.ones((2, 10, 4))).shape, layer.kernel.shape
+        ((2, 8, 8), (3, 4, 2))
+    """
+
+    rank = 1
+
+    def _paddings(self):
+        return ("valid", "same", "causal")
+
+
+class _SeparableConv(_Conv):
+    """Shared machinery of the separable convolutions (N = ``rank``): a depthwise
+    convolution (``depthwise_kernel``, kernel_size + (in, depth_multiplier)) then a
+    pointwise one (``pointwise_kernel``, (1,) * N + (in * depth_multiplier, filters))
+    and the bias, as Keras's ``separable_conv``."""
+
+    def __init__(
+        self,
+        filters,
+        kernel_size,
+        strides=1,
+        padding="valid",
+        data_format=None,
+        dilation_rate=1,
+        depth_multiplier=1,
+        activation=None,
+        use_bias=True,
+        depthwise_initializer="glorot_uniform",
+        pointwise_initializer="glorot_uniform",
+        bias_initializer="zeros",
+        **kwargs,
+    ):
+        super().__init__(
+            filters,
+            kernel_size,
+            strides=strides,
+            padding=padding,
+            data_format=data_format,
+            dilation_rate=dilation_rate,
+            activation=activation,
+            use_bias=use_bias,
+            kernel_initializer=depthwise_initializer,
+            bias_initializer=bias_initializer,
+            **kwargs,
+        )
+        self.depth_multiplier = int(depth_multiplier)
+        if self.depth_multiplier <= 0:
+            raise ValueError(
+                f"{self._where()}: depth_multiplier must be positive, got {depth_multiplier!r}"
+            )
+        self.depthwise_initializer = self.kernel_initializer
+        self.pointwise_initializer = initializers.get(pointwise_initializer)
+
+    def build(self, input_shape):
+        in_channels = self._in_channels(input_shape)
+        # depthwise_regularizer / pointwise_regularizer (and _constraint) find these weights
+        # by name (add_weight takes "<x>_regularizer" for the weight "<x>_kernel").
+        self.depthwise_kernel = self.add_weight(
+            self.kernel_size + (in_channels, self.depth_multiplier),
+            self.depthwise_initializer,
+            name="depthwise_kernel",
+        )
+        self.pointwise_kernel = self.add_weight(
+            (1,) * self.rank + (in_channels * self.depth_multiplier, self.filters),
+            self.pointwise_initializer,
+            name="pointwise_kernel",
+        )
+        if self.use_bias:
+            self.bias = self.add_weight((self.filters,), self.bias_initializer, name="bias")
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={self._channel_axis: in_channels})
+
+    def _convolve(self, inputs, bias):
+        mixed = _depthwise(self, inputs, self.depthwise_kernel, None)
+        fmt = "NHWC" if self.data_format == "channels_last" else "NCHW"
+        if self.rank == 1:
+            conv, fmt = ops.conv1d, fmt.replace("H", "")
+        else:
+            conv = ops.conv2d
+        return conv(mixed, self.pointwise_kernel, 1, "VALID", data_format=fmt, bias=bias)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        for key in ("groups", "kernel_initializer"):
+            config.pop(key)
+        return {
+            **config,
+            "depth_multiplier": self.depth_multiplier,
+            "depthwise_initializer": serialize_initializer(self.depthwise_initializer),
+            "pointwise_initializer": serialize_initializer(self.pointwise_initializer),
+        }
+
+
+class SeparableConv2D(_SeparableConv):
+    """Depthwise separable 2-D convolution: a depthwise convolution (each channel on its
+    own, ``depth_multiplier`` outputs each) then a 1x1 convolution mixing the channels.
+
+    Args:
+        filters: the number of output channels.
+        kernel_size: an int or 2 ints, the depthwise window.
+        strides: an int or 2 ints, the depthwise strides.
+        padding: "valid" or "same".
+        data_format: "channels_last" (default) or "channels_first".
+        dilation_rate: an int or 2 ints.
+        depth_multiplier: depthwise output channels per input channel.
+        activation: an activation name or function.
+        use_bias: add a bias per output channel.
+        depthwise_initializer: initializer of the (kh, kw, in, depth_multiplier) kernel.
+        pointwise_initializer: initializer of the (1, 1, in * depth_multiplier, filters)
+            kernel.
+        bias_initializer: initializer of the (filters,) bias.
+        **kwargs: Layer arguments (name, depthwise_regularizer, pointwise_regularizer,
+            bias_regularizer, depthwise_constraint, pointwise_constraint, ...).
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.layers.conv import SeparableConv2D
+        >>> layer = SeparableConv2D(8, 3, depth_multiplier=2, padding="same")
+        >>> layer(wg.ones((1, 6, 6, 3))).shape
+        (1, 6, 6, 8)
+        >>> layer.depthwise_kernel.shape, layer.pointwise_kernel.shape
+        ((3, 3, 3, 2), (1, 1, 6, 8))
+    """
+
+    rank = 2
+
+
+class SeparableConv1D(_SeparableConv):
+    """Depthwise separable 1-D convolution: a depthwise convolution (each channel on its
+    own, ``depth_multiplier`` outputs each) then a width-1 convolution mixing the channels.
+
+    Args:
+        filters: the number of output channels.
+        kernel_size: an int, the depthwise window's length.
+        strides: an int.
+        padding: "valid", "same" or "causal" (zeros before the sequence only; Keras 3
+            has no "causal" here, tf.keras had).
+        data_format: "channels_last" (default; (batch, steps, c)) or "channels_first".
+        dilation_rate: an int.
+        depth_multiplier: depthwise output channels per input channel.
+        activation: an activation name or function.
+        use_bias: add a bias per output channel.
+        depthwise_initializer: initializer of the (k, in, depth_multiplier) kernel.
+        pointwise_initializer: initializer of the (1, in * depth_multiplier, filters) kernel.
+        bias_initializer: initializer of the (filters,) bias.
+        **kwargs: Layer arguments (name, depthwise_regularizer, pointwise_regularizer, ...).
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.layers.conv import SeparableConv1D
+        >>> layer = SeparableConv1D(4, 3, padding="causal")
+        >>> layer(wg.ones((2, 10, 3))).shape, layer.pointwise_kernel.shape
+        ((2, 10, 4), (1, 3, 4))
+    """
+
+    rank = 1
+
+    def _paddings(self):
+        return ("valid", "same", "causal")
 
 
 class ZeroPadding2D(Layer):

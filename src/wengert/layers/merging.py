@@ -1,7 +1,7 @@
 """Layers that merge a list of tensors (Keras's): Add, Subtract, Multiply, Average,
-Maximum, Minimum and Concatenate, for models with branches (the functional API), and
-Keras's lower-case functional forms (``add``, ..., ``concatenate``): each makes the
-layer and calls it once.
+Maximum, Minimum, Concatenate and Dot, for models with branches (the functional API),
+and Keras's lower-case functional forms (``add``, ..., ``concatenate``, ``dot``): each
+makes the layer and calls it once.
 
 Example:
     >>> import wengert as wg
@@ -12,10 +12,12 @@ Example:
 from __future__ import annotations
 
 import functools
+import string
 
 from .. import math_ops
-from ..array_ops import concat
+from ..array_ops import concat, expand_dims
 from ..backend import xp
+from ..math_extra import einsum
 from .base import Layer
 
 __all__ = [
@@ -26,6 +28,7 @@ __all__ = [
     "Maximum",
     "Minimum",
     "Concatenate",
+    "Dot",
     "add",
     "subtract",
     "multiply",
@@ -33,6 +36,7 @@ __all__ = [
     "maximum",
     "minimum",
     "concatenate",
+    "dot",
 ]
 
 
@@ -174,6 +178,122 @@ class Concatenate(_Merge):
         return {**super().get_config(), "axis": self.axis}
 
 
+class Dot(_Merge):
+    """The dot product of two tensors' samples along one axis of each (Keras's ``Dot``).
+
+    As Keras's ``batch_dot``: axis 0 is the batch, shared and never summed; the output's
+    axes are the first input's without ``axes[0]``, then the second's without the batch
+    and ``axes[1]``; an output of rank 1 gets a trailing axis of size 1 (``(batch, 1)``).
+
+    Args:
+        axes: an int (the same axis of both inputs) or a pair of ints (one per input);
+            negative axes count from each input's end; axis 0 (the batch) is refused.
+        normalize: L2-normalize both inputs along their axis first, so that the output
+            is the cosine similarity (each vector divided by ``max(norm, 1e-7)``, as Keras).
+        **kwargs: Layer arguments (name, ...).
+
+    Example:
+        >>> import numpy as np
+        >>> from wengert.layers.merging import Dot
+        >>> x = np.arange(10.0).reshape(1, 5, 2)
+        >>> y = np.arange(10.0, 20.0).reshape(1, 2, 5)
+        >>> Dot(axes=(1, 2))([x, y]).numpy()
+        array([[[260., 360.],
+                [320., 445.]]], dtype=float32)
+    """
+
+    def __init__(self, axes, normalize=False, **kwargs):
+        super().__init__(**kwargs)
+        where = f"Dot '{self.name}'"
+        if isinstance(axes, bool) or not isinstance(axes, (int, list, tuple)):
+            raise TypeError(f"{where}: axes must be an int or a pair of ints, got {axes!r}")
+        if not isinstance(axes, int):
+            if len(axes) != 2 or not all(
+                isinstance(a, int) and not isinstance(a, bool) for a in axes
+            ):
+                raise ValueError(f"{where}: axes must be an int or a pair of ints, got {axes!r}")
+            axes = tuple(axes)
+        self.axes = axes
+        self.normalize = bool(normalize)
+
+    def _pair(self, shapes) -> tuple:
+        """The two inputs' (non-negative) axes, checked against their shapes."""
+        where = f"Dot '{self.name}'"
+        s0, s1 = (tuple(s) for s in shapes)
+        if len(s0) < 2 or len(s1) < 2:
+            raise ValueError(
+                f"{where}: both inputs need a batch axis and at least one more; got shapes "
+                f"{s0} and {s1}"
+            )
+        given = (self.axes, self.axes) if isinstance(self.axes, int) else self.axes
+        pair = []
+        for axis, shape in zip(given, (s0, s1)):
+            if not -len(shape) <= axis < len(shape):
+                raise ValueError(
+                    f"{where}: axes={self.axes!r} is out of range for inputs of shapes "
+                    f"{s0} and {s1}"
+                )
+            pair.append(axis % len(shape))
+        if 0 in pair:
+            raise ValueError(
+                f"{where}: axes={self.axes!r} names axis 0, the batch, for inputs of shapes "
+                f"{s0} and {s1}; add a batch axis to unbatched inputs"
+            )
+        d0, d1 = s0[pair[0]], s1[pair[1]]
+        if d0 is not None and d1 is not None and d0 != d1:
+            raise ValueError(
+                f"{where}: incompatible input shapes {s0} and {s1}: axis {pair[0]} of the "
+                f"first has size {d0} but axis {pair[1]} of the second has size {d1}"
+            )
+        b0, b1 = s0[0], s1[0]
+        if b0 is not None and b1 is not None and b0 != b1:
+            raise ValueError(f"{where}: the batch sizes differ: shapes {s0} and {s1}")
+        return tuple(pair)
+
+    def call(self, inputs):
+        tensors = self._check(inputs)
+        if len(tensors) != 2:
+            raise ValueError(f"Dot '{self.name}': expects exactly 2 tensors, got {len(tensors)}")
+        x, y = tensors
+        a0, a1 = self._pair([x.shape, y.shape])
+        if self.normalize:
+            x, y = _l2_normalize(x, a0), _l2_normalize(y, a1)
+        letters = iter(string.ascii_letters)
+        xs = [next(letters) for _ in range(x.ndim)]
+        ys = [xs[0]] + [xs[a0] if i == a1 else next(letters) for i in range(1, y.ndim)]
+        out = [c for i, c in enumerate(xs) if i != a0] + [
+            c for i, c in enumerate(ys) if i not in (0, a1)
+        ]
+        result = einsum(f"{''.join(xs)},{''.join(ys)}->{''.join(out)}", x, y)
+        return expand_dims(result, 1) if result.ndim == 1 else result
+
+    def compute_output_shape(self, input_shape):
+        """The output's shape for the two inputs' shapes (Keras's)."""
+        if not isinstance(input_shape, (list, tuple)) or len(input_shape) != 2:
+            raise ValueError(
+                f"Dot '{self.name}': expects the shapes of 2 inputs, got {input_shape!r}"
+            )
+        a0, a1 = self._pair(input_shape)
+        s0, s1 = (list(s) for s in input_shape)
+        shape = [d for i, d in enumerate(s0) if i != a0] + [
+            d for i, d in enumerate(s1) if i not in (0, a1)
+        ]
+        return tuple(shape + [1] if len(shape) == 1 else shape)
+
+    def compute_mask(self, inputs, mask=None):
+        return None  # Keras's: the product mixes steps, so no padding mask survives it
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "axes": self.axes, "normalize": self.normalize}
+
+
+def _l2_normalize(x, axis):
+    # x / max(|x|, 1e-7) as Keras's normalize; the max under the root keeps a zero
+    # vector's gradient finite.
+    squares = math_ops.reduce_sum(math_ops.square(x), axis=axis, keepdims=True)
+    return x / math_ops.sqrt(math_ops.maximum(squares, 1e-14))
+
+
 # -- Keras's functional forms: ``Layer(**kwargs)(inputs)`` -----------------------------------
 
 
@@ -302,3 +422,24 @@ def concatenate(inputs, axis=-1, **kwargs):
         (2, 4)
     """
     return Concatenate(axis=axis, **kwargs)(inputs)
+
+
+def dot(inputs, axes=-1, normalize=False, **kwargs):
+    """The dot product of two tensors' samples: ``Dot(axes, normalize, **kwargs)(inputs)``.
+
+    Args:
+        inputs: a list of 2 tensors (or symbolic values) with a batch axis first.
+        axes: an int or a pair of ints, the axis of each input to sum over (not 0).
+        normalize: L2-normalize along those axes first (the cosine similarity).
+        **kwargs: the layer's arguments (``name``, ...).
+
+    Returns:
+        The batched dot product (see ``Dot``).
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert.layers.merging import dot
+        >>> dot([wg.constant([[3.0, 4.0]]), wg.constant([[4.0, 3.0]])], axes=1).numpy()
+        array([[24.]], dtype=float32)
+    """
+    return Dot(axes=axes, normalize=normalize, **kwargs)(inputs)

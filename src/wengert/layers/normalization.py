@@ -1,4 +1,5 @@
-"""BatchNormalization, LayerNormalization and GroupNormalization, as in Keras 3.
+"""BatchNormalization, LayerNormalization, GroupNormalization, RMSNormalization and
+SpectralNormalization, as in Keras 3.
 
 In training (``training=True`` and the layer trainable) the layer normalises
 with the batch's mean and biased variance and updates its moving statistics::
@@ -38,9 +39,15 @@ from ..conv_ops import batch_norm_training, batch_normalization, moments
 from ..core import operand
 from ..math_ops import reduce_mean, reduce_sum, sqrt
 from ..tensor import constant, wrap
-from .base import InputSpec, Layer, get_mask, serialize_initializer
+from .base import InputSpec, Layer, Wrapper, get_mask, serialize_initializer
 
-__all__ = ["BatchNormalization", "LayerNormalization", "GroupNormalization"]
+__all__ = [
+    "BatchNormalization",
+    "LayerNormalization",
+    "GroupNormalization",
+    "RMSNormalization",
+    "SpectralNormalization",
+]
 
 
 class BatchNormalization(Layer):
@@ -598,3 +605,100 @@ class RMSNormalization(Layer):
 
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis, "epsilon": self.epsilon}
+
+
+def _unit(v, epsilon=1e-7):
+    """``v / ||v||`` over all its entries, with the norm floored at ``epsilon`` (Keras's
+    ``ops.normalize(v, axis=None)``)."""
+    return v * min(1.0 / max(float(xp.sqrt(xp.sum(v * v))), 1e-300), 1.0 / epsilon)
+
+
+class SpectralNormalization(Wrapper):
+    """Divide a layer's kernel by its largest singular value before each training call
+    (Miyato et al., 2018), as Keras 3's wrapper does; it stabilises GAN discriminators.
+
+    The kernel, reshaped to (-1, last axis), has its spectral norm ``sigma`` estimated by
+    ``power_iterations`` steps of the power method, continued from the previous call's
+    vector ``vector_u`` (a non-trainable weight, so checkpoints keep it).  In training the
+    kernel variable is *assigned* ``kernel / sigma`` and the wrapped layer then runs on it,
+    so gradients reach the kernel directly, not through ``sigma`` -- Keras 3's choice.
+    (PyTorch's ``spectral_norm`` parametrization differentiates through ``sigma`` instead
+    and keeps the raw weight.)  An all-zero kernel is left alone.  In inference nothing
+    changes.
+
+    Args:
+        layer: a layer with a ``kernel`` (Dense, Conv*) or ``embeddings`` (Embedding).
+        power_iterations: power-method steps per training call (> 0).
+        **kwargs: Layer arguments.
+
+    Example:
+        >>> import numpy as np
+        >>> import wengert as wg
+        >>> layer = wg.layers.SpectralNormalization(wg.layers.Dense(4), power_iterations=30)
+        >>> _ = layer(wg.ones((2, 3)), training=True)
+        >>> round(float(np.linalg.norm(layer.layer.kernel.numpy(), 2)), 4)
+        1.0
+    """
+
+    def __init__(self, layer, power_iterations=1, **kwargs):
+        super().__init__(layer, **kwargs)
+        if (
+            isinstance(power_iterations, bool)
+            or not isinstance(power_iterations, int)
+            or (power_iterations <= 0)
+        ):
+            raise ValueError(
+                f"SpectralNormalization: power_iterations should be an integer greater than "
+                f"zero, got {power_iterations!r}"
+            )
+        self.power_iterations = power_iterations
+
+    def build(self, input_shape):
+        super().build(input_shape)
+        kernel = self.kernel
+        if kernel is None:
+            raise ValueError(
+                f"SpectralNormalization: the wrapped {type(self.layer).__name__} "
+                f"'{self.layer.name}' has no 'kernel' nor 'embeddings' weight to normalise"
+            )
+        self.vector_u = self.add_weight(
+            (1, kernel.shape[-1]),
+            initializers.TruncatedNormal(stddev=0.02),
+            dtype=kernel.dtype,
+            trainable=False,
+            name="vector_u",
+        )
+
+    @property
+    def kernel(self):
+        """The wrapped layer's ``kernel`` (or ``embeddings``): a property, so the weight
+        stays the wrapped layer's own in ``weights``."""
+        kernel = getattr(self.layer, "kernel", None)
+        return getattr(self.layer, "embeddings", None) if kernel is None else kernel
+
+    def normalized_weights(self):
+        """(the next ``vector_u``, ``kernel / sigma``) as arrays: the values a training
+        call assigns.  Not differentiated (Keras stops gradients through the vectors and
+        assigns the result)."""
+        kernel = self.kernel.numpy()
+        weights = kernel.reshape(-1, kernel.shape[-1])
+        u = self.vector_u.numpy()
+        for _ in range(self.power_iterations):
+            v = _unit(u @ weights.T)
+            u = _unit(v @ weights)
+        sigma = (v @ weights @ u.T).item()
+        return u.astype(self.vector_u.dtype), (kernel / sigma).astype(kernel.dtype)
+
+    def call(self, inputs, training=None):
+        if training and xp.any(self.kernel.numpy() != 0):
+            u, kernel = self.normalized_weights()
+            self.vector_u.assign(u)
+            self.kernel.assign(kernel)
+        out = self.layer(inputs, training=training)
+        return out if out.dtype == inputs.dtype else cast(out, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return self.layer.compute_output_shape(input_shape)
+
+    def get_config(self) -> dict:
+        return {**super().get_config(), "power_iterations": self.power_iterations}

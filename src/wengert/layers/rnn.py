@@ -39,7 +39,15 @@ from ..rnn_ops import (
     simple_rnn_step,
 )
 from ..tensor import Tensor, Variable, wrap
-from .base import InputSpec, Layer, layer_class, probing_shapes, serialize_initializer
+from .base import (
+    InputSpec,
+    Layer,
+    Wrapper,
+    layer_from_spec,
+    layer_spec,
+    probing_shapes,
+    serialize_initializer,
+)
 from .embedding import get_mask, set_mask
 
 __all__ = [
@@ -513,12 +521,12 @@ class StackedRNNCells(Layer):
         return x, new_states
 
     def get_config(self) -> dict:
-        return {**super().get_config(), "cells": [_layer_spec(c) for c in self.cells]}
+        return {**super().get_config(), "cells": [layer_spec(c) for c in self.cells]}
 
     @classmethod
     def from_config(cls, config: dict):
         config = dict(config)
-        return cls([_from_spec(spec) for spec in config.pop("cells")], **config)
+        return cls([layer_from_spec(spec) for spec in config.pop("cells")], **config)
 
 
 class RNN(Layer):
@@ -826,7 +834,7 @@ class RNN(Layer):
     def get_config(self) -> dict:
         return {
             **super().get_config(),
-            "cell": _layer_spec(self.cell),
+            "cell": layer_spec(self.cell),
             "return_sequences": self.return_sequences,
             "return_state": self.return_state,
             "go_backwards": self.go_backwards,
@@ -838,7 +846,7 @@ class RNN(Layer):
     @classmethod
     def from_config(cls, config: dict):
         config = dict(config)
-        return cls(_from_spec(config.pop("cell")), **config)
+        return cls(layer_from_spec(config.pop("cell")), **config)
 
 
 def _batch_statistics(layer) -> bool:
@@ -848,17 +856,6 @@ def _batch_statistics(layer) -> bool:
     return any(
         isinstance(sub, BatchNormalization) for sub in [layer] + [o for _, o in layer._walk()]
     )
-
-
-def _layer_spec(layer) -> dict:
-    """A layer (or cell) as Keras serializes one inside another: class name, module, config."""
-    kind = type(layer)
-    return {"class_name": kind.__name__, "module": kind.__module__, "config": layer.get_config()}
-
-
-def _from_spec(spec: dict):
-    """The layer ``_layer_spec`` described (its class found by ``layer_class``)."""
-    return layer_class(spec["class_name"], module=spec.get("module")).from_config(spec["config"])
 
 
 class _FusedRNN(RNN):
@@ -1335,10 +1332,10 @@ class Bidirectional(Layer):
         config = {
             **super().get_config(),
             "merge_mode": self.merge_mode,
-            "layer": _layer_spec(self.forward_layer),
+            "layer": layer_spec(self.forward_layer),
         }
         if self._own_backward:
-            config["backward_layer"] = _layer_spec(self.backward_layer)
+            config["backward_layer"] = layer_spec(self.backward_layer)
         return config
 
     @classmethod
@@ -1348,8 +1345,8 @@ class Bidirectional(Layer):
         spec = {**spec, "config": dict(spec["config"])}
         spec["config"]["name"] = spec["config"]["name"].removeprefix("forward_")
         if "backward_layer" in config:
-            config["backward_layer"] = _from_spec(config["backward_layer"])
-        return cls(_from_spec(spec), **config)
+            config["backward_layer"] = layer_from_spec(config["backward_layer"])
+        return cls(layer_from_spec(spec), **config)
 
 
 def _flipped_copy(layer):
@@ -1374,7 +1371,7 @@ def _flipped_copy(layer):
     return other
 
 
-class TimeDistributed(Layer):
+class TimeDistributed(Wrapper):
     """Apply a layer to every time step of (batch, time, ...) inputs, with shared weights.
 
     The steps are folded into the batch axis, so the wrapped layer runs once
@@ -1392,14 +1389,8 @@ class TimeDistributed(Layer):
         (2, 7, 5)
     """
 
-    def __init__(self, layer, **kwargs):
-        if not isinstance(layer, Layer):
-            raise ValueError(f"TimeDistributed: expects a Layer, got {type(layer).__name__}")
-        kwargs.setdefault("dtype", layer.dtype)
-        super().__init__(**kwargs)
-        self.layer = layer
-
     def build(self, input_shape):
+        # The wrapped layer builds on its first call, from the folded (batch * time, ...) shape.
         if len(input_shape) < 3:
             raise ValueError(
                 f"TimeDistributed '{self.name}': expected inputs of shape (batch, time, ...), "
@@ -1441,17 +1432,6 @@ class TimeDistributed(Layer):
         elif mask is not None:  # a step counts if anything in it does (as Keras 2)
             set_mask(out, mask if mask.ndim == 2 else mask.reshape(b, n, -1).any(-1))
         return out
-
-    def get_config(self) -> dict:
-        return {
-            **super().get_config(),
-            "layer": _layer_spec(self.layer),
-        }
-
-    @classmethod
-    def from_config(cls, config: dict):
-        config = dict(config)
-        return cls(_from_spec(config.pop("layer")), **config)
 
 
 # -- PyTorch's parameters -------------------------------------------------------------------------
