@@ -57,6 +57,16 @@ ROWS = {
         lambda x, w: wg.nn.conv2d(x, w, strides=1, padding="VALID"),
         [(1, 4, 3, 4), (2, 2, 2, 4)],
     ),
+    "conv2d_depthwise_multiplier2_strided": (
+        lambda x, w, b: wg.nn.depthwise_conv2d(
+            x, w, strides=(1, 2, 2, 1), padding="SAME", dilations=(1, 1), bias=b
+        ),
+        [(2, 5, 4, 3), (3, 2, 3, 2), (6,)],
+    ),
+    "conv2d_depthwise_dilated": (
+        lambda x, w: wg.nn.depthwise_conv2d(x, w, strides=1, padding="VALID", dilations=(2, 1)),
+        [(1, 6, 5, 2), (2, 3, 2, 1)],
+    ),
     "conv2d_nchw": (
         lambda x, w: wg.nn.conv2d(x, w, strides=1, padding="SAME", data_format="NCHW"),
         [(1, 2, 3, 4), (2, 3, 2, 2)],

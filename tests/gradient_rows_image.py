@@ -1,7 +1,8 @@
 """Rows of the gradient table (tests/test_ops_gradients.py) for wengert.image_ops.
 
 Both ops are linear in the image, so their second-order checks exercise the rules'
-own transposes: resize's transposed matrices, and image_sample with its transpose.
+own transposes: resample (resize's pass along one axis) and image_sample, each with its
+transpose.
 """
 
 from __future__ import annotations
@@ -29,15 +30,32 @@ def _sample_params(batch, height, width):
     }
 
 
+def _resample_params(in_size, out_size, axis, antialias=False):
+    index, weight = image_ops._resize_taps(in_size, out_size, "bilinear", antialias)
+    return {"index": index, "weight": weight, "axis": axis, "size": in_size}
+
+
 ROWS = {
-    "resize_bilinear_up": (lambda x: wg.image.resize(x, (7, 3)), [(2, 4, 5, 2)]),
-    "resize_bilinear_antialias_down": (
+    "resize_resample_bilinear_up": (lambda x: wg.image.resize(x, (7, 3)), [(2, 4, 5, 2)]),
+    "resize_resample_bilinear_antialias_down": (
         lambda x: wg.image.resize(x, (2, 3), antialias=True),
         [(1, 5, 7, 2)],
     ),
-    "resize_nearest_one_image": (
+    "resize_resample_nearest_one_image": (
         lambda x: wg.image.resize(x, (6, 2), interpolation="nearest"),
         [(3, 4, 1)],
+    ),
+    "resize_resample_nearest_down_and_up": (
+        lambda x: wg.image.resize(x, (2, 9), interpolation="nearest"),
+        [(2, 7, 4, 3)],
+    ),
+    "resample_transpose_bilinear": (
+        lambda g: apply(image_ops.resample_transpose_p, (g,), _resample_params(3, 7, 1)),
+        [(2, 7, 4, 2)],
+    ),
+    "resample_transpose_antialias_width": (
+        lambda g: apply(image_ops.resample_transpose_p, (g,), _resample_params(9, 2, 2, True)),
+        [(2, 3, 2, 2)],
     ),
     "affine_transform_image_sample_constant": (
         lambda x: wg.image.affine_transform(x, _ROTATE * 2, fill_value=0.5),

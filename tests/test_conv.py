@@ -37,10 +37,11 @@ def assert_close(actual, expected, dtype):
         np.testing.assert_allclose(actual, expected, rtol=1e-4, atol=1e-4 * scale)
 
 
-def _case(rng, rank=2):
-    """A random convolution setting: shapes, strides, dilations, padding, groups, format."""
-    groups = int(rng.choice([1, 1, 2, 3]))
-    cg = int(rng.integers(1, 4))
+def _case(rng, rank=2, depthwise=False):
+    """A random convolution setting: shapes, strides, dilations, padding, groups, format
+    (``depthwise``: one input channel per group, 2 to 5 groups)."""
+    groups = int(rng.integers(2, 6)) if depthwise else int(rng.choice([1, 1, 2, 3]))
+    cg = 1 if depthwise else int(rng.integers(1, 4))
     og = int(rng.integers(1, 4))
     spatial = tuple(int(rng.integers(3, 10)) for _ in range(rank))
     kernel = tuple(int(rng.integers(1, 4)) for _ in range(rank))
@@ -64,7 +65,7 @@ def _case(rng, rank=2):
         for s, k, st, d, p in zip(spatial, kernel, strides, dilations, pads)
     )
     if not fits:
-        return _case(rng, rank)
+        return _case(rng, rank, depthwise)
     return {
         "n": int(rng.integers(1, 3)),
         "spatial": spatial,
@@ -114,16 +115,17 @@ def _to_first(a):
     return np.ascontiguousarray(np.moveaxis(a, -1, 1))
 
 
-@pytest.mark.parametrize("path", ["chosen", "im2col", "rows"])
+@pytest.mark.parametrize("path", ["chosen", "im2col", "rows", "depthwise"])
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @pytest.mark.parametrize("trial", range(12))
 def test_conv2d_matches_torch(dtype, trial, path, monkeypatch):
     """Every option against torch, by the method conv2d picks and by each method forced:
-    im2col + GEMM, and row by row with the banded matrix (_width_toeplitz)."""
-    if path != "chosen":
+    im2col + GEMM, and row by row with the banded matrix (_width_toeplitz); and
+    depthwise settings (one input channel per group), which run tap by tap."""
+    if path in ("im2col", "rows"):
         monkeypatch.setattr(conv_ops, "_by_rows", lambda *args: path == "rows")
     rng = np.random.default_rng(100 + trial)
-    case = _case(rng)
+    case = _case(rng, depthwise=path == "depthwise")
     n, (h, w), c, o = case["n"], case["spatial"], case["c"], case["o"]
     kh, kw = case["kernel"]
     x_nc = rng.standard_normal((n, c, h, w)).astype(dtype)

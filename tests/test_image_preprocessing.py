@@ -14,6 +14,7 @@ import numpy as np
 import pytest
 
 import wengert as wg
+from wengert import image_ops
 from wengert.image_ops import affine_transform, flip_left_right, flip_up_down, resize
 from wengert.layers.image_preprocessing import (
     CenterCrop,
@@ -123,6 +124,105 @@ def test_resize_gradient_matches_torch_autograd():
         y = resize(xw, (4, 9))
     grad = tape.gradient(y, xw, output_gradients=wg.constant(g)).numpy()
     np.testing.assert_allclose(grad, t.grad.numpy().transpose(0, 2, 3, 1), rtol=1e-12, atol=1e-12)
+
+
+def _dense_resize_matrix(in_size, out_size, interpolation, antialias):
+    """The (out_size, in_size) matrix of a 1-D resize, built densely from the definition
+    (triangle kernel, half-pixel centres, normalised rows): an oracle for the taps."""
+    i = np.arange(out_size)
+    if interpolation == "nearest":
+        matrix = np.zeros((out_size, in_size))
+        matrix[i, np.minimum(((2 * i + 1) * in_size) // (2 * out_size), in_size - 1)] = 1.0
+        return matrix
+    scale = in_size / out_size
+    width = max(scale, 1.0) if antialias else 1.0
+    distance = (np.arange(in_size) + 0.5)[None, :] - ((i + 0.5) * scale)[:, None]
+    matrix = np.maximum(0.0, 1.0 - np.abs(distance) / width)
+    return matrix / matrix.sum(axis=1, keepdims=True)
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+@pytest.mark.parametrize("antialias", [False, True])
+@pytest.mark.parametrize("shape,size", [((2, 9, 7, 3), (4, 11)), ((3, 5, 40, 1), (13, 6))])
+def test_resize_is_the_dense_separable_map(interpolation, antialias, shape, size):
+    # Gathers along each axis, in either order, are the dense matrices' products.
+    x = RNG.standard_normal(shape)
+    rows = _dense_resize_matrix(shape[1], size[0], interpolation, antialias)
+    cols = _dense_resize_matrix(shape[2], size[1], interpolation, antialias)
+    expected = np.einsum("ih,jw,bhwc->bijc", rows, cols, x)
+    got = resize(x, size, interpolation=interpolation, antialias=antialias).numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+@pytest.mark.parametrize("antialias", [False, True])
+@pytest.mark.parametrize("value", [np.nan, np.inf])
+@pytest.mark.filterwarnings("ignore:invalid value encountered")  # 0 * inf, as NumPy warns
+def test_resize_keeps_a_nan_or_inf_pixel_in_the_outputs_that_read_it(
+    interpolation, antialias, value
+):
+    x = RNG.standard_normal((1, 8, 6, 2))
+    x[0, 3, 2, 1] = value
+    for size in [(4, 3), (13, 9), (8, 6), (5, 14)]:
+        out = resize(x, size, interpolation=interpolation, antialias=antialias).numpy()
+        rows = _dense_resize_matrix(8, size[0], interpolation, antialias)[:, 3]
+        cols = _dense_resize_matrix(6, size[1], interpolation, antialias)[:, 2]
+        reads = (rows[:, None] != 0) & (cols[None, :] != 0)
+        np.testing.assert_array_equal(~np.isfinite(out[0, :, :, 1]), reads)
+        assert np.isfinite(out[..., 0]).all()  # the other channel is untouched
+
+
+def test_resize_nan_outputs_match_torch():
+    torch = pytest.importorskip("torch")
+    x = np.zeros((1, 8, 5, 1))
+    x[0, 7, 1, 0] = np.nan
+    for mode, interpolation in [("bilinear", "bilinear"), ("nearest-exact", "nearest")]:
+        expected = _torch_resize(x, (4, 3), mode)
+        got = resize(x, (4, 3), interpolation=interpolation).numpy()
+        np.testing.assert_array_equal(np.isnan(got), np.isnan(expected))
+    del torch
+
+
+@pytest.mark.parametrize("interpolation", ["bilinear", "nearest"])
+def test_resize_float16_is_computed_in_float32(interpolation):
+    x = RNG.random((2, 9, 7, 3)).astype(np.float16)
+    got = resize(x, (13, 4), interpolation=interpolation)
+    assert got.dtype == "float16"
+    expected = resize(x.astype(np.float64), (13, 4), interpolation=interpolation).numpy()
+    # each pass rounds once to float16 (its relative step is 2**-11)
+    np.testing.assert_allclose(got.numpy(), expected, rtol=2**-10, atol=0)
+
+
+def test_resize_gradients_of_big_downsamples_and_width_first_order():
+    # antialias taps ~2 * scale wide; a tall image resized wide goes along the width first
+    x = RNG.standard_normal((1, 23, 3, 2))
+    check_grads(lambda a: resize(a, (3, 2), antialias=True), (x,))
+    check_grads(lambda a: resize(a, (3, 2)), (x,))
+    check_grads(lambda a: resize(a, (4, 17)), (x,))
+    check_grads(lambda a: resize(a, (4, 17), interpolation="nearest"), (x,))
+
+
+def test_resize_zero_size_images():
+    # no batch or no channels: fine; no pixels: an error naming the op and the shape
+    assert resize(np.zeros((0, 4, 4, 3), np.float32), (2, 5)).shape == (0, 2, 5, 3)
+    for interpolation in ("bilinear", "nearest"):
+        out = resize(np.zeros((2, 4, 4, 0), np.float32), (3, 5), interpolation=interpolation)
+        assert out.shape == (2, 3, 5, 0)
+    out = resize(np.zeros((2, 0, 4, 4), np.float32), (3, 5), data_format="channels_first")
+    assert out.shape == (2, 0, 3, 5)
+    x = wg.constant(np.zeros((1, 4, 4, 0)))
+    with wg.GradientTape() as tape:
+        tape.watch(x)
+        y = resize(x, (7, 2))
+    assert tape.gradient(y, x).shape == (1, 4, 4, 0)
+    for shape in [(1, 0, 4, 3), (1, 4, 0, 3), (0, 5, 3)]:
+        with pytest.raises(
+            ValueError,
+            match=r"resize: .*nonzero height and width.*" + str(shape)[:5].replace("(", r"\("),
+        ):
+            resize(np.zeros(shape, np.float32), (2, 2))
+    with pytest.raises(ValueError, match="resize: .*nonzero"):
+        resize(np.zeros((1, 0, 4, 3), np.float32), (2, 2), crop_to_aspect_ratio=True)
 
 
 # -- affine_transform --------------------------------------------------------------------------
@@ -303,6 +403,85 @@ def test_affine_transform_one_transform_for_a_batch_and_channels_first():
     np.testing.assert_allclose(first, expected.transpose(0, 3, 1, 2), rtol=1e-10, atol=1e-10)
 
 
+def test_affine_transform_keeps_the_image_dtype_and_the_sampling_is_compact():
+    x = RNG.standard_normal((3, 6, 5, 2))
+    transforms = _random_transforms(3, 6, 5)
+    expected = affine_transform(x, transforms).numpy()
+    for dtype in (np.float32, np.float16):
+        got = affine_transform(x.astype(dtype), transforms)
+        assert got.dtype == dtype
+        tolerance = 1e-5 if dtype == np.float32 else 1e-2
+        np.testing.assert_allclose(got.numpy(), expected, rtol=tolerance, atol=tolerance)
+    # the tape keeps int32 indices and weights in the image's dtype (4 taps per pixel)
+    index, weight, _ = image_ops._sampling(transforms, 3, 6, 5, "bilinear", "reflect", np.float32)
+    assert index.dtype == np.int32 and index.shape == (4, 3 * 6 * 5)
+    assert weight.dtype == np.float32 and weight.shape == (4, 3 * 6 * 5)
+
+
+@pytest.mark.parametrize("chunk", [1, 7, 30, 10**6])
+def test_affine_transform_sampling_in_chunks_gives_the_same_bits(monkeypatch, chunk):
+    x = RNG.standard_normal((4, 6, 5, 2))
+    transforms = _random_transforms(4, 6, 5)
+    expected = {
+        (interpolation, fill_mode): affine_transform(x, transforms, interpolation, fill_mode, 0.5)
+        for interpolation in ("bilinear", "nearest")
+        for fill_mode in ("constant", "reflect")
+    }
+    monkeypatch.setattr(image_ops, "_CHUNK_PIXELS", chunk)
+    for (interpolation, fill_mode), out in expected.items():
+        got = affine_transform(x, transforms, interpolation, fill_mode, 0.5).numpy()
+        np.testing.assert_array_equal(got, out.numpy())
+
+
+def test_affine_transform_far_positions_do_not_overflow():
+    # positions clipped to +-2**29 pixels: finite, read through the fill mode
+    x = RNG.standard_normal((1, 4, 5, 1))
+    for transform in ([1e300, 0, 0, 0, 1, 0, 0, 0], [1, 0, -3e9, 0, 1, 2e12, 0, 0]):
+        for fill_mode in ("constant", "nearest", "wrap", "mirror", "reflect"):
+            for interpolation in ("bilinear", "nearest"):
+                out = affine_transform(x, transform, interpolation, fill_mode, 2.0).numpy()
+                assert np.isfinite(out).all()
+                assert np.isin(out, np.append(x.ravel(), 2.0)).all()
+
+
+def test_affine_transform_zero_size_images():
+    identity = [1, 0, 0, 0, 1, 0, 0, 0]
+    assert affine_transform(np.zeros((0, 4, 4, 3), np.float32), identity).shape == (0, 4, 4, 3)
+    x = RNG.standard_normal((2, 4, 5, 0))
+    out = affine_transform(x, [1, 0, 0.5, 0, 1, 0, 0, 0], fill_value=3.0)
+    assert out.shape == (2, 4, 5, 0)
+    xw = wg.constant(x)
+    with wg.GradientTape() as tape:
+        tape.watch(xw)
+        y = affine_transform(xw, identity)
+    assert tape.gradient(y, xw).shape == (2, 4, 5, 0)
+    for shape in [(1, 0, 4, 3), (1, 4, 0, 3), (0, 4, 3)]:
+        for fill_mode in ("constant", "wrap", "reflect"):
+            with pytest.raises(ValueError, match=r"affine_transform: .*nonzero height and width"):
+                affine_transform(np.zeros(shape, np.float32), identity, fill_mode=fill_mode)
+    with pytest.raises(TypeError, match="affine_transform: fill_value must be a number.*None"):
+        affine_transform(np.ones((1, 4, 4, 1), np.float32), identity, fill_value=None)
+
+
+def test_image_layers_refuse_zero_size_images_but_not_empty_batches():
+    layers = [
+        Resizing(4, 5),
+        CenterCrop(4, 5),
+        RandomCrop(4, 5, seed=0),
+        RandomRotation(0.2, seed=0),
+        RandomTranslation(0.2, 0.2, seed=0),
+        RandomZoom(0.2, seed=0),
+    ]
+    for layer in layers:
+        name = type(layer).__name__
+        assert layer(np.zeros((0, 8, 10, 3), np.float32)).shape[0] == 0
+        assert layer(np.zeros((2, 8, 10, 0), np.float32)).shape[-1] == 0
+        with pytest.raises(
+            ValueError, match=rf"{name} .*nonzero height and width.*\(2, 0, 10, 3\)"
+        ):
+            layer(np.zeros((2, 0, 10, 3), np.float32))
+
+
 def test_flips():
     x = np.arange(24.0).reshape(2, 3, 4, 1)
     np.testing.assert_array_equal(flip_left_right(wg.constant(x)).numpy(), x[:, :, ::-1])
@@ -400,14 +579,30 @@ def test_random_crop_training_picks_one_window_per_batch_inference_resizes():
     # Keras: the largest 4:5 window, 9 x 12 (int(12 * 4 / 5) = 9), starting at row 0.
     expected = _torch_resize(x[:, 0:9].astype(np.float64), (4, 5), "bilinear")
     np.testing.assert_allclose(inference, expected, rtol=1e-5, atol=1e-5)
-    # Not larger than the target in both axes: resized even in training.
+    # Smaller than the target along an axis: resized even in training.
     np.testing.assert_allclose(
-        RandomCrop(10, 6, seed=0)(x, training=True).numpy(),
-        _torch_resize(x[:, :, 3:9].astype(np.float64), (10, 6), "bilinear"),
+        RandomCrop(11, 6, seed=0)(x, training=True).numpy(),
+        # the largest 11:6 window: 10 x 5 (int(10 * 6 / 11) = 5), from column 3
+        _torch_resize(x[:, :, 3:8].astype(np.float64), (11, 6), "bilinear"),
         rtol=1e-5,
         atol=1e-5,
     )
     assert layer(x[0], training=True).shape == (4, 5, 2)
+
+
+def test_random_crop_crops_at_random_when_one_axis_equals_the_target():
+    # tf.keras 2 and Keras 3 after keras-team/keras#21871: >= along both axes crops.
+    x = RNG.standard_normal((2, 8, 10, 1)).astype(np.float32)
+    layer = RandomCrop(8, 5, seed=0)
+    lefts = set()
+    for _ in range(20):
+        out = layer(x, training=True).numpy()
+        hits = [j for j in range(10 - 5 + 1) if np.array_equal(out, x[:, :, j : j + 5])]
+        assert len(hits) == 1
+        lefts.add(hits[0])
+    assert len(lefts) > 2
+    # The target's own size: the identity, exactly.
+    np.testing.assert_array_equal(RandomCrop(8, 10, seed=0)(x, training=True).numpy(), x)
 
 
 @pytest.mark.parametrize("interpolation", ["nearest", "bilinear"])

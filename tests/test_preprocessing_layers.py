@@ -285,6 +285,26 @@ def test_unit_normalization_gradients_match_torch():
     assert np.isfinite(grad).all()
 
 
+def test_unit_normalization_float16_zero_vector_and_values():
+    x = np.array([[0.0, 0.0, 0.0], [3.0, 4.0, 0.0], [1e-4, 0.0, 0.0]], np.float16)
+    out = UnitNormalization(dtype="float16")(x)
+    assert out.dtype == "float16"
+    expected = np.array([[0, 0, 0], [0.6, 0.8, 0], [1, 0, 0]], np.float16)
+    np.testing.assert_array_equal(out.numpy(), expected)
+    # (at a zero vector the gradient is 1 / sqrt(1e-12) = 1e6, beyond float16's range)
+    grad = _gradient(UnitNormalization(dtype="float16"), x[1:], np.ones((2, 3), np.float16))
+    assert grad.dtype == np.float16 and np.isfinite(grad).all()
+
+
+def test_unit_normalization_equivalent_axes_count_once():
+    x = RNG.standard_normal((2, 3, 4))
+    once = UnitNormalization(axis=-1, dtype="float64")(x).numpy()
+    np.testing.assert_array_equal(UnitNormalization(axis=[-1, 2], dtype="float64")(x).numpy(), once)
+    both = UnitNormalization(axis=[1, 2], dtype="float64")(x).numpy()
+    got = UnitNormalization(axis=[-1, 1, 2, -2], dtype="float64")(x).numpy()
+    np.testing.assert_array_equal(got, both)
+
+
 def test_unit_normalization_bad_axis():
     with pytest.raises(TypeError, match="UnitNormalization 'u'.*axis.*'last'"):
         UnitNormalization(axis="last", name="u")

@@ -157,3 +157,18 @@ def test_a_wrapper_subclass_builds_and_saves_its_layer():
         == (wrapper.layer.get_config()["kernel_initializer"])
     )
     assert isinstance(layers.TimeDistributed(layers.Dense(2)), layers.Wrapper)
+
+
+def test_a_wrapped_embedding_keeps_float_outputs_and_gradients():
+    layer = layers.SpectralNormalization(layers.Embedding(10, 4), power_iterations=5)
+    ids = np.array([[1, 2, 2]])
+    with wg.GradientTape() as tape:
+        out = layer(ids, training=True)
+        loss = wg.reduce_sum(out * out)
+    assert out.dtype == "float32"
+    table = layer.kernel.numpy()
+    np.testing.assert_allclose(out.numpy(), table[ids], rtol=1e-6)
+    grad = wg.convert_to_tensor(tape.gradient(loss, layer.kernel)).numpy()
+    expected = np.zeros_like(table)
+    np.add.at(expected, ids.ravel(), 2 * table[ids.ravel()])
+    np.testing.assert_allclose(grad, expected, rtol=1e-5, atol=1e-7)

@@ -536,6 +536,14 @@ class Layer:
         the values of a functional model do.  Nothing is recorded by any tape."""
         from ..core import all_paused
 
+        # Built on the symbolic shape first, unknown axes None, as Keras builds: a layer's
+        # own check of its input shape then speaks of the shape the user gave, not of a
+        # probe's made-up sizes.
+        if not self.built and isinstance(inputs, _SYMBOLIC) and not kwargs:
+            shape = (None,) + tuple(inputs._sample_shape())
+            self._build_input_shape = shape
+            self._build_on_first_call(shape)
+            self.built = True
         # Symbolic values may come as inputs or keyword arguments (initial_state=[h, c]).
         given = (inputs, {k: v for k, v in kwargs.items() if k != "training"})
         probes = []

@@ -53,6 +53,17 @@ def _data_format(value, layer: str) -> str:
     return value
 
 
+def _refuse_groups(layer: str, kwargs: dict) -> None:
+    """Keras's transposed, depthwise and separable convolutions take no ``groups``; an
+    explicit groups=1 (the default) is accepted so that configs of either kind load."""
+    groups = kwargs.pop("groups", 1)
+    if groups != 1:
+        raise ValueError(
+            f"{layer}: groups={groups!r} is not supported (only Conv1D and Conv2D split "
+            "channels into groups; DepthwiseConv convolves each channel by itself)"
+        )
+
+
 class _Conv(Layer):
     """Shared machinery of the N-D convolution layers (N = ``rank``)."""
 
@@ -77,6 +88,8 @@ class _Conv(Layer):
     ):
         super().__init__(**kwargs)
         where = f"{type(self).__name__} '{self.name}'"
+        if filters is None and not isinstance(self, _DepthwiseConv):
+            raise ValueError(f"{where}: filters must be a positive integer, got None")
         self.filters = None if filters is None else int(filters)
         if self.filters is not None and self.filters <= 0:
             raise ValueError(f"{where}: filters must be a positive integer, got {filters!r}")
@@ -304,6 +317,7 @@ class _ConvTranspose(_Conv):
         bias_initializer="zeros",
         **kwargs,
     ):
+        _refuse_groups(type(self).__name__, kwargs)
         super().__init__(
             filters,
             kernel_size,
@@ -486,6 +500,7 @@ class _DepthwiseConv(_Conv):
         bias_initializer="zeros",
         **kwargs,
     ):
+        _refuse_groups(type(self).__name__, kwargs)
         super().__init__(
             None,
             kernel_size,
@@ -613,6 +628,7 @@ class _SeparableConv(_Conv):
         bias_initializer="zeros",
         **kwargs,
     ):
+        _refuse_groups(type(self).__name__, kwargs)
         super().__init__(
             filters,
             kernel_size,

@@ -14,7 +14,11 @@ from ``wengert.random``'s global generator (as Dropout does), so the same seed g
 same augmentations.  As in Keras 3, whose preprocessing layers' ``call`` defaults to
 ``training=True``, they augment when called on their own or inside ``fit``, and are the
 identity when called with ``training=False`` (``predict``, ``evaluate``); RandomCrop then
-resizes (centre window, target aspect ratio) instead of cropping at random.
+resizes (centre window, target aspect ratio) instead of cropping at random.  Images of
+zero height or width are refused (ValueError), as TensorFlow refuses them.
+
+Factors (rotation, translation, zoom) must lie in [-1, 1], pairs included: stricter than
+Keras 3, which accepts any pair (lower, upper) for RandomTranslation and RandomZoom.
 
 The random affine layers build Keras 3's transforms, each mapping an output pixel (x, y)
 to the input position it reads (pixel centres at integer positions):
@@ -129,6 +133,11 @@ class _ImageLayer(Layer):
                 f"{self._where()}: expected images of rank 3 (height, width, channels) or 4 "
                 f"(batch, height, width, channels) in {self.data_format}, got shape "
                 f"{tuple(inputs.shape)}"
+            )
+        if 0 in (inputs.shape[axis] for axis in self._spatial_axes(inputs.ndim)):
+            raise ValueError(
+                f"{self._where()}: images must have a nonzero height and width, got shape "
+                f"{tuple(inputs.shape)} in {self.data_format}"
             )
         if self.data_format == "channels_last":
             return self._transform(inputs, bool(training))
@@ -280,10 +289,11 @@ class CenterCrop(_SizedImageLayer):
 class RandomCrop(_SizedImageLayer):
     """Crop a random ``height`` x ``width`` window, the same for every image of a batch.
 
-    In training, when the images are larger than the target along both axes, the window
-    is drawn uniformly; otherwise (inference, or images not larger), as Keras 3, the
-    images are resized (bilinear) from their largest centred window with the target's
-    aspect ratio.
+    In training, when the images are at least the target's size along both axes, the
+    window is drawn uniformly (along an axis already of the target's size it spans the
+    axis), as tf.keras 2 and Keras 3 (after keras-team/keras#21871) do; otherwise
+    (inference, or images smaller along an axis) the images are resized (bilinear) from
+    their largest centred window with the target's aspect ratio.
 
     Args:
         height: the output height.
@@ -311,7 +321,7 @@ class RandomCrop(_SizedImageLayer):
 
     def _transform(self, images, training):
         height, width = images.shape[-3], images.shape[-2]
-        if training and height > self.height and width > self.width:
+        if training and height >= self.height and width >= self.width:
             rng = self.generator._rng
             top = int(rng.integers(0, height - self.height + 1))
             left = int(rng.integers(0, width - self.width + 1))
@@ -380,7 +390,8 @@ class RandomRotation(_RandomAffine):
     Args:
         factor: a fraction of a full turn: a number f draws the angle from
             [-f * 2 pi, f * 2 pi], a pair (lower, upper) from [lower * 2 pi, upper * 2 pi];
-            numbers in [-1, 1].  Positive angles turn counter-clockwise.
+            numbers in [-1, 1], pairs too (stricter than Keras).  Positive angles turn
+            counter-clockwise.
         fill_mode: how the area outside the image is filled: "reflect" (default,
             ``d c b a | a b c d | d c b a``), "wrap", "constant" (``fill_value``) or
             "nearest".
@@ -433,7 +444,8 @@ class RandomTranslation(_RandomAffine):
     Args:
         height_factor: a fraction of the height: a number f draws the shift from
             [-f, f] * height, a pair (lower, upper) from [lower, upper] * height; numbers
-            in [-1, 1].  Positive shifts move the image down.
+            in [-1, 1], pairs too (Keras accepts any pair).  Positive shifts move the
+            image down.
         width_factor: the same for the width; positive shifts move the image right.
         fill_mode: "reflect" (default), "wrap", "constant" (``fill_value``) or "nearest".
         interpolation: "bilinear" (default) or "nearest".
@@ -488,8 +500,9 @@ class RandomZoom(_RandomAffine):
 
     Args:
         height_factor: a fraction: a number f draws the vertical zoom from 1 + [-f, f],
-            a pair (lower, upper) from 1 + [lower, upper]; numbers in [-1, 1].  Positive
-            values zoom out (the image shrinks), negative values zoom in.
+            a pair (lower, upper) from 1 + [lower, upper]; numbers in [-1, 1], pairs too
+            (Keras accepts any pair).  Positive values zoom out (the image shrinks),
+            negative values zoom in.
         width_factor: the same for the horizontal zoom; None (default) zooms both axes by
             the vertical zoom, keeping the aspect ratio.
         fill_mode: "reflect" (default), "wrap", "constant" (``fill_value``) or "nearest".

@@ -695,7 +695,9 @@ class SpectralNormalization(Wrapper):
             self.vector_u.assign(u)
             self.kernel.assign(kernel)
         out = self.layer(inputs, training=training)
-        return out if out.dtype == inputs.dtype else cast(out, inputs.dtype)
+        # Keras casts to the input's dtype; not for an Embedding's integer indices.
+        float_input = inputs.dtype.kind == "f"
+        return cast(out, inputs.dtype) if float_input and out.dtype != inputs.dtype else out
 
     def compute_output_shape(self, input_shape):
         return self.layer.compute_output_shape(input_shape)

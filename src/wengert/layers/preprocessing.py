@@ -372,7 +372,8 @@ class RandomBrightness(Layer):
 class UnitNormalization(Layer):
     """Scale each vector along ``axis`` to unit L2 norm: ``x / sqrt(max(sum(x^2), 1e-12))``.
 
-    The floor under the sum (Keras's) maps a zero vector to zeros with finite gradients.
+    The floor under the sum (Keras's) maps a zero vector to zeros with finite gradients;
+    float16 inputs are computed in float32 (where 1e-12 does not underflow) and cast back.
 
     Args:
         axis: the axis, or list of axes, the norm is taken over (default the last).
@@ -407,8 +408,15 @@ class UnitNormalization(Layer):
                 f"{_where(self)}: axis {self.axis} is out of range for an input of rank "
                 f"{inputs.ndim} with shape {tuple(inputs.shape)}"
             )
-        squares = reduce_sum(square(inputs), axis=tuple(axes), keepdims=True)
-        return inputs / sqrt(maximum(squares, 1e-12))
+        # Equivalent axes (-1 and 1 of a matrix) name one axis once.
+        axes = tuple(sorted({a % inputs.ndim for a in axes}))
+        dtype = inputs.dtype
+        # 1e-12 underflows to 0 in float16 (and squares of small values with it), which
+        # would make a zero vector 0 / 0: narrow floats are computed in float32.
+        x = cast(inputs, "float32") if dtype.itemsize < 4 else inputs
+        squares = reduce_sum(square(x), axis=axes, keepdims=True)
+        out = x / sqrt(maximum(squares, 1e-12))
+        return cast(out, dtype) if out.dtype != dtype else out
 
     def get_config(self) -> dict:
         return {**super().get_config(), "axis": self.axis}
@@ -549,7 +557,9 @@ class CategoryEncoding(Layer):
     (batch, num_tokens); a trailing axis of size 1 is replaced); "multi_hot" and "count"
     treat the last axis as one sample's tokens ((batch, tokens) -> (batch, num_tokens),
     (tokens,) -> (num_tokens,)).  In "count" mode, ``count_weights`` (the input's shape)
-    weight each token's count, and the output's gradient reaches them.
+    weight each token's count, and the output's gradient reaches them.  One difference:
+    a scalar id, or a (1,) input, one-hot encodes to (1, num_tokens), a batch of one, where
+    Keras 3 squeezes it to (num_tokens,).
 
     Args:
         num_tokens: the number of token ids; every input must lie in [0, num_tokens).
