@@ -27,6 +27,7 @@ def test_module_doctests(name):
 def test_public_functions_have_docstrings_with_examples():
     missing = []
     modules = ("wengert", "wengert.math", "wengert.nn", "wengert.linalg", "wengert.random")
+    modules += ("wengert.ops",)
     for name in modules + ("wengert.image_ops",):
         module = importlib.import_module(name)
         # a module's own functions (its __all__) where it has one, else all it exposes

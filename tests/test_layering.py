@@ -16,7 +16,7 @@ TIERS = {
     "tensor": 1, "core": 1, "random": 1, "math_ops": 1, "array_ops": 1, "nn_ops": 1,
     "tape": 1, "tape_view": 1, "forward": 1, "functional": 1, "test_util": 1,
     "numpy_api": 1, "math": 1, "math_extra": 1, "eager": 1, "bitwise": 1, "nn": 1,
-    "linalg": 1, "conv_ops": 1, "rnn_ops": 1, "image_ops": 1,
+    "linalg": 1, "conv_ops": 1, "rnn_ops": 1, "image_ops": 1, "ops": 1,
     "saved": 1,
     "debugging": 1,
     # tier 2: layers and the chapter's classic units

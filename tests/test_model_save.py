@@ -159,3 +159,15 @@ def test_nested_sequentials_and_custom_layers_load_back(tmp_path):
     wg.checkpoints.save(path, arrays, meta)
     with pytest.raises(ValueError, match="'NoSuchLayer'.*custom_objects"):
         wg.models.load_model(path)
+
+
+@pytest.mark.parametrize("name", ["model.weights.h5", "model.keras", "m.hdf5"])
+def test_keras_file_names_work_but_warn_that_the_format_is_wengerts(tmp_path, name):
+    model = wg.Sequential([wg.layers.Input((3,)), wg.layers.Dense(2)])
+    path = tmp_path / name
+    with pytest.warns(UserWarning, match=r"wengert's \.npz format .* Keras and h5py do not"):
+        model.save_weights(path)
+    again = wg.Sequential([wg.layers.Input((3,)), wg.layers.Dense(2)])
+    again.load_weights(path)
+    for a, b in zip(model.get_weights(), again.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -106,6 +106,7 @@ from .math_extra import add_n, clip_by_global_norm, clip_by_norm, cumsum, einsum
 from .linalg import norm
 from .eager import executing_eagerly, function
 from . import random, math, bitwise, nn, linalg, test_util, numpy_api  # noqa: E402
+from . import ops  # noqa: E402
 from . import image_ops as image  # noqa: E402
 from . import core  # noqa: E402
 from . import classic  # noqa: E402

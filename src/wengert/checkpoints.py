@@ -35,6 +35,7 @@ import math
 import os
 import struct
 import tempfile
+import warnings
 import zipfile
 
 from .backend import xp
@@ -136,9 +137,23 @@ def save(path, arrays: dict, metadata: dict | None = None, format: str | None = 
         _atomic_write(path, lambda f: f.write(data))
 
 
+# Keras's file names: accepted (a port keeps its paths), but said to hold wengert's format.
+_KERAS_SUFFIXES = (".h5", ".hdf5", ".keras")
+
+
 def _format_of(path: str, format: str | None) -> str:
     if format is None:
-        return _FORMATS.get(os.path.splitext(path)[1].lower(), "npz")
+        suffix = os.path.splitext(path)[1].lower()
+        if suffix in _KERAS_SUFFIXES:
+            warnings.warn(
+                # no path in the message: warned once, not once per epoch's file
+                f"files named {suffix} are written in wengert's .npz format (a zip of NumPy "
+                "arrays and JSON), not Keras's: wengert reads them back, Keras and h5py do "
+                "not.  Name them .npz (or .safetensors) to silence this warning.",
+                UserWarning,
+                stacklevel=4,
+            )
+        return _FORMATS.get(suffix, "npz")
     if format not in _FORMATS.values():
         raise ValueError(f"format must be 'npz' or 'safetensors', got {format!r}")
     return format

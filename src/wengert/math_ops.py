@@ -9,6 +9,7 @@ gradient back to its input's shape after broadcasting.
 from __future__ import annotations
 
 import builtins
+import math
 
 from . import backend
 from .backend import xp
@@ -556,6 +557,25 @@ def _expand(g, x, axis, keepdims):
 
 
 def _sum_impl(x, axis, keepdims):
+    lead = len(axis) if axis is not None else 0
+    if (
+        lead
+        and axis == tuple(range(lead))
+        and lead < x.ndim
+        and x.dtype.kind == "f"
+        and x.dtype.itemsize >= 4
+        and x.flags.c_contiguous
+        and x.size >= 4096
+    ):
+        # A sum over the leading axes (a bias gradient: over batch and pixels) as a
+        # matrix-vector product with ones: NumPy adds such rows one by one along the
+        # short trailing axis, 2-20x slower than BLAS (12544 x 16: 195 vs 11 us; a conv
+        # bias over 200704 x 64: 5.2 vs 1.8 ms, measured).  Both add sequentially per
+        # column, so the rounding is alike.
+        rows = math.prod(x.shape[:lead])
+        total = xp.matmul(xp.ones(rows, dtype=x.dtype), x.reshape(rows, -1))
+        shape = (1,) * lead + x.shape[lead:] if keepdims else x.shape[lead:]
+        return total.reshape(shape)
     # Integer sums keep the input's dtype, as in TensorFlow (NumPy would widen to int64).
     return xp.sum(x, axis=axis, keepdims=keepdims, dtype=x.dtype if x.dtype.kind in "iu" else None)
 

@@ -1147,12 +1147,21 @@ class Model(Layer):
     def _generators(self) -> dict:
         """Every random stream training uses, by a stable name."""
         gens = {}
+
+        def streams_of(path, layer):
+            # A layer's own streams: ``generator`` (the built-in layers' name, kept as
+            # the key of old checkpoints) and any other public attribute holding one,
+            # such as a GAN's ``self.seed_generator = wg.random.SeedGenerator(1337)``.
+            for attr, value in vars(layer).items():
+                if attr[0] != "_" and isinstance(value, Generator):
+                    gens[f"{path}" if attr == "generator" else f"{path}.{attr}"] = value
+
+        streams_of("model", self)
         for path, obj in self._walk():
             if isinstance(obj, Layer):
                 for sub_path, sub in [(path, obj)] + [(f"{path}.{p}", o) for p, o in obj._walk()]:
-                    g = getattr(sub, "generator", None)
-                    if isinstance(g, Generator):
-                        gens[f"layer:{sub_path}"] = g
+                    if isinstance(sub, Layer):
+                        streams_of(f"layer:{sub_path}", sub)
         if self._shuffle is not None:
             gens["fit:shuffle"] = self._shuffle
         gens["wengert.random"] = get_global_generator()

@@ -6,15 +6,46 @@ op seed) pair its own stream, as TensorFlow does: successive calls with the same
 op seed draw successive values (A1, A2, ...), the same in every run, and
 ``set_seed`` starts every such stream over.  A ``Generator`` is an explicit,
 independent stream whose state can be saved.
+
+Every sampling function's ``seed=`` takes, besides an int:
+
+* a ``Generator``: the values are drawn from it (and it advances);
+* a ``SeedGenerator`` (Keras 3's ``keras.random.SeedGenerator``): each call draws
+  from the generator's next seed, so successive calls differ and a generator made
+  from the same seed gives the same sequence again;
+* a pair of ints ``(s1, s2)`` (or a Tensor of two ints): a *stateless* draw, the same
+  values on every call, as TensorFlow's ``tf.random.stateless_normal`` and the
+  ``stateless_*`` functions here.
+
+TensorFlow's and Keras 3's integer seeds mean different things.  Here, as in
+TensorFlow, ``normal(shape, seed=42)`` is an *op seed*: combined with the global seed
+it names a stream, and two calls give two different values (the same two in every
+run).  In Keras 3, ``keras.random.normal(shape, seed=42)`` is stateless: every call
+gives the same values.  For Keras's behaviour pass ``seed=(42, 0)`` (what Keras turns
+an int seed into) or call ``stateless_normal(shape, seed=42)``; for Keras's
+"different values each call, reproducibly" pass a ``SeedGenerator``.  The values
+themselves differ from TensorFlow's and Keras's (NumPy's PCG64 generates them).
+
+Example:
+    >>> import wengert as wg
+    >>> a, b = wg.random.normal((2,), seed=(42, 0)), wg.random.normal((2,), seed=(42, 0))
+    >>> bool((a.numpy() == b.numpy()).all())  # Keras 3's int seed: the same each call
+    True
+    >>> g = wg.random.SeedGenerator(1337)
+    >>> c, d = wg.random.normal((2,), seed=g), wg.random.normal((2,), seed=g)
+    >>> bool((c.numpy() == d.numpy()).all())  # a SeedGenerator moves on
+    False
 """
 
 from __future__ import annotations
 
 from .backend import as_dtype, float32, xp
+from .tensor import Tensor, Variable
 from .tensor import wrap as _wrap
 
 __all__ = [
     "Generator",
+    "SeedGenerator",
     "set_seed",
     "get_global_generator",
     "normal",
@@ -23,6 +54,11 @@ __all__ = [
     "categorical",
     "shuffle",
     "dropout",
+    "randint",
+    "stateless_normal",
+    "stateless_uniform",
+    "stateless_truncated_normal",
+    "stateless_categorical",
 ]
 
 
@@ -116,6 +152,99 @@ class Generator:
     def permutation(self, n: int):
         """A random permutation of range(n) as an ndarray (for shuffling batches)."""
         return self._rng.permutation(n)
+
+
+class SeedGenerator(Generator):
+    """Keras 3's ``keras.random.SeedGenerator``: a seed and a counter that each draw
+    moves on, so successive draws differ and the sequence repeats from the same seed.
+
+    Pass it as any sampling function's ``seed=`` (``wg.random.normal(shape,
+    seed=gen)``), or as an initializer's seed; it is a ``Generator`` too, whose every
+    draw uses the next seed.  Its ``state`` is a non-trainable ``wg.Variable`` of two
+    int64 (seed, counter), as Keras's; ``get_state``/``set_state`` read and restore it as
+    JSON data, so a model checkpoint that saves its generators saves it.
+
+    Args:
+        seed: an int; None draws one from the operating system's entropy.
+        name: a name for the state variable.
+
+    Example:
+        >>> import wengert as wg
+        >>> gen = wg.random.SeedGenerator(1337)
+        >>> a = wg.random.normal((2,), seed=gen)
+        >>> gen.state.numpy()  # the counter moved on
+        array([1337,    1])
+        >>> again = wg.random.SeedGenerator(1337)
+        >>> bool((wg.random.normal((2,), seed=again).numpy() == a.numpy()).all())
+        True
+    """
+
+    def __init__(self, seed=None, name=None, **kwargs):
+        if kwargs:
+            raise TypeError(f"SeedGenerator: unexpected arguments {sorted(kwargs)}")
+        if seed is None:
+            seed = int(xp.random.SeedSequence().entropy % (2**31 - 1)) + 1
+        if isinstance(seed, bool) or not isinstance(seed, (int, xp.integer)):
+            raise ValueError(
+                f"SeedGenerator: seed must be an integer or None, got {type(seed).__name__} "
+                f"{seed!r}"
+            )
+        self.name = "seed_generator" if name is None else str(name)
+        self._initial_seed = int(seed)
+        self.state = Variable(
+            xp.array([int(seed), 0], dtype=xp.int64), trainable=False, name=f"{self.name}_state"
+        )
+
+    def next(self, ordered: bool = True) -> Tensor:
+        """The current (seed, counter) pair as a Tensor; then move the state on.
+
+        ``ordered`` adds one to the counter (Keras's default); otherwise both numbers
+        step through Keras's hash, ``(state + 1) * 5387 % 933199``.
+
+        Example:
+            >>> import wengert as wg
+            >>> gen = wg.random.SeedGenerator(7)
+            >>> gen.next().numpy(), gen.next().numpy()
+            (array([7, 0]), array([7, 1]))
+        """
+        value = self.state._value.copy()
+        if ordered:
+            self.state.assign(value + xp.array([0, 1], dtype=value.dtype))
+        else:
+            self.state.assign((value + 1) * 5387 % 933199)
+        return _wrap(value, "random.SeedGenerator.next")
+
+    @property
+    def _rng(self):
+        # Each draw: a stream determined by the next (seed, counter), as Keras draws
+        # each sample statelessly from ``seed_generator.next()``.
+        return xp.random.default_rng(_non_negative(self.next()._value.tolist()))
+
+    def get_state(self) -> dict:
+        """The state as JSON data: ``"seed_generator"``: [seed, counter], beside the PCG64
+        state of the stream its next draw uses (so it reads as a ``Generator``'s state)."""
+        pair = [int(v) for v in self.state._value]
+        state = xp.random.default_rng(_non_negative(pair)).bit_generator.state
+        return {**state, "seed_generator": pair}
+
+    def set_state(self, state: dict) -> None:
+        """Restore a state returned by ``get_state``."""
+        pair = state.get("seed_generator") if isinstance(state, dict) else None
+        if not (isinstance(pair, list) and len(pair) == 2 and all(type(v) is int for v in pair)):
+            raise ValueError(
+                "SeedGenerator.set_state: expected get_state()'s dict with "
+                f"'seed_generator': [seed, counter], got {state!r}"
+            )
+        self.state.assign(xp.array(pair, dtype=xp.int64))
+
+    def get_config(self) -> dict:
+        """``{"seed": the seed given, "name": ...}`` (Keras's config)."""
+        return {"seed": self._initial_seed, "name": self.name}
+
+    @classmethod
+    def from_config(cls, config: dict) -> SeedGenerator:
+        """A generator from ``get_config()``'s dict (its counter starts over)."""
+        return cls(**config)
 
 
 def _non_negative(seed):
@@ -222,9 +351,37 @@ def _restore_op_streams(checked: tuple) -> None:
     _op_streams.update(streams)
 
 
-def _generator(seed) -> Generator:
+def _stateless(seed, op: str) -> Generator:
+    """The stream a stateless seed names: a pair of ints, or an int ``s`` read as
+    ``(s, 0)`` (Keras 3's reading)."""
+    if isinstance(seed, Tensor):
+        seed = seed._value
+    if isinstance(seed, (int, xp.integer)) and not isinstance(seed, bool):
+        seed = [int(seed), 0]
+    pair = xp.asarray(seed) if isinstance(seed, (list, tuple, xp.ndarray)) else None
+    if pair is None or pair.shape != (2,) or pair.dtype.kind not in "iu":
+        raise ValueError(
+            f"random.{op}: a stateless seed must be an int or a pair of ints, got {seed!r}"
+        )
+    return Generator(_non_negative([int(v) for v in pair]))
+
+
+def _generator(seed, op: str = "normal") -> Generator:
     if seed is None:
         return _global
+    if isinstance(seed, Generator):  # a SeedGenerator too: each draw takes its next seed
+        return seed
+    if isinstance(seed, (list, tuple)) or (
+        isinstance(seed, (Tensor, xp.ndarray)) and xp.ndim(seed) == 1
+    ):
+        return _stateless(seed, op)
+    try:
+        seed = int(seed)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"random.{op}: seed must be an int, a pair of ints, a wg.random.Generator or a "
+            f"wg.random.SeedGenerator, got {type(seed).__name__}"
+        ) from None
     key = (0 if _global_seed is None else _global_seed, int(seed))
     stream = _op_streams.get(key)
     if stream is None:
@@ -240,7 +397,7 @@ def normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name=None):
         >>> wg.random.normal((2, 3), seed=1).shape
         (2, 3)
     """
-    return _generator(seed).normal(shape, mean, stddev, dtype)
+    return _generator(seed, "normal").normal(shape, mean, stddev, dtype)
 
 
 def uniform(shape, minval=0.0, maxval=None, dtype=float32, seed=None, name=None):
@@ -252,7 +409,7 @@ def uniform(shape, minval=0.0, maxval=None, dtype=float32, seed=None, name=None)
         >>> bool((x >= 0).all() and (x < 1).all())
         True
     """
-    return _generator(seed).uniform(shape, minval, maxval, dtype)
+    return _generator(seed, "uniform").uniform(shape, minval, maxval, dtype)
 
 
 def dropout(x, rate, noise_shape=None, seed=None, name=None):
@@ -284,7 +441,7 @@ def dropout(x, rate, noise_shape=None, seed=None, name=None):
         raise ValueError(
             f"dropout: noise_shape {shape} does not broadcast to the input's shape {x.shape}"
         ) from None
-    keep = _generator(seed)._rng.random(shape) >= rate
+    keep = _generator(seed, "dropout")._rng.random(shape) >= rate
     return x * _wrap((keep / (1.0 - rate)).astype(x._value.dtype), "dropout_mask")
 
 
@@ -296,7 +453,7 @@ def truncated_normal(shape, mean=0.0, stddev=1.0, dtype=float32, seed=None, name
         >>> bool(abs(wg.random.truncated_normal((1000,), seed=1).numpy()).max() <= 2)
         True
     """
-    return _generator(seed).truncated_normal(shape, mean, stddev, dtype)
+    return _generator(seed, "truncated_normal").truncated_normal(shape, mean, stddev, dtype)
 
 
 def categorical(logits, num_samples, dtype="int64", seed=None, name=None):
@@ -307,7 +464,7 @@ def categorical(logits, num_samples, dtype="int64", seed=None, name=None):
         >>> wg.random.categorical([[0.0, 100.0]], 3, seed=1).numpy()
         array([[1, 1, 1]])
     """
-    return _generator(seed).categorical(logits, num_samples, dtype)
+    return _generator(seed, "categorical").categorical(logits, num_samples, dtype)
 
 
 def shuffle(value, seed=None, name=None):
@@ -321,4 +478,74 @@ def shuffle(value, seed=None, name=None):
     from .tensor import _to_array
 
     a = _to_array(value)
-    return _wrap(a[_generator(seed).permutation(a.shape[0])], "random.shuffle")
+    return _wrap(a[_generator(seed, "shuffle").permutation(a.shape[0])], "random.shuffle")
+
+
+def randint(shape, minval, maxval, dtype="int32", seed=None, name=None):
+    """Integers drawn uniformly from [minval, maxval) (Keras 3's ``keras.random.randint``).
+
+    Example:
+        >>> import wengert as wg
+        >>> x = wg.random.randint((100,), 2, 5, seed=1).numpy()
+        >>> x.dtype.name, sorted(set(x.tolist()))
+        ('int32', [2, 3, 4])
+    """
+    if as_dtype(dtype).kind not in "iu":
+        raise TypeError(f"random.randint: dtype must be an integer dtype, got {dtype}")
+    return _generator(seed, "randint").uniform(shape, minval, maxval, dtype)
+
+
+def stateless_normal(shape, seed, mean=0.0, stddev=1.0, dtype=float32, name=None):
+    """N(mean, stddev^2) samples determined by ``seed`` alone: the same on every call
+    (TensorFlow's ``tf.random.stateless_normal``; Keras 3's int seeds behave so).
+
+    Args:
+        shape: the output's shape.
+        seed: a pair of ints, or an int ``s`` read as ``(s, 0)`` as Keras 3 does.
+        mean: the mean.
+        stddev: the standard deviation.
+        dtype: a floating-point dtype.
+        name: ignored.
+
+    Example:
+        >>> import wengert as wg
+        >>> a = wg.random.stateless_normal((3,), seed=(1, 2))
+        >>> bool((a.numpy() == wg.random.stateless_normal((3,), seed=(1, 2)).numpy()).all())
+        True
+    """
+    return _stateless(seed, "stateless_normal").normal(shape, mean, stddev, dtype)
+
+
+def stateless_uniform(shape, seed, minval=0.0, maxval=None, dtype=float32, name=None):
+    """U[minval, maxval) samples determined by ``seed`` alone (``tf.random.stateless_uniform``).
+
+    Example:
+        >>> import wengert as wg
+        >>> a = wg.random.stateless_uniform((3,), seed=5).numpy()
+        >>> bool((a == wg.random.stateless_uniform((3,), seed=(5, 0)).numpy()).all())
+        True
+    """
+    return _stateless(seed, "stateless_uniform").uniform(shape, minval, maxval, dtype)
+
+
+def stateless_truncated_normal(shape, seed, mean=0.0, stddev=1.0, dtype=float32, name=None):
+    """Truncated normal samples determined by ``seed`` alone.
+
+    Example:
+        >>> import wengert as wg
+        >>> bool(abs(wg.random.stateless_truncated_normal((100,), seed=(3, 4)).numpy()).max() <= 2)
+        True
+    """
+    gen = _stateless(seed, "stateless_truncated_normal")
+    return gen.truncated_normal(shape, mean, stddev, dtype)
+
+
+def stateless_categorical(logits, num_samples, seed, dtype="int64", name=None):
+    """Class indices from the softmax of each row of ``logits``, determined by ``seed``.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.random.stateless_categorical([[0.0, 100.0]], 2, seed=(1, 1)).numpy()
+        array([[1, 1]])
+    """
+    return _stateless(seed, "stateless_categorical").categorical(logits, num_samples, dtype)

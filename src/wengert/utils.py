@@ -1,15 +1,20 @@
-"""``wg.utils``: Keras's data helpers, on arrays: ``to_categorical`` and ``pad_sequences``.
+"""``wg.utils``: Keras's data helpers, on arrays: ``to_categorical``, ``pad_sequences``,
+``timeseries_dataset_from_array`` and ``set_random_seed``.
 
-Both take Python lists or arrays and return NumPy arrays, as Keras does for
-NumPy input; they prepare data for ``fit`` and record nothing on a tape.
+They take Python lists or arrays and return NumPy arrays (or, for time series, a source of
+batches that ``fit`` takes), as Keras does for NumPy input; they prepare data for ``fit``
+and record nothing on a tape.
 """
 
 from __future__ import annotations
 
+import operator
+import random as _python_random
+
 from .backend import xp
 from .tensor import Tensor
 
-__all__ = ["to_categorical", "pad_sequences"]
+__all__ = ["to_categorical", "pad_sequences", "timeseries_dataset_from_array", "set_random_seed"]
 
 
 def to_categorical(y, num_classes=None, dtype="float32"):
@@ -138,3 +143,169 @@ def pad_sequences(
         else:
             padded[i, -len(kept) :] = kept
     return padded
+
+
+def set_random_seed(seed):
+    """Seed Python's ``random``, NumPy's global generator and wengert's (Keras's
+    ``keras.utils.set_random_seed``): a program that draws only from these repeats itself.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.utils.set_random_seed(3)
+        >>> a = wg.random.uniform((2,)).numpy()
+        >>> wg.utils.set_random_seed(3)
+        >>> bool((wg.random.uniform((2,)).numpy() == a).all())
+        True
+    """
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ValueError(
+            f"set_random_seed: expected an integer seed, got {seed!r} ({type(seed).__name__})"
+        )
+    from . import random
+
+    _python_random.seed(seed)
+    xp.random.seed(seed % 2**32)
+    random.set_seed(seed)
+
+
+def _positive(name: str, value, at_least: int = 1) -> int:
+    try:
+        value = operator.index(value)
+    except TypeError:
+        value = None
+    if value is None or value < at_least:
+        raise ValueError(f"timeseries_dataset_from_array: {name} must be an integer >= {at_least}")
+    return value
+
+
+class TimeseriesDataset:
+    """Windows of a time series in batches: what ``timeseries_dataset_from_array`` returns.
+
+    ``len(ds)`` batches, ``ds[i]`` the i-th -- ``(windows, targets)`` or ``windows`` --
+    and iteration over all of them, so ``model.fit(ds)`` takes it as Keras's PyDataset.
+    The windows are gathered when a batch is asked for; the data is not copied.
+    """
+
+    def __init__(self, data, targets, starts, sequence_length, sampling_rate, batch_size):
+        self.data, self.targets, self.starts = data, targets, starts
+        self._offsets = xp.arange(sequence_length) * sampling_rate
+        self.batch_size = batch_size
+
+    def __len__(self) -> int:
+        if self.batch_size is None:
+            return len(self.starts)
+        return -(-len(self.starts) // self.batch_size)
+
+    def __getitem__(self, i):
+        i = operator.index(i)
+        if not -len(self) <= i < len(self):
+            raise IndexError(f"TimeseriesDataset: batch {i} out of range for {len(self)}")
+        i %= len(self)
+        if self.batch_size is None:
+            starts = self.starts[i]
+        else:
+            starts = self.starts[i * self.batch_size : (i + 1) * self.batch_size]
+        windows = self.data[xp.asarray(starts)[..., None] + self._offsets]
+        if self.targets is None:
+            return windows
+        return windows, self.targets[starts]
+
+    def __iter__(self):
+        for i in range(len(self)):
+            yield self[i]
+
+
+def timeseries_dataset_from_array(
+    data,
+    targets,
+    sequence_length,
+    sequence_stride=1,
+    sampling_rate=1,
+    batch_size=128,
+    shuffle=False,
+    seed=None,
+    start_index=None,
+    end_index=None,
+):
+    """Sliding windows over a time series, in batches (Keras's function of that name).
+
+    Window ``k`` starts at ``start_index + s_k`` (``s_k = k * sequence_stride``) and holds
+    ``sequence_length`` steps ``sampling_rate`` apart; its target is
+    ``targets[start_index + s_k]`` (pass ``targets=data[offset:]`` to predict ahead).
+    Arguments and checks as Keras 3.  With ``shuffle`` the window order is permuted once
+    by ``numpy.random.RandomState(seed)`` -- the order Keras's first shuffle gives -- but
+    not shuffled again within batches each epoch as Keras's tf.data pipeline does.
+
+    Args:
+        data: array-like of steps, (steps, ...).
+        targets: array-like, one target per step of ``data`` (or None: windows only).
+        sequence_length: steps per window.
+        sequence_stride: steps between the starts of consecutive windows.
+        sampling_rate: steps between the samples within a window.
+        batch_size: windows per batch (None: single windows).
+        shuffle: permute the windows.
+        seed: the permutation's seed.
+        start_index: the first step used (default 0).
+        end_index: one past the last step used (default: all of them).
+
+    Returns:
+        A ``TimeseriesDataset``: ``len()`` batches of ``(windows, targets)`` (or windows)
+        with windows of shape (batch, sequence_length, ...); ``model.fit`` takes it.
+
+    Example:
+        >>> import numpy as np
+        >>> import wengert as wg
+        >>> ds = wg.utils.timeseries_dataset_from_array(
+        ...     np.arange(10), np.arange(10) * 10, sequence_length=3, batch_size=4)
+        >>> len(ds)
+        2
+        >>> windows, targets = ds[0]
+        >>> windows.tolist(), targets.tolist()
+        ([[0, 1, 2], [1, 2, 3], [2, 3, 4], [3, 4, 5]], [0, 10, 20, 30])
+    """
+    data = xp.asarray(data._value if isinstance(data, Tensor) else data)
+    if targets is not None:
+        targets = xp.asarray(targets._value if isinstance(targets, Tensor) else targets)
+    n = len(data)
+    sequence_length = _positive("sequence_length", sequence_length)
+    sequence_stride = _positive("sequence_stride", sequence_stride)
+    sampling_rate = _positive("sampling_rate", sampling_rate)
+    if batch_size is not None:
+        batch_size = _positive("batch_size", batch_size)
+    where = "timeseries_dataset_from_array"
+    if start_index:
+        if not 0 <= start_index < n:
+            raise ValueError(
+                f"{where}: start_index={start_index} must be in [0, {n}) for data of length {n}"
+            )
+    if end_index:
+        if start_index and end_index <= start_index:
+            raise ValueError(
+                f"{where}: end_index={end_index} must be above start_index={start_index}"
+            )
+        if not 0 < end_index < n:
+            raise ValueError(
+                f"{where}: end_index={end_index} must be in (0, {n}) for data of length {n} "
+                "(as in Keras; leave it None to use every step)"
+            )
+    for name, value in (("sampling_rate", sampling_rate), ("sequence_stride", sequence_stride)):
+        if value >= n:
+            raise ValueError(f"{where}: {name}={value} must be below the data's length {n}")
+    start = start_index or 0
+    stop = n if end_index is None else end_index
+    count = stop - start - (sequence_length - 1) * sampling_rate
+    if targets is not None:
+        count = min(count, len(targets) - start)
+    starts = xp.arange(0, max(count, 0), sequence_stride)
+    if shuffle:
+        if seed is None:
+            seed = int(xp.random.randint(1_000_000))
+        xp.random.RandomState(seed).shuffle(starts)
+    return TimeseriesDataset(
+        data[start:stop],
+        None if targets is None else targets[start:],
+        starts,
+        sequence_length,
+        sampling_rate,
+        batch_size,
+    )

@@ -55,9 +55,14 @@ class BatchNormalization(Layer):
 
     ``gamma * (x - mean) / sqrt(variance + epsilon) + beta`` per feature along ``axis``.
 
+    The moving statistics forget their start (mean 0, variance 1) slowly: after n training
+    steps at momentum 0.99 they still weigh it by 0.99**n (0.2 after 160 steps).  A short
+    run -- a shrunk data set, a few epochs -- can then train well and evaluate near chance,
+    in Keras as here; ``momentum=0.9`` suits short runs.
+
     Args:
         axis: the feature (channel) axis: -1 for channels_last, 1 for channels_first.
-        momentum: weight of the old moving statistics in each update.
+        momentum: weight of the old moving statistics in each update (default 0.99).
         epsilon: added to the variance before the square root.
         center: learn an offset ``beta``.
         scale: learn a factor ``gamma``.

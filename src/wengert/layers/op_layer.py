@@ -8,9 +8,9 @@ and its other arguments, so a model that uses it can be saved and loaded.
 
 How the ops find out: converting a symbolic value to data raises ``SymbolicValueError``.
 The elementwise ops catch it on their slow path (a Tensor never reaches it); every
-other public function of ``wg``, ``wg.math``, ``wg.nn``, ``wg.linalg`` and ``wg.bitwise``
-is wrapped once at import (``install``) to catch it.  Internal code calls the unwrapped
-functions, so layers and the tape pay nothing.
+other public function of ``wg``, ``wg.math``, ``wg.nn``, ``wg.linalg``, ``wg.bitwise`` and
+``wg.ops`` (saved as ``"ops.mean"``...) is wrapped once at import (``install``) to catch
+it.  Internal code calls the unwrapped functions, so layers and the tape pay nothing.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ _OPERATORS = (
     "neg", "pos", "abs", "invert", "and_", "or_", "xor", "lt", "le", "gt", "ge", "eq", "ne",
     "getitem",
 )  # fmt: skip
-_NAMESPACES = ("", "math", "nn", "linalg", "bitwise")  # wg.<namespace>.<function>
+_NAMESPACES = ("", "math", "nn", "linalg", "bitwise", "ops")  # wg.<namespace>.<function>
 # The modules whose public functions take tensors (not constructors of layers, tapes...).
 _OP_MODULES = {
     f"wengert.{m}"
@@ -43,6 +43,7 @@ _OP_MODULES = {
         "linalg",
         "bitwise",
         "random",
+        "ops",
     )
 }
 # A constant array in a saved graph is written out in full, so keep it small.
