@@ -272,3 +272,28 @@ def test_a_models_own_seed_generator_is_saved_and_resumed_exactly(tmp_path):
     resumed.fit(x, y, epochs=2, batch_size=16, shuffle=False, verbose=0)  # the epoch left
     for a, b in zip(straight.get_weights(), resumed.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_a_plain_stream_state_refused_by_a_seed_generator_changes_nothing(tmp_path):
+    x, y = _data()
+
+    class _PlainNoise(_NoisyModel):
+        def __init__(self):
+            super().__init__()
+            self.seed_generator = wg.random.Generator(1)  # a plain stream, same name
+
+    wg.random.set_seed(0)
+    plain = _PlainNoise()
+    plain.compile("sgd", "mse")
+    plain.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    path = tmp_path / "plain.npz"
+    plain.save_checkpoint(path)
+    wg.random.set_seed(1)
+    model = _NoisyModel()
+    model.compile("sgd", "mse")
+    model.fit(x, y, epochs=1, batch_size=16, verbose=0)
+    before = [w.copy() for w in model.get_weights()]
+    with pytest.raises(CheckpointError, match="random state"):
+        model.load_checkpoint(path)
+    for a, b in zip(before, model.get_weights()):
+        np.testing.assert_array_equal(a, b)

@@ -11,12 +11,12 @@ ROOT = pathlib.Path(wengert.__file__).parent
 
 # Tier of each module (first dotted component under wengert); see DESIGN.md.
 TIERS = {
-    "backend": 0,
+    "backend": 0, "errors": 0,
     # tier 1: tensors, the tape, ops.  random returns Tensors, so it sits here too.
     "tensor": 1, "core": 1, "random": 1, "math_ops": 1, "array_ops": 1, "nn_ops": 1,
     "tape": 1, "tape_view": 1, "forward": 1, "functional": 1, "test_util": 1,
     "numpy_api": 1, "math": 1, "math_extra": 1, "eager": 1, "bitwise": 1, "nn": 1,
-    "linalg": 1, "conv_ops": 1, "rnn_ops": 1, "image_ops": 1, "ops": 1,
+    "linalg": 1, "autodiff": 1, "conv_ops": 1, "rnn_ops": 1, "image_ops": 1, "ops": 1,
     "saved": 1,
     "debugging": 1,
     # tier 2: layers and the chapter's classic units
@@ -27,7 +27,7 @@ TIERS = {
     "checkpoints": 3, "datasets": 3, "training": 3, "text": 3, "zoo": 3,
     # tier 4: front ends
     "cli": 4, "cli_train": 4, "cli_text": 4, "cli_diagnose": 4, "plotting": 4,
-    "diagnostics": 4,
+    "diagnostics": 4, "keras": 4,
 }  # fmt: skip
 
 

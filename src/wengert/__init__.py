@@ -116,10 +116,38 @@ from . import losses, metrics, optimizers, schedules, callbacks, checkpoints, da
 from .checkpoints import CheckpointError  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
 from .layers import Input  # noqa: E402
+from . import autodiff, errors, keras  # noqa: E402
+
+# tf.newaxis: indexing with it (None) adds an axis.
+newaxis = None
 
 # tf.Module's role (variables and submodules tracked through attributes) is Layer's here.
 Module = layers.Layer
 from . import debugging, diagnostics  # noqa: E402
+
+
+class device:  # noqa: N801 (TensorFlow's name)
+    """``with wg.device("/GPU:0"):`` -- accepted and ignored: wengert computes with NumPy
+    on the CPU, as TensorFlow's soft placement does when the named device is absent.
+
+    Example:
+        >>> import wengert as wg
+        >>> with wg.device("/CPU:0"):
+        ...     x = wg.ones(2)
+        >>> x.numpy()
+        array([1., 1.], dtype=float32)
+    """
+
+    def __init__(self, device_name):
+        if device_name is not None and not isinstance(device_name, str):
+            raise TypeError(f"device: expected a device name string, got {device_name!r}")
+        self.name = device_name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
 
 
 def from_dlpack(capsule) -> Tensor:

@@ -7,6 +7,31 @@ from .math_ops import _mT, matmul, reduce_sum, sqrt, tensordot  # noqa: F401
 from .math_ops import abs as abs_op
 
 
+def matvec(a, b, transpose_a=False, adjoint_a=False, name=None):
+    """The matrix-vector product ``a @ b`` over the last axes (``tf.linalg.matvec``):
+    a (..., M, N) with b (..., N) gives (..., M); ``transpose_a`` (or ``adjoint_a``, the
+    same for real tensors) uses a's transpose.
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.linalg.matvec([[1.0, 2.0], [3.0, 4.0]], [1.0, 1.0]).numpy()
+        array([3., 7.], dtype=float32)
+    """
+    from .array_ops import expand_dims, squeeze
+    from .core import operand
+
+    a = operand(a)
+    b = operand(b, a.dtype)
+    if a.ndim < 2 or b.ndim < 1:
+        raise ValueError(
+            f"matvec: expected a matrix (..., M, N) and a vector (..., N), got shapes "
+            f"{list(a.shape)} and {list(b.shape)}"
+        )
+    if transpose_a or adjoint_a:
+        a = _mT(a)
+    return squeeze(matmul(a, expand_dims(b, -1)), -1)
+
+
 def matrix_transpose(a, name=None):
     """Swap the last two axes of ``a``.
 

@@ -7,6 +7,7 @@ come from those ops' rules); and the linear-algebra primitives ``inv``, ``det`` 
 from __future__ import annotations
 
 import builtins
+import string
 
 from .backend import xp
 from .core import apply, defjvp, defvjp, nondifferentiable, operand, primitive
@@ -143,32 +144,94 @@ einsum_p.jvps = _einsum_jvp
 
 
 def einsum(equation: str, *inputs, name=None) -> Tensor:
-    """Einstein summation (``tf.einsum``): ``"ij,jk->ik"`` is a matrix product.
+    """Einstein summation (``tf.einsum``, NumPy's notation): ``"ij,jk->ik"`` is a matrix
+    product.
 
-    The output subscripts must be given (``->``); an index repeated within one operand
-    (a diagonal) and ``...`` are not supported.
+    As NumPy and TensorFlow take it: without ``->`` the output is the letters that appear
+    once, in alphabetical order; ``...`` stands for the same broadcast axes in every
+    operand; a letter repeated within one operand takes a diagonal (``"ii->i"``,
+    ``"bxby->bxy"``); axes of size 1 broadcast against the same letter's size elsewhere.
 
     Example:
         >>> import wengert as wg
         >>> wg.linalg.einsum("ij,j->i", [[1.0, 2.0], [3.0, 4.0]], [1.0, 1.0]).numpy()
         array([3., 7.], dtype=float32)
+        >>> float(wg.einsum("ii", [[1.0, 2.0], [3.0, 4.0]]))  # the trace
+        5.0
     """
-    equation = equation.replace(" ", "")
-    if "->" not in equation or "..." in equation:
-        raise ValueError(
-            f"einsum: expected explicit output subscripts and no ellipsis, got {equation!r}"
-        )
-    subs = equation.split("->")[0].split(",")
-    if len(subs) != len(inputs):
-        raise ValueError(f"einsum: {equation!r} names {len(subs)} operands, got {len(inputs)}")
     ts = [operand(inputs[0])] + [operand(x, operand(inputs[0]).dtype) for x in inputs[1:]]
-    for s, t in zip(subs, ts):
-        if len(s) != t.ndim or len(set(s)) != len(s):
-            raise ValueError(
-                f"einsum: subscripts {s!r} do not fit an operand of shape {list(t.shape)} "
-                "(one distinct letter per axis)"
-            )
+    equation, ts = _canonical_einsum(equation, ts)
     return apply(einsum_p, tuple(ts), {"subscripts": equation})
+
+
+def _canonical_einsum(equation: str, ts: list):
+    """(equation, operands) rewritten so that every operand has one distinct letter per
+    axis of its own size, with an explicit output: the form einsum_p's rules assume.
+
+    ``...`` becomes spare letters; size-1 axes are broadcast (``broadcast_to``, whose
+    gradient sums them back); each repeated letter in an operand becomes a new letter
+    tied to the first by an extra identity-matrix operand (a constant), so a diagonal
+    is an ordinary contraction and needs no rules of its own.
+    """
+    from collections import Counter
+
+    from .array_ops import broadcast_to
+    from .tensor import constant
+
+    eq = equation.replace(" ", "")
+    lhs, arrow, out = eq.partition("->")
+    subs = lhs.split(",")
+    if len(subs) != len(ts):
+        raise ValueError(f"einsum: {equation!r} names {len(subs)} operands, got {len(ts)}")
+    letters = [c for c in eq if c not in ",->."]
+    if any(c not in string.ascii_letters for c in letters):
+        raise ValueError(f"einsum: subscripts must be letters (and '...'), got {equation!r}")
+    spare = [c for c in string.ascii_letters if c not in set(letters)]
+    ranks = []
+    for s, t in zip(subs, ts):
+        named = len(s.replace("...", ""))
+        extra = t.ndim - named if "..." in s else 0
+        if extra < 0 or ("..." not in s and named != t.ndim):
+            raise ValueError(
+                f"einsum: subscripts {s!r} do not fit an operand of shape {list(t.shape)}"
+            )
+        ranks.append(extra)
+    ellipsis = "".join(spare[: max(ranks, default=0)])
+    spare = spare[len(ellipsis) :]
+    subs = [s.replace("...", ellipsis[len(ellipsis) - r :]) for s, r in zip(subs, ranks)]
+    if arrow:
+        out = out.replace("...", ellipsis)
+    else:  # NumPy's implicit output: the broadcast axes, then letters used once, sorted
+        counts = Counter("".join(subs))
+        out = ellipsis + "".join(sorted(c for c in counts if counts[c] == 1 and c not in ellipsis))
+    if len(set(out)) != len(out) or not set(out) <= set("".join(subs)):
+        raise ValueError(
+            f"einsum: the output {out!r} of {equation!r} must name distinct letters of the inputs"
+        )
+    sizes = {}
+    for s, t in zip(subs, ts):
+        for c, n in zip(s, t.shape):
+            if n != 1 and sizes.get(c, 1) not in (1, n):
+                raise ValueError(
+                    f"einsum: {equation!r} gives axis {c!r} sizes {sizes[c]} and {n} "
+                    f"(operand shapes {[list(t.shape) for t in ts]})"
+                )
+            sizes[c] = n if n != 1 else sizes.get(c, 1)
+    operands, identities, identity_subs = [], [], []
+    for k, (s, t) in enumerate(zip(subs, ts)):
+        target = tuple(sizes[c] for c in s)
+        operands.append(t if t.shape == target else broadcast_to(t, target))
+        seen, renamed = set(), []
+        for c in s:
+            if c in seen:  # a diagonal: a new letter, tied to c by the identity
+                renamed.append(spare.pop(0))
+                identity_subs.append(c + renamed[-1])
+                identities.append(constant(xp.eye(sizes[c], dtype=t.dtype)))
+            else:
+                seen.add(c)
+                renamed.append(c)
+        subs[k] = "".join(renamed)
+    return ",".join(subs + identity_subs) + "->" + out, operands + identities
 
 
 # -- compositions -------------------------------------------------------------------------------

@@ -308,6 +308,18 @@ class Metric(metaclass=_MetricType):
         for v in self.variables:
             v.assign(xp.zeros(v.shape, v.dtype))
 
+    def reset_states(self) -> None:
+        """``reset_state`` under TensorFlow 2's older name (a subclass overrides
+        ``reset_state``; this calls it).
+
+        Example:
+            >>> import wengert as wg
+            >>> m = wg.metrics.Mean()
+            >>> m.update_state([1.0, 3.0]); m.reset_states(); float(m.result())
+            0.0
+        """
+        self.reset_state()
+
     def update_state(self, *args, **kwargs) -> None:
         """Accumulate one batch."""
         raise NotImplementedError(f"{type(self).__name__} must implement update_state")

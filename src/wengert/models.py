@@ -1349,6 +1349,9 @@ class Model(Layer):
         try:
             for state in [*states.values()] + ([] if start_state is None else [start_state]):
                 Generator(0).set_state(state)
+            for name, g in self._generators().items():  # a SeedGenerator needs its pair too
+                if name in states and isinstance(g, random_module.SeedGenerator):
+                    random_module.SeedGenerator(0).set_state(states[name])
             op_streams = random_module._checked_op_streams(meta.get("op_streams", []))
         except (TypeError, ValueError, KeyError) as exc:
             raise refuse(f"malformed random state: {exc}") from exc

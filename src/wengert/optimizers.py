@@ -52,6 +52,20 @@ __all__ = [
 _REGISTRY: dict[str, type] = {}
 
 
+class StepCount(int):
+    """An optimizer's ``iterations``: a plain int that also answers TensorFlow's
+    ``.numpy()`` (``optimizer.iterations`` is an int64 Variable there).
+
+    Example:
+        >>> import wengert as wg
+        >>> wg.optimizers.SGD().iterations.numpy()
+        np.int64(0)
+    """
+
+    def numpy(self):
+        return xp.int64(self)
+
+
 class Optimizer:
     """Base class: owns ``apply_gradients``, clipping, the step count and the state.
 
@@ -114,7 +128,7 @@ class Optimizer:
                 f"{type(self).__name__}: set at most one of clipnorm and global_clipnorm, got "
                 f"clipnorm={clipnorm} and global_clipnorm={global_clipnorm}"
             )
-        self.iterations = 0
+        self.iterations = StepCount(0)
         self.built = False
         self._variables: list = []
         self._index: dict[int, int] = {}  # id(variable) -> position in build order
@@ -326,7 +340,7 @@ class Optimizer:
             self.update_step(g, v, lr)
             if getattr(v, "constraint", None) is not None:  # Keras: projected after the update
                 v.assign(v.constraint(v))
-        self.iterations += 1
+        self.iterations = StepCount(self.iterations + 1)
         return self.iterations
 
     def apply(self, grads, trainable_variables=None) -> int:
@@ -550,7 +564,7 @@ class Optimizer:
         for slot, arrays in self._slots.items():
             for i, a in enumerate(arrays):
                 arrays[i] = xp.array(state[f"{slot}/{i}"], dtype=a.dtype, copy=True)
-        self.iterations = int(iterations)
+        self.iterations = StepCount(iterations)
 
     # -- config -------------------------------------------------------------
     def get_config(self) -> dict:
