@@ -303,7 +303,7 @@ def test_keras_defaults_and_signatures():
     np.testing.assert_allclose(ops.leaky_relu(x).numpy(), np.where(x > 0, x, 0.2 * x), rtol=1e-6)
     sig = inspect.signature
     assert list(sig(ops.arange).parameters) == ["start", "stop", "step", "dtype"]
-    assert sig(ops.arange).parameters["step"].default == 1
+    assert sig(ops.arange).parameters["step"].default is None  # Keras 3.15; a step of 1
     assert sig(ops.gelu).parameters["approximate"].default is True
     assert sig(ops.leaky_relu).parameters["negative_slope"].default == 0.2
     assert list(sig(ops.clip).parameters) == ["x", "x_min", "x_max"]
@@ -696,3 +696,278 @@ def test_gan_pattern_from_keras_io():
     assert labels.shape == (3, 1)
     twin = GAN(latent_dim=4)
     np.testing.assert_array_equal(twin.sample(real).numpy(), z1.numpy())
+
+
+# -- review fixes -----------------------------------------------------------------------------
+X23 = np.arange(6.0).reshape(2, 3)
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ops.expand_dims(X23, 5),
+        lambda: ops.expand_dims(X23, (0, 0)),
+        lambda: ops.flip(X23, axis=2),
+        lambda: ops.flip(X23, axis=(0, -2)),
+        lambda: ops.take(X23, [0], axis=3),
+        lambda: ops.take_along_axis(X23, np.zeros((2, 1), int), axis=2),
+        lambda: ops.swapaxes(X23, 0, 2),
+        lambda: ops.moveaxis(X23, 0, -3),
+        lambda: ops.moveaxis(np.zeros((2, 3, 4)), (0, 0), (1, 2)),
+        lambda: ops.roll(X23, 1, axis=2),
+        lambda: ops.repeat(X23, 2, axis=-3),
+        lambda: ops.split(X23, 2, axis=2),
+        lambda: ops.cumprod(X23, axis=2),
+        lambda: ops.cumsum(X23, axis=2),
+        lambda: ops.norm(X23, axis=5),
+        lambda: ops.argmax(X23, axis=2, keepdims=True),
+        lambda: ops.sort(X23, axis=2),
+        lambda: ops.softmax(X23, axis=2),
+        lambda: ops.sum(X23, axis=(0, 0)),
+    ],
+)
+def test_axes_out_of_range_or_repeated_raise(call):
+    with pytest.raises(ValueError, match="axis"):
+        call()
+
+
+def test_axis_error_names_op_axis_and_rank():
+    with pytest.raises(ValueError, match=r"expand_dims: axis 5 .* rank 3"):
+        ops.expand_dims(X23, 5)
+    with pytest.raises(ValueError, match=r"flip: axis \(0, -2\) names an axis twice"):
+        ops.flip(X23, axis=(0, -2))
+    assert ops.expand_dims(X23, -3).shape == (1, 2, 3)  # -ndim..ndim-1 of the result
+
+
+@pytest.mark.parametrize(
+    "dtype, wide", [("bool", "int32"), ("int8", "int32"), ("int16", "int32"), ("uint8", "uint32"),
+                    ("uint16", "uint32"), ("int32", "int32")]
+)  # fmt: skip
+def test_narrow_integers_accumulate_in_32_bits(dtype, wide):
+    x = np.array([100, 100, 27], dtype=dtype) if dtype != "bool" else np.array([1, 1, 0], bool)
+    ref = x.astype(wide)
+    for got, want in [
+        (ops.sum(x), ref.sum()),
+        (ops.prod(x), ref.prod()),
+        (ops.cumsum(x), ref.cumsum()),
+        (ops.cumprod(x), ref.cumprod()),
+    ]:
+        assert got.dtype == np.dtype(wide) and (got.numpy() == want).all()
+    assert ops.prod(x, dtype="float32").dtype == np.float32  # dtype given: no widening
+    if dtype != "bool":
+        m = np.full((2, 3), 100, dtype)
+        for got in [
+            ops.matmul(m, m.T),
+            ops.dot(m, m.T),
+            ops.tensordot(m, m.T, 1),
+            ops.einsum("ij,jk->ik", m, m.T),
+        ]:
+            assert got.dtype == np.dtype(wide)
+            np.testing.assert_array_equal(got.numpy(), m.astype(wide) @ m.T.astype(wide))
+
+
+def test_int8_overflow_cases_from_review():
+    assert int(ops.sum(np.array([100, 100, -3], "int8"))) == 197
+    assert int(ops.sum(np.array([200, 100], "uint8"))) == 300
+    assert int(ops.prod(np.array([100, 100, -3], "int8"))) == -30000
+    assert ops.matmul(np.array([[100, 100, -3]], "int8"), np.ones((3, 1), "int8")).numpy() == 197
+
+
+CUMPROD_X = np.array(
+    [
+        [1.5, 0.0, 2.0, 0.0, 3.0, 0.0],
+        [0.5, -1.0, 2.0, 3.0, 0.5, 1.2],
+        [0.0, 0.0, 0.0, 1.0, 2.0, 3.0],
+    ]
+)
+
+
+@pytest.mark.parametrize("axis", [None, 0, 1, -1])
+def test_cumprod_values_and_exact_gradients_with_zeros(axis):
+    np.testing.assert_array_equal(
+        ops.cumprod(CUMPROD_X, axis=axis).numpy(), np.cumprod(CUMPROD_X, axis=axis)
+    )
+    check_grads(lambda t: ops.cumprod(t, axis=axis), (wg.constant(CUMPROD_X),), order=2)
+    no_zeros = np.abs(CUMPROD_X) + 0.5
+    check_grads(lambda t: ops.cumprod(t, axis=axis), (wg.constant(no_zeros),), order=2)
+
+
+def test_cumprod_of_a_long_vector():  # one np.cumprod, not a multiply per element
+    x = wg.constant(np.full(10000, 1.0001))
+    with wg.GradientTape() as tape:
+        tape.watch(x)
+        y = ops.cumprod(x)
+        total = ops.sum(y)
+    np.testing.assert_allclose(y.numpy(), np.cumprod(x.numpy()))
+    np.testing.assert_allclose(
+        tape.gradient(total, x).numpy(),
+        np.cumsum(np.cumprod(x.numpy())[::-1])[::-1] / x.numpy(),
+    )
+    assert ops.cumprod(np.array([2, 3], "int32")).numpy().tolist() == [2, 6]
+
+
+def test_round_integers_with_negative_decimals():
+    x = np.array([1234, 1250, -1251], "int32")
+    got = ops.round(x, -2)
+    assert got.dtype == np.int32 and got.numpy().tolist() == np.round(x, -2).tolist()
+    assert ops.round(np.array([15, 25], "uint8"), -1).numpy().tolist() == [20, 20]
+    assert ops.round(x, 1).numpy().tolist() == x.tolist()
+
+
+def test_max_min_initial():
+    empty = np.zeros((0,), "float32")
+    assert float(ops.max(empty, initial=1.0)) == 1.0
+    assert float(ops.min(empty, initial=-1.0)) == -1.0
+    np.testing.assert_array_equal(
+        ops.max(np.zeros((2, 0), "float32"), axis=1, initial=1.0).numpy(), [1.0, 1.0]
+    )
+    got = ops.max(np.array([1, 2], "int32"), initial=2.5)  # initial cast to int32: 2
+    assert got.dtype == np.int32 and int(got) == 2
+    assert int(ops.min(np.array([1, 2], "int32"), initial=0)) == 0
+    assert bool(ops.max(np.array([False]), initial=True))
+    x = wg.constant(np.array([0.2, 0.9, 0.4]))
+    check_grads(lambda t: ops.max(t, initial=0.5), (x,))
+
+
+def test_top_k_needs_k_at_most_the_last_axis():
+    with pytest.raises(ValueError, match="top_k: k=5"):
+        ops.top_k([1.0, 2.0], 5)
+    values, indices = ops.top_k([1.0, 2.0], 2)
+    assert indices.numpy().tolist() == [1, 0]
+
+
+def test_fast_paths_keep_promotion_and_gradients():
+    f32 = wg.constant(np.ones((2, 2), "float32"))
+    i32 = wg.constant(np.ones((2, 2), "int32"))
+    assert ops.add(f32, i32).dtype == np.float32 and ops.add(i32, i32).dtype == np.int32
+    assert ops.matmul(f32, i32).dtype == np.float32
+    assert ops.concatenate([f32, i32]).dtype == np.float32
+    assert ops.concatenate([f32, f32], axis=-1).shape == (2, 4)
+    v = wg.Variable(np.ones((2, 2)))
+    assert ops.matmul(v, v).numpy().tolist() == [[2.0, 2.0], [2.0, 2.0]]
+    x = wg.constant(np.arange(4.0).reshape(2, 2))
+    check_grads(lambda a, b: ops.matmul(a, b), (x, x + 1.0))
+    check_grads(lambda a, b: ops.concatenate([a, b], axis=1), (x, x + 1.0))
+    check_grads(lambda a, b: ops.multiply(a, b), (x, x + 1.0))
+
+
+def test_small_divergences():
+    i = np.array([-1, 2, 9], "int32")
+    assert ops.relu(i).dtype == np.int32 and ops.relu(i).numpy().tolist() == [0, 2, 9]
+    assert ops.relu6(i).dtype == np.int32 and ops.relu6(i).numpy().tolist() == [0, 2, 6]
+    assert wg.nn.relu(np.array([-1.0, 2.0])).numpy().tolist() == [0.0, 2.0]
+    sq = ops.square(np.array([True, False]))
+    assert sq.dtype == np.int32 and sq.numpy().tolist() == [1, 0]
+    assert ops.sign(np.array([True, False])).numpy().tolist() == [True, False]
+    assert ops.convert_to_numpy([1.0, 2.0]).dtype == np.float64
+    assert ops.convert_to_numpy([1, 2]).dtype == np.asarray([1, 2]).dtype
+    with pytest.raises(ValueError, match="size: .*None"):
+        ops.size(wg.Input((3,)))
+    assert ops.arange(3).numpy().tolist() == [0, 1, 2]
+    assert ops.arange(0, 3, None).numpy().tolist() == [0, 1, 2]
+    # NumPy scalars are typed (Keras's NumPy backend), Python floats weak
+    f32 = wg.constant(np.ones(2, "float32"))
+    assert ops.add(f32, np.float64(1.5)).dtype == np.float64
+    assert ops.add(f32, 1.5).dtype == np.float32
+
+
+R = np.random.default_rng(1).standard_normal((3, 4))
+POS = np.abs(R) + 0.5
+NEW_UNARY = {
+    "log2": (ops.log2, np.log2, POS),
+    "log10": (ops.log10, np.log10, POS),
+    "sinh": (ops.sinh, np.sinh, R),
+    "cosh": (ops.cosh, np.cosh, R),
+    "tril": (lambda t: ops.tril(t, 1), lambda a: np.tril(a, 1), R),
+    "triu": (lambda t: ops.triu(t, -1), lambda a: np.triu(a, -1), R),
+    "diag_vector": (lambda t: ops.diag(t, -1), lambda a: np.diag(a, -1), R[0]),
+    "diag_matrix": (lambda t: ops.diag(t, 1), lambda a: np.diag(a, 1), R),
+    "diagonal": (lambda t: ops.diagonal(t, 1, 1, 0), lambda a: np.diagonal(a, 1, 1, 0), R),
+    "nan_to_num": (ops.nan_to_num, np.nan_to_num, R),
+}
+
+
+@pytest.mark.parametrize("name", NEW_UNARY)
+def test_new_unary_ops(name):
+    f, ref, x = NEW_UNARY[name]
+    np.testing.assert_allclose(f(x).numpy(), ref(x), rtol=1e-12)
+    check_grads(f, (wg.constant(x),), order=2)
+
+
+@pytest.mark.parametrize("name", ["arctan2", "logaddexp"])
+def test_new_binary_ops(name):
+    f, ref = getattr(ops, name), getattr(np, name)
+    y = np.random.default_rng(2).standard_normal((3, 4))
+    np.testing.assert_allclose(f(R, y).numpy(), ref(R, y), rtol=1e-12)
+    check_grads(f, (wg.constant(R), wg.constant(y)), order=2)
+    check_grads(f, (wg.constant(R), wg.constant(y[0])))  # broadcasting
+    assert f(np.array([1], "int32"), 2).dtype == np.float32
+
+
+def test_more_new_ops():
+    assert ops.log2([8]).numpy().tolist() == [3.0]  # exact, unlike log(8) / log(2)
+    assert ops.log10([1000]).numpy() == np.log10(np.float32(1000))
+    assert ops.log2([1]).dtype == np.float32
+    x = np.array([np.nan, np.inf, -np.inf, 1.0], "float32")
+    np.testing.assert_array_equal(ops.nan_to_num(x).numpy(), np.nan_to_num(x))
+    np.testing.assert_array_equal(
+        ops.nan_to_num(x, nan=1.0, posinf=2.0, neginf=3.0).numpy(),
+        np.nan_to_num(x, nan=1.0, posinf=2.0, neginf=3.0),
+    )
+    got = ops.count_nonzero([[0, 1], [2, 3]], axis=1)
+    assert got.dtype == np.int32 and got.numpy().tolist() == [1, 2]
+    assert int(ops.count_nonzero([[0, 1], [2, 3]])) == 3
+    mean, variance = ops.moments(R, axes=(0, 1))
+    np.testing.assert_allclose([float(mean), float(variance)], [R.mean(), R.var()])
+    mean, variance = ops.moments(R, axes=[1], keepdims=True)
+    np.testing.assert_allclose(variance.numpy(), R.var(1, keepdims=True))
+    check_grads(lambda t: ops.moments(t, axes=0)[1], (wg.constant(R),))
+    assert ops.identity(3, "int32").numpy().tolist() == np.identity(3, int).tolist()
+    parts = ops.unstack(R, axis=1)
+    assert len(parts) == 4 and (parts[2].numpy() == R[:, 2]).all()
+    with pytest.raises(ValueError, match="unstack"):
+        ops.unstack(R, num=3, axis=1)
+    for indexing in ("xy", "ij"):
+        got = ops.meshgrid([1, 2, 3], [4, 5], [6, 7, 8, 9], indexing=indexing)
+        want = np.meshgrid([1, 2, 3], [4, 5], [6, 7, 8, 9], indexing=indexing)
+        assert all((g.numpy() == w).all() for g, w in zip(got, want))
+    d3 = np.random.default_rng(3).standard_normal((2, 3, 4))
+    np.testing.assert_array_equal(ops.diagonal(d3, -1, 2, 0).numpy(), np.diagonal(d3, -1, 2, 0))
+    np.testing.assert_array_equal(ops.tril(d3).numpy(), np.tril(d3))
+
+
+def test_seed_generator_advances_once_per_call():
+    for draw in [
+        lambda g: wg.random.truncated_normal((1000,), seed=g),
+        lambda g: wg.random.normal((10,), seed=g),
+        lambda g: wg.random.uniform((10,), seed=g),
+        lambda g: wg.random.randint((10,), 0, 5, seed=g),
+        lambda g: wg.random.categorical([[0.0, 1.0]], 3, seed=g),
+        lambda g: wg.random.shuffle([1, 2, 3], seed=g),
+        lambda g: wg.random.dropout(wg.ones(10), 0.5, seed=g),
+    ]:
+        g = wg.random.SeedGenerator(1)
+        draw(g)
+        assert g.state.numpy().tolist() == [1, 1]
+        draw(g)
+        assert g.state.numpy().tolist() == [1, 2]
+
+
+def test_layer_seed_must_be_an_int():
+    for make in [
+        lambda s: wg.layers.Dropout(0.5, seed=s),
+        lambda s: wg.layers.GaussianNoise(0.1, seed=s),
+        lambda s: wg.layers.SpatialDropout1D(0.5, seed=s),
+    ]:
+        with pytest.raises(
+            TypeError, match=r"(Dropout|GaussianNoise|SpatialDropout1D): seed .* int"
+        ):
+            make(wg.random.SeedGenerator(1))
+        make(3)
+
+
+def test_stateless_seed_out_of_range_message():
+    with pytest.raises(ValueError, match=r"\[-2\*\*63, 2\*\*64\)"):
+        wg.random.normal((2,), seed=(2**70, 1))
+    a = wg.random.normal((2,), seed=(2**64 - 1, 1)).numpy()
+    assert (a == wg.random.normal((2,), seed=(2**64 - 1, 1)).numpy()).all()

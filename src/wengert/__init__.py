@@ -121,8 +121,8 @@ from . import autodiff, errors, keras  # noqa: E402
 # tf.newaxis: indexing with it (None) adds an axis.
 newaxis = None
 
-# tf.Module's role (variables and submodules tracked through attributes) is Layer's here.
-Module = layers.Layer
+from .module import Module, name_scope  # noqa: E402
+from . import train  # noqa: E402
 from . import debugging, diagnostics  # noqa: E402
 
 

@@ -16,9 +16,30 @@ Keras's behaviour, where it differs from TensorFlow's:
 * Float-only functions (``sqrt``, ``exp``, ``mean``, ``std``...) take integers and
   return float32, as Keras's do.
 * ``gelu`` is the tanh approximation by default, ``leaky_relu``'s slope is 0.2,
-  ``arange`` is ``arange(start, stop=None, step=1, dtype=None)``.
+  ``arange`` is ``arange(start, stop=None, step=None, dtype=None)``.
 * Control flow (``cond``, ``while_loop``, ``fori_loop``, ``scan``, ``map``,
   ``vectorized_map``) runs eagerly in Python, as Keras's NumPy backend does.
+* Narrow integers accumulate in 32 bits: ``sum``, ``prod``, ``cumsum``, ``cumprod``,
+  ``matmul``, ``dot``, ``tensordot`` and ``einsum`` of bool/int8/int16 give int32, of
+  uint8/uint16 uint32 (Keras keeps int16 in ``matmul`` and int8 in ``dot``, and
+  overflows there).
+* An axis outside [-ndim, ndim), or one named twice, is a ValueError that names the
+  op; none wraps around.
+* NumPy scalars are typed, not weak, as in Keras's NumPy backend and NumPy 2:
+  ``add(float32_tensor, np.float64(1.5))`` is float64 (PyTorch's backend gives float32).
+  Python numbers are weak.
+
+It covers 152 of the 337 names of Keras 3.15's ``keras.ops``: the creation functions,
+reductions, elementwise math, shapes and indexing, ``matmul``/``einsum``/``norm``, the
+activations, the cross-entropies, ``top_k``/``sort`` and the eager control flow.
+Notable ones missing: the convolutions and pools (``conv``, ``max_pool``,
+``average_pool``; use ``wg.nn``), ``batch_normalization``, ``layer_normalization``,
+``dot_product_attention``, ``segment_sum``, ``scatter``/``scatter_update``,
+``bincount``, ``unique``, ``searchsorted``, ``hstack``/``vstack``, the inverse trig
+functions (``arcsin``...), ``erfinv``, the ``nan*`` reductions, ``median``/``quantile``,
+the linear algebra of ``keras.ops.linalg`` (``det``, ``inv``, ``solve``, ``svd``, ``qr``,
+``cholesky``; some are in ``wg.linalg``), the FFTs, ``custom_gradient``,
+``associative_scan`` and ``switch``.
 
 Example:
     >>> import wengert as wg
@@ -41,13 +62,19 @@ from . import math_ops as _M
 from . import nn_ops as _N
 from .backend import as_dtype as _as_dtype
 from .backend import xp as _xp
+from .core import apply as _apply
+from .core import defjvp as _defjvp
+from .core import defvjp as _defvjp
 from .core import operand as _operand
+from .core import primitive as _primitive
 from .tensor import Tensor as _Tensor
+from .tensor import Variable as _Variable
 from .tensor import convert_to_tensor as _convert_to_tensor
 from .tensor import is_tensor as _is_tensor
 
 _float32 = _xp.dtype("float32")
 _int32 = _xp.dtype("int32")
+_TENSORS = (_Tensor, _Variable)  # exact types, for the fast paths
 _EPSILON = 1e-7  # keras.config.epsilon(): the clip of probabilities in the cross-entropies
 
 
@@ -76,6 +103,12 @@ def _cast(t, dtype):
 
 def _pair(x1, x2):
     """Two operands brought to one dtype as Keras does (Python numbers stay weak)."""
+    if type(x1) in _TENSORS and type(x2) in _TENSORS:
+        d1, d2 = x1._value.dtype, x2._value.dtype
+        if d1 == d2:  # the common case: nothing to convert
+            return x1, x2
+        dtype = _result_dtype(d1, d2)
+        return _cast(x1, dtype), _cast(x2, dtype)
     if _weak(x1) and _weak(x2):
         x1 = _operand(x1)
     if _weak(x1) or _weak(x2):
@@ -105,16 +138,60 @@ def _numeric(x):
     return _cast(t, _int32) if t.dtype.kind == "b" else t
 
 
+# Keras (after JAX) accumulates narrow integers in 32 bits: a sum of int8 is int32.
+_ACCUMULATE = {
+    _xp.dtype(d): _xp.dtype(w)
+    for d, w in [
+        ("bool", "int32"),
+        ("int8", "int32"),
+        ("int16", "int32"),
+        ("uint8", "uint32"),
+        ("uint16", "uint32"),
+    ]
+}
+
+
+def _accumulating(x, dtype=None):
+    """``x`` as a Tensor of ``dtype``, else with bool/int8/int16 widened to int32 and
+    uint8/uint16 to uint32 (sum, prod, cumsum, cumprod, as Keras and JAX)."""
+    t = _operand(x)
+    if dtype is not None:
+        return _cast(t, _as_dtype(dtype))
+    wide = _ACCUMULATE.get(t.dtype)
+    return t if wide is None else _cast(t, wide)
+
+
 def _boolean(x):
     t = _operand(x)
     return t if t.dtype.kind == "b" else _M.not_equal(t, _xp.zeros((), t.dtype))
 
 
-def _axis_tuple(axis, ndim):
+def _axes(op: str, axis, ndim: int, sort: bool = True) -> tuple:
+    """``axis`` (None: all; an int or a sequence of ints) as non-negative ints, sorted
+    unless ``sort`` is False; ValueError naming ``op`` for an axis outside
+    [-ndim, ndim) or one given twice (NumPy's and Keras's rule: none wraps)."""
     if axis is None:
         return tuple(range(ndim))
-    axes = axis if isinstance(axis, (list, tuple)) else (axis,)
-    return tuple(sorted(int(a) % ndim for a in axes)) if ndim else ()
+    if isinstance(axis, _Tensor):
+        axis = axis._value.tolist()
+    given = axis if isinstance(axis, (list, tuple)) else (axis,)
+    out = []
+    for a in given:
+        if isinstance(a, bool) or not isinstance(a, (int, _xp.integer)):
+            raise TypeError(f"{op}: an axis must be an int, got {type(a).__name__} {a!r}")
+        if not -ndim <= a < ndim:
+            raise ValueError(f"{op}: axis {int(a)} is out of range for a tensor of rank {ndim}")
+        out.append(int(a) % ndim)
+    if len(set(out)) != len(out):
+        raise ValueError(f"{op}: axis {axis!r} names an axis twice (tensor of rank {ndim})")
+    return tuple(sorted(out)) if sort else tuple(out)
+
+
+def _axis(op: str, axis, ndim: int) -> int:
+    """One axis, checked as ``_axes`` does."""
+    if isinstance(axis, (list, tuple)):
+        raise TypeError(f"{op}: axis must be one int, got {axis!r}")
+    return _axes(op, axis, ndim)[0]
 
 
 def _flat(t):
@@ -140,6 +217,8 @@ def _float_unary(fn, name, example, summary):
 
 def _binary(fn, name, example, summary):
     def op(x1, x2):
+        if type(x1) in _TENSORS and type(x2) in _TENSORS and x1._value.dtype == x2._value.dtype:
+            return fn(x1, x2)
         return fn(*_pair(x1, x2))
 
     op.__name__ = op.__qualname__ = name
@@ -181,14 +260,18 @@ def ndim(x) -> int:
 
 
 def size(x) -> int:
-    """The number of elements of ``x``.
+    """The number of elements of ``x``; ValueError for a model input, whose batch
+    size is unknown (``None``).
 
     Example:
         >>> from wengert import ops
         >>> ops.size([[1.0, 2.0, 3.0]])
         3
     """
-    return _math.prod(shape(x))
+    dims = shape(x)
+    if None in dims:
+        raise ValueError(f"size: the shape {dims} has an unknown axis (None), so no size")
+    return _math.prod(dims)
 
 
 def convert_to_tensor(x, dtype=None, sparse=None, ragged=None):
@@ -218,6 +301,10 @@ def convert_to_numpy(x):
     """
     if isinstance(x, _Tensor):
         return x.numpy()
+    if not hasattr(x, "_sample_shape"):  # data, not a model's symbolic value
+        a = _xp.asarray(x)  # as NumPy: [1.0, 2.0] is float64
+        if a.dtype != object:
+            return a
     return _xp.asarray(_operand(x)._value)
 
 
@@ -261,9 +348,10 @@ def stop_gradient(variable):
 
 
 # -- creation ---------------------------------------------------------------------------------
-def arange(start, stop=None, step=1, dtype=None):
-    """Evenly spaced values in [start, stop) (Keras's ``arange(start, stop=None, step=1,
-    dtype=None)``); int32 for integer arguments, float32 when any is a float.
+def arange(start, stop=None, step=None, dtype=None):
+    """Evenly spaced values in [start, stop) (Keras's ``arange(start, stop=None,
+    step=None, dtype=None)``; no ``step`` is a step of 1); int32 for integer arguments,
+    float32 when any is a float.
 
     Example:
         >>> from wengert import ops
@@ -272,6 +360,8 @@ def arange(start, stop=None, step=1, dtype=None):
     """
     if stop is None:
         start, stop = 0, start
+    if step is None:
+        step = 1
     values = [v._value.item() if isinstance(v, _Tensor) else v for v in (start, stop, step)]
     if dtype is None:
         floats = _builtins.any(
@@ -411,59 +501,74 @@ def mean(x, axis=None, keepdims=False):
 
 
 def sum(x, axis=None, keepdims=False):
-    """The sum over ``axis`` (all axes by default); bools are counted as int32.
+    """The sum over ``axis`` (all axes by default); bool, int8 and int16 are summed as
+    int32, uint8 and uint16 as uint32 (Keras's and JAX's widening).
 
     Example:
         >>> from wengert import ops
         >>> ops.sum([[1.0, 2.0], [3.0, 4.0]], axis=1).numpy()
         array([3., 7.], dtype=float32)
     """
-    return _M.reduce_sum(_numeric(x), axis=axis, keepdims=keepdims)
+    # reduce_sum checks the axes (none may wrap or repeat), so they pass as given.
+    return _M.reduce_sum(_accumulating(x), axis=axis, keepdims=keepdims)
 
 
 def prod(x, axis=None, keepdims=False, dtype=None):
-    """The product over ``axis`` (all axes by default).
+    """The product over ``axis`` (all axes by default); without ``dtype``, narrow
+    integers are multiplied in 32 bits as ``sum`` does.
 
     Example:
         >>> from wengert import ops
         >>> ops.prod([[1.0, 2.0], [3.0, 4.0]], axis=0).numpy()
         array([3., 8.], dtype=float32)
     """
-    t = _numeric(x) if dtype is None else _cast(_operand(x), _as_dtype(dtype))
-    return _M.reduce_prod(t, axis=axis, keepdims=keepdims)
+    return _M.reduce_prod(_accumulating(x, dtype), axis=axis, keepdims=keepdims)
 
 
-def _extreme(reduce, pick, x, axis, keepdims, initial):
+def _extreme(op, reduce, pick, x, axis, keepdims, initial):
     t = _operand(x)
+    if initial is not None:  # Keras casts initial to x's dtype: an int tensor stays int
+        value = initial._value if isinstance(initial, _Tensor) else initial
+        initial = _xp.asarray(value).astype(t.dtype)
+        if initial.ndim:
+            raise ValueError(f"{op}: initial must be a scalar, got shape {initial.shape}")
+        if t.size == 0:  # NumPy and Keras give initial (reduce_max would refuse)
+            np_reduce = _xp.max if op == "max" else _xp.min
+            axes = _axes(op, axis, t.ndim)
+            return _convert_to_tensor(
+                np_reduce(t._value, axis=axes, keepdims=keepdims, initial=initial)
+            )
     boolean = t.dtype.kind == "b"
     if boolean:
         t = _cast(t, _int32)
     out = reduce(t, axis=axis, keepdims=keepdims)
     if initial is not None:
-        out = pick(*_pair(out, initial))
+        out = pick(out, _convert_to_tensor(initial.astype(out.dtype)))
     return _cast(out, _xp.dtype(bool)) if boolean else out
 
 
 def max(x, axis=None, keepdims=False, initial=None):
-    """The largest value over ``axis`` (all axes by default), at least ``initial``.
+    """The largest value over ``axis`` (all axes by default), at least ``initial``
+    (cast to x's dtype, as Keras; an empty x gives ``initial``).
 
     Example:
         >>> from wengert import ops
         >>> ops.max([[1.0, 5.0], [3.0, 4.0]], axis=1).numpy()
         array([5., 4.], dtype=float32)
     """
-    return _extreme(_M.reduce_max, _M.maximum, x, axis, keepdims, initial)
+    return _extreme("max", _M.reduce_max, _M.maximum, x, axis, keepdims, initial)
 
 
 def min(x, axis=None, keepdims=False, initial=None):
-    """The smallest value over ``axis`` (all axes by default), at most ``initial``.
+    """The smallest value over ``axis`` (all axes by default), at most ``initial``
+    (cast to x's dtype, as Keras; an empty x gives ``initial``).
 
     Example:
         >>> from wengert import ops
         >>> ops.min([[1.0, 5.0], [3.0, 4.0]], axis=0).numpy()
         array([1., 4.], dtype=float32)
     """
-    return _extreme(_M.reduce_min, _M.minimum, x, axis, keepdims, initial)
+    return _extreme("min", _M.reduce_min, _M.minimum, x, axis, keepdims, initial)
 
 
 amax, amin = max, min
@@ -498,8 +603,9 @@ def _arg(fn, x, axis, keepdims):
     if axis is None:
         out = fn(_flat(t), axis=0, output_type="int32")
         return _A.reshape(out, (1,) * t.ndim) if keepdims else out
-    out = fn(t, axis=int(axis), output_type="int32")
-    return _A.expand_dims(out, int(axis) % t.ndim) if keepdims else out
+    axis = _axis(fn.__name__, axis, t.ndim)
+    out = fn(t, axis=axis, output_type="int32")
+    return _A.expand_dims(out, axis) if keepdims else out
 
 
 def argmax(x, axis=None, keepdims=False):
@@ -560,47 +666,121 @@ def logsumexp(x, axis=None, keepdims=False):
 
 
 def cumsum(x, axis=None, dtype=None):
-    """Running sum along ``axis`` (of the flattened tensor when None).
+    """Running sum along ``axis`` (of the flattened tensor when None); without
+    ``dtype``, narrow integers are summed in 32 bits as ``sum`` does.
 
     Example:
         >>> from wengert import ops
         >>> ops.cumsum([[1.0, 2.0], [3.0, 4.0]]).numpy()
         array([ 1.,  3.,  6., 10.], dtype=float32)
     """
-    t = _numeric(x) if dtype is None else _cast(_operand(x), _as_dtype(dtype))
+    t = _accumulating(x, dtype)
     if axis is None:
         t, axis = _flat(t), 0
-    return _E.cumsum(t, axis=axis)
+    return _E.cumsum(t, axis=_axis("cumsum", axis, t.ndim))
+
+
+def _cumprod_impl(x, axis):
+    return _xp.cumprod(x, axis=axis, dtype=x.dtype)
+
+
+def _cumprod_parts(x, axis):
+    """What cumprod's rules need besides its output: a mask of x's nonzeros, x with its
+    zeros replaced by 1, and for the first and second zero of each slice (r = 1, 2) a
+    mask of it and y_r, the running product with that zero replaced by 1 (computed
+    with cumprod itself, so that the rules are differentiable again)."""
+    a = x._value
+    zero = a == 0
+    one = _xp.ones((), a.dtype)
+    safe = _M.where(zero, one, x)
+    rank = _xp.cumsum(zero, axis=axis)
+    parts = []
+    for r in (1, 2):
+        mask = zero & (rank == r)
+        if mask.any():
+            parts.append((mask, _apply(_cumprod_p, (_M.where(mask, one, x),), {"axis": axis})))
+    return ~zero, safe, parts
+
+
+def _cumprod_vjp(g, out, x, axis):
+    # d y_j / d x_i = prod_{k <= j, k != i} x_k (i <= j).  Where x_i != 0 that is
+    # y_j / x_i, so the gradient is a reverse running sum of g * y over x_i.  A zero
+    # x_i gets the reverse running sum of g * y_i, y_i the product with x_i = 1: nonzero
+    # for a slice's first zero, zero (but not in its derivative) for the second; later
+    # zeros get 0, whose first two derivatives are 0.  Exact, zeros included, to order 2.
+    nonzero_, safe, parts = _cumprod_parts(x, axis)
+    zero = _xp.zeros((), x._value.dtype)
+    dx = _M.where(nonzero_, _E.cumsum(g * out, axis, reverse=True) / safe, zero)
+    for mask, y in parts:
+        dx = dx + _M.where(mask, _E.cumsum(g * y, axis, reverse=True), zero)
+    return dx
+
+
+def _cumprod_jvp(dx, out, x, axis):
+    # The VJP's transpose: y * cumsum(dx / x) over the nonzeros, plus y_r * cumsum(dx)
+    # over the first and second zeros.
+    nonzero_, safe, parts = _cumprod_parts(x, axis)
+    zero = _xp.zeros((), x._value.dtype)
+    dy = out * _E.cumsum(_M.where(nonzero_, dx / safe, zero), axis)
+    for mask, y in parts:
+        dy = dy + y * _E.cumsum(_M.where(mask, dx, zero), axis)
+    return dy
+
+
+# A primitive for speed: one np.cumprod forward, not one multiply per element.
+_cumprod_p = _primitive("cumprod", _cumprod_impl)
+_defvjp(_cumprod_p, _cumprod_vjp)
+_defjvp(_cumprod_p, _cumprod_jvp)
 
 
 def cumprod(x, axis=None, dtype=None):
-    """Running product along ``axis`` (of the flattened tensor when None).
+    """Running product along ``axis`` (of the flattened tensor when None); without
+    ``dtype``, narrow integers are multiplied in 32 bits as ``sum`` does.  The gradient
+    is exact where x has zeros.
 
     Example:
         >>> from wengert import ops
         >>> ops.cumprod([1.0, 2.0, 0.0, 4.0]).numpy()
         array([1., 2., 0., 0.], dtype=float32)
     """
-    t = _numeric(x) if dtype is None else _cast(_operand(x), _as_dtype(dtype))
+    t = _accumulating(x, dtype)
     if axis is None:
         t, axis = _flat(t), 0
-    axis = int(axis) % t.ndim
-    if t.shape[axis] == 0:
-        return t
-    # One multiply per step: exact gradients where a zero makes exp(cumsum(log)) fail.
-    steps = _A.unstack(t, axis=axis)
-    out = [steps[0]]
-    for s in steps[1:]:
-        out.append(out[-1] * s)
-    return _A.stack(out, axis=axis)
+    axis = _axis("cumprod", axis, t.ndim)
+    if t.dtype.kind not in "fc":
+        return _convert_to_tensor(_cumprod_impl(t._value, axis))
+    return _apply(_cumprod_p, (t,), {"axis": axis})
 
 
 # -- elementwise ------------------------------------------------------------------------------
 abs = _M.abs
 absolute = _M.abs
 negative = _M.negative
-square = _M.square
-sign = _M.sign
+
+
+def square(x):
+    """x * x; bools give int32, as in Keras.
+
+    Example:
+        >>> from wengert import ops
+        >>> ops.square([True, False]).numpy()
+        array([1, 0], dtype=int32)
+    """
+    return _M.square(_numeric(x))
+
+
+def sign(x):
+    """-1, 0 or 1 by the sign of x (a bool is its own sign, as in Keras).
+
+    Example:
+        >>> from wengert import ops
+        >>> ops.sign([-2.0, 0.0, 3.0]).numpy(), ops.sign([True, False]).numpy()
+        (array([-1.,  0.,  1.], dtype=float32), array([ True, False]))
+    """
+    t = _operand(x)
+    return t if t._value.dtype.kind == "b" else _M.sign(t)
+
+
 sqrt = _float_unary(
     _M.sqrt,
     "sqrt",
@@ -678,6 +858,8 @@ ceil = _keep_ints(
 
 def round(x, decimals=0):
     """Round half to even to ``decimals`` places (NumPy's ``round``); no gradient.
+    Integers keep their dtype: rounded to tens, hundreds... for negative ``decimals``,
+    unchanged otherwise.
 
     Example:
         >>> from wengert import ops
@@ -686,7 +868,9 @@ def round(x, decimals=0):
     """
     t = _operand(x)
     if t.dtype.kind in "iub":
-        return t
+        if decimals >= 0 or t.dtype.kind == "b":
+            return t
+        return _convert_to_tensor(_xp.round(t._value, int(decimals)))
     if decimals == 0:
         return _M.round(t)
     scale = 10.0**decimals
@@ -972,9 +1156,8 @@ def expand_dims(x, axis):
         (1, 2, 3, 1)
     """
     t = _operand(x)
-    axes = list(axis) if isinstance(axis, (list, tuple)) else [axis]
-    n = t.ndim + len(axes)
-    for ax in sorted(int(a) % n for a in axes):
+    n = t.ndim + (len(axis) if isinstance(axis, (list, tuple)) else 1)
+    for ax in _axes("expand_dims", axis, n):
         t = _A.expand_dims(t, ax)
     return t
 
@@ -1000,11 +1183,8 @@ def moveaxis(x, source, destination):
     """
     t = _operand(x)
     perm = list(range(t.ndim))
-    src = [int(s) % t.ndim for s in (source if isinstance(source, (list, tuple)) else [source])]
-    dst = [
-        int(d) % t.ndim
-        for d in (destination if isinstance(destination, (list, tuple)) else [destination])
-    ]
+    src = _axes("moveaxis", source, t.ndim, sort=False)
+    dst = _axes("moveaxis", destination, t.ndim, sort=False)
     if len(src) != len(dst):
         raise ValueError(
             f"moveaxis: source {source} and destination {destination} differ in length"
@@ -1025,7 +1205,7 @@ def swapaxes(x, axis1, axis2):
     """
     t = _operand(x)
     perm = list(range(t.ndim))
-    a, b = int(axis1) % t.ndim, int(axis2) % t.ndim
+    a, b = _axis("swapaxes", axis1, t.ndim), _axis("swapaxes", axis2, t.ndim)
     perm[a], perm[b] = perm[b], perm[a]
     return _A.transpose(t, perm)
 
@@ -1038,6 +1218,13 @@ def concatenate(xs, axis=0):
         >>> ops.concatenate([ops.zeros((2, 3)), ops.ones((1, 3))]).shape
         (3, 3)
     """
+    if type(axis) is int and type(xs) in (list, tuple) and xs and type(xs[0]) in _TENSORS:
+        dtype = xs[0]._value.dtype
+        for t in xs:
+            if type(t) not in _TENSORS or t._value.dtype != dtype:
+                break
+        else:  # tensors of one dtype: nothing to convert
+            return _A.concat(list(xs), axis)
     ts = [_operand(t) for t in xs]
     dtype = ts[0].dtype
     for t in ts[1:]:
@@ -1068,7 +1255,7 @@ def split(x, indices_or_sections, axis=0):
         [[0], [1, 2], [3, 4]]
     """
     t = _operand(x)
-    axis = int(axis) % t.ndim
+    axis = _axis("split", axis, t.ndim)
     n = t.shape[axis]
     if _xp.ndim(indices_or_sections) == 0:
         sections = int(indices_or_sections)
@@ -1097,7 +1284,7 @@ def flip(x, axis=None):
                [4, 3]], dtype=int32)
     """
     t = _operand(x)
-    axes = _axis_tuple(axis, t.ndim)
+    axes = _axes("flip", axis, t.ndim)
     return _A.getitem(
         t,
         tuple(
@@ -1123,8 +1310,10 @@ def roll(x, shift, axis=None):
     axes = axis if isinstance(axis, (list, tuple)) else [axis]
     if len(shifts) == 1 and len(axes) > 1:
         shifts = shifts * len(axes)
+    if len(shifts) != len(axes):
+        raise ValueError(f"roll: {len(shifts)} shifts for {len(axes)} axes")
     for s, a in zip(shifts, axes):
-        a = int(a) % t.ndim
+        a = _axis("roll", a, t.ndim)  # NumPy allows an axis twice here: its shifts add
         n = t.shape[a]
         if n:
             t = _index(t, a, (_xp.arange(n) - int(s)) % n)
@@ -1143,7 +1332,7 @@ def repeat(x, repeats, axis=None):
     t = _operand(x)
     if axis is None:
         t, axis = _flat(t), 0
-    axis = int(axis) % t.ndim
+    axis = _axis("repeat", axis, t.ndim)
     counts = repeats._value if isinstance(repeats, _Tensor) else repeats
     return _index(t, axis, _xp.repeat(_xp.arange(t.shape[axis]), counts))
 
@@ -1179,7 +1368,7 @@ def take(x, indices, axis=None):
     idx = indices._value if isinstance(indices, _Tensor) else _xp.asarray(indices)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"take: indices must be integers, got {idx.dtype}")
-    return _index(t, int(axis) % t.ndim, idx)
+    return _index(t, _axis("take", axis, t.ndim), idx)
 
 
 def take_along_axis(x, indices, axis=None):
@@ -1197,7 +1386,7 @@ def take_along_axis(x, indices, axis=None):
         raise TypeError(f"take_along_axis: indices must be integers, got {idx.dtype}")
     if axis is None:
         t, idx, axis = _flat(t), idx.reshape(-1), 0
-    axis = int(axis) % t.ndim
+    axis = _axis("take_along_axis", axis, t.ndim)
     if idx.ndim != t.ndim:
         raise ValueError(
             f"take_along_axis: indices {idx.shape} and x {t.shape} must have the same rank"
@@ -1236,7 +1425,8 @@ def argsort(x, axis=-1):
     t = _operand(x)
     if axis is None:
         t, axis = _flat(t), 0
-    return _convert_to_tensor(_argsort(t._value, int(axis)).astype(_int32))
+    axis = _axis("argsort", axis, t.ndim)
+    return _convert_to_tensor(_argsort(t._value, axis).astype(_int32))
 
 
 def sort(x, axis=-1):
@@ -1250,7 +1440,8 @@ def sort(x, axis=-1):
     t = _operand(x)
     if axis is None:
         t, axis = _flat(t), 0
-    return take_along_axis(t, _argsort(t._value, int(axis)), int(axis))
+    axis = _axis("sort", axis, t.ndim)
+    return take_along_axis(t, _argsort(t._value, axis), axis)
 
 
 def top_k(x, k, sorted=True):
@@ -1265,7 +1456,13 @@ def top_k(x, k, sorted=True):
     """
     t = _operand(x)
     a = t._value
+    if a.ndim == 0:
+        raise ValueError("top_k: x must have at least one axis, got a scalar")
     n = a.shape[-1]
+    if isinstance(k, _Tensor):
+        k = k._value.item()
+    if not 0 <= int(k) <= n:
+        raise ValueError(f"top_k: k={k} must be in [0, {n}], the size of x's last axis {a.shape}")
     # Stable descending order: sort the reversed axis ascending, read it backwards.
     order = (n - 1 - _argsort(a[..., ::-1], -1))[..., ::-1][..., : int(k)]
     return take_along_axis(t, order, -1), _convert_to_tensor(order.astype(_int32))
@@ -1357,6 +1554,19 @@ def ravel(x):
 
 
 # -- linear algebra ---------------------------------------------------------------------------
+def _contracted(*xs):
+    """The operands of a product brought to one dtype, narrow integers widened as in
+    ``sum`` (int8/int16 to int32, uint8/uint16 to uint32): Keras keeps int16 in
+    ``matmul`` and int8 in ``dot``/``tensordot``, where products overflow."""
+    ts = [_operand(t) for t in xs]
+    dtype = ts[0].dtype
+    for t in ts[1:]:
+        dtype = _result_dtype(dtype, t.dtype)
+    if dtype.kind in "iu":
+        dtype = _ACCUMULATE.get(dtype, dtype)
+    return [_cast(t, dtype) for t in ts]
+
+
 def matmul(x1, x2):
     """The matrix product (NumPy's ``matmul``: batched, 1-D operands allowed).
 
@@ -1365,7 +1575,11 @@ def matmul(x1, x2):
         >>> ops.matmul([[1.0, 2.0]], [3.0, 4.0]).numpy()
         array([11.], dtype=float32)
     """
-    a, b = (_operand(v) for v in _pair(x1, x2))
+    if type(x1) in _TENSORS and type(x2) in _TENSORS:
+        a, b = x1._value, x2._value
+        if a.dtype == b.dtype and a.dtype.kind in "fc" and a.ndim > 1 and b.ndim > 1:
+            return _M.matmul(x1, x2)  # the common case: nothing to convert or reshape
+    a, b = _contracted(*_pair(x1, x2))
     if a.ndim == 0 or b.ndim == 0:
         raise ValueError("matmul: operands must not be scalars")
     vec_a, vec_b = a.ndim == 1, b.ndim == 1
@@ -1390,7 +1604,7 @@ def dot(x1, x2):
         >>> float(ops.dot([1.0, 2.0], [3.0, 4.0]))
         11.0
     """
-    a, b = (_operand(v) for v in _pair(x1, x2))
+    a, b = _contracted(*_pair(x1, x2))
     if a.ndim == 0 or b.ndim == 0:
         return a * b
     return _M.tensordot(a, b, [[a.ndim - 1], [_builtins.max(b.ndim - 2, 0)]])
@@ -1405,7 +1619,7 @@ def tensordot(x1, x2, axes=2):
         >>> ops.tensordot(ops.ones((2, 3)), ops.ones((3, 4)), axes=1).shape
         (2, 4)
     """
-    a, b = (_operand(v) for v in _pair(x1, x2))
+    a, b = _contracted(*_pair(x1, x2))
     return _M.tensordot(a, b, axes)
 
 
@@ -1417,13 +1631,7 @@ def einsum(subscripts, *operands):
         >>> ops.einsum("ij,j->i", ops.ones((2, 3)), ops.ones(3)).numpy()
         array([3., 3.], dtype=float32)
     """
-    ts = [_operand(t) for t in operands]
-    if ts:
-        dtype = ts[0].dtype
-        for t in ts[1:]:
-            dtype = _result_dtype(dtype, t.dtype)
-        ts = [_cast(t, dtype) for t in ts]
-    return _E.einsum(subscripts, *ts)
+    return _E.einsum(subscripts, *(_contracted(*operands) if operands else ()))
 
 
 def outer(x1, x2):
@@ -1461,7 +1669,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
             )
         axes = tuple(range(t.ndim))
     else:
-        axes = tuple(int(a) % t.ndim for a in (axis if isinstance(axis, (list, tuple)) else [axis]))
+        axes = _axes("norm", axis, t.ndim, sort=False)
     if ord is None or (ord == "fro" and len(axes) == 2):
         if t.dtype.kind == "c":
             t = _M.abs(t)
@@ -1501,27 +1709,342 @@ def norm(x, ord=None, axis=None, keepdims=False):
     return out if keepdims else _A.squeeze(out, [rows, cols])
 
 
-# -- activations and nn -----------------------------------------------------------------------
-def relu(x):
-    """max(x, 0).
+# -- more of keras.ops: elementwise math, matrices, statistics --------------------------------
+def _unary_primitive(name, impl, derivative):
+    """A float primitive whose VJP and JVP multiply by ``derivative(x)`` (wengert ops)."""
+    prim = _primitive(name, impl)
+    _defvjp(prim, lambda g, out, x: g * derivative(x))
+    _defjvp(prim, lambda dx, out, x: dx * derivative(x))
+    return prim
+
+
+# Primitives for accuracy: NumPy's log2(8) is exactly 3, log(8) / log(2) is not, and
+# sinh near 0 and cosh need no cancellation.
+_LN2, _LN10 = _math.log(2.0), _math.log(10.0)
+_log2_p = _unary_primitive("log2", _xp.log2, lambda x: 1.0 / (x * _LN2))
+_log10_p = _unary_primitive("log10", _xp.log10, lambda x: 1.0 / (x * _LN10))
+_sinh_p = _unary_primitive("sinh", _xp.sinh, lambda x: _apply(_cosh_p, (x,)))
+_cosh_p = _unary_primitive("cosh", _xp.cosh, lambda x: _apply(_sinh_p, (x,)))
+
+
+def log2(x):
+    """Base-2 logarithm (integers give float32, as in Keras).
 
     Example:
         >>> from wengert import ops
-        >>> ops.relu([-1.0, 2.0]).numpy()
-        array([0., 2.], dtype=float32)
+        >>> ops.log2([1, 8]).numpy()
+        array([0., 3.], dtype=float32)
     """
-    return _N.relu(_floating(x))
+    return _apply(_log2_p, (_floating(x),))
+
+
+def log10(x):
+    """Base-10 logarithm (integers give float32, as in Keras).
+
+    Example:
+        >>> from wengert import ops
+        >>> ops.log10([1, 10]).numpy()
+        array([0., 1.], dtype=float32)
+    """
+    return _apply(_log10_p, (_floating(x),))
+
+
+def sinh(x):
+    """Hyperbolic sine (integers give float32, as in Keras).
+
+    Example:
+        >>> from wengert import ops
+        >>> ops.sinh([0]).numpy()
+        array([0.], dtype=float32)
+    """
+    return _apply(_sinh_p, (_floating(x),))
+
+
+def cosh(x):
+    """Hyperbolic cosine (integers give float32, as in Keras).
+
+    Example:
+        >>> from wengert import ops
+        >>> ops.cosh([0]).numpy()
+        array([1.], dtype=float32)
+    """
+    return _apply(_cosh_p, (_floating(x),))
+
+
+def _float_pair(op, x1, x2):
+    a, b = _pair(x1, x2)
+    a = float(a) if _weak(a) else _floating(a)
+    b = float(b) if _weak(b) else _floating(b)
+    if not _weak(a) and not _weak(b) and a.dtype != b.dtype:
+        dtype = _result_dtype(a.dtype, b.dtype)
+        a, b = _cast(a, dtype), _cast(b, dtype)
+    return a, b
+
+
+# atan2(y, x): d/dy = x / (x^2 + y^2), d/dx = -y / (x^2 + y^2).
+_arctan2_p = _primitive("arctan2", _xp.arctan2)
+_defvjp(
+    _arctan2_p,
+    lambda g, out, y, x: g * x / (x * x + y * y),
+    lambda g, out, y, x: -g * y / (x * x + y * y),
+)
+_defjvp(
+    _arctan2_p,
+    lambda dy, out, y, x: dy * x / (x * x + y * y),
+    lambda dx, out, y, x: -dx * y / (x * x + y * y),
+)
+# log(e^a + e^b): its derivatives exp(a - out), exp(b - out) are softmax weights, stable.
+_logaddexp_p = _primitive("logaddexp", _xp.logaddexp)
+_defvjp(
+    _logaddexp_p,
+    lambda g, out, a, b: g * _M.exp(a - out),
+    lambda g, out, a, b: g * _M.exp(b - out),
+)
+_defjvp(
+    _logaddexp_p,
+    lambda da, out, a, b: da * _M.exp(a - out),
+    lambda db, out, a, b: db * _M.exp(b - out),
+)
+
+
+def arctan2(x1, x2):
+    """The angle of the point (x2, x1), in [-pi, pi] (NumPy's ``arctan2``; integers give
+    float32).
+
+    Example:
+        >>> from wengert import ops
+        >>> ops.arctan2([1.0, -1.0], [0.0, 0.0]).numpy()
+        array([ 1.5707964, -1.5707964], dtype=float32)
+    """
+    return _apply(_arctan2_p, _float_pair("arctan2", x1, x2))
+
+
+def logaddexp(x1, x2):
+    """log(exp(x1) + exp(x2)), computed stably (integers give float32).
+
+    Example:
+        >>> from wengert import ops
+        >>> "%.4f" % ops.logaddexp(0.0, 0.0)
+        '0.6931'
+    """
+    return _apply(_logaddexp_p, _float_pair("logaddexp", x1, x2))
+
+
+def nan_to_num(x, nan=0.0, posinf=None, neginf=None):
+    """``x`` with NaN replaced by ``nan`` and infinities by ``posinf``/``neginf``
+    (the dtype's largest and smallest finite values by default); the gradient passes
+    where x is finite.
+
+    Example:
+        >>> from wengert import ops
+        >>> ops.nan_to_num([float("nan"), 1.0, float("-inf")], neginf=-9.0).numpy()
+        array([ 0.,  1., -9.], dtype=float32)
+    """
+    t = _operand(x)
+    a = t._value
+    if a.dtype.kind not in "fc":
+        return t
+    info = _xp.finfo(a.dtype)
+    for mask, value in (
+        (_xp.isnan(a), nan),
+        (_xp.isposinf(a), info.max if posinf is None else posinf),
+        (_xp.isneginf(a), info.min if neginf is None else neginf),
+    ):
+        if mask.any():
+            t = _M.where(mask, _xp.asarray(value, a.dtype), t)
+    return t
+
+
+def count_nonzero(x, axis=None):
+    """The number (int32) of nonzero elements over ``axis`` (all axes by default).
+
+    Example:
+        >>> from wengert import ops
+        >>> ops.count_nonzero([[0, 1], [2, 3]], axis=1).numpy()
+        array([1, 2], dtype=int32)
+    """
+    return _M.reduce_sum(_cast(_boolean(x), _int32), axis=axis)
+
+
+def moments(x, axes, keepdims=False, synchronized=False):
+    """The mean and variance of ``x`` over ``axes``.  Keras subtracts the square of a
+    stop-gradient mean from mean(x^2); this is the variance with its exact gradient.
+
+    Example:
+        >>> from wengert import ops
+        >>> mean, variance = ops.moments([1.0, 2.0, 3.0, 4.0], axes=0)
+        >>> float(mean), float(variance)
+        (2.5, 1.25)
+    """
+    t = _floating(x)
+    axes = _axes("moments", axes, t.ndim)
+    return (
+        _M.reduce_mean(t, axis=axes, keepdims=keepdims),
+        _M.reduce_variance(t, axis=axes, keepdims=keepdims),
+    )
+
+
+def identity(n, dtype=None):
+    """The ``n`` x ``n`` identity matrix (float32 unless ``dtype``).
+
+    Example:
+        >>> from wengert import ops
+        >>> ops.identity(2).numpy()
+        array([[1., 0.],
+               [0., 1.]], dtype=float32)
+    """
+    return eye(n, dtype=dtype)
+
+
+def _band(op, x, k, lower):
+    t = _operand(x)
+    if t.ndim < 2:
+        raise ValueError(f"{op}: x must have at least two axes, got shape {t.shape}")
+    rows, cols = t.shape[-2:]
+    keep = _xp.tri(rows, cols, int(k) if lower else int(k) - 1, dtype=bool)
+    if not lower:
+        keep = ~keep
+    return _M.where(keep, t, _xp.zeros((), t.dtype))
+
+
+def tril(x, k=0):
+    """``x`` (its last two axes) with the elements above the ``k``-th diagonal zeroed.
+
+    Example:
+        >>> from wengert import ops
+        >>> ops.tril([[1, 2], [3, 4]]).numpy()
+        array([[1, 0],
+               [3, 4]], dtype=int32)
+    """
+    return _band("tril", x, k, lower=True)
+
+
+def triu(x, k=0):
+    """``x`` (its last two axes) with the elements below the ``k``-th diagonal zeroed.
+
+    Example:
+        >>> from wengert import ops
+        >>> ops.triu([[1, 2], [3, 4]]).numpy()
+        array([[1, 2],
+               [0, 4]], dtype=int32)
+    """
+    return _band("triu", x, k, lower=False)
+
+
+def diagonal(x, offset=0, axis1=0, axis2=1):
+    """The ``offset``-th diagonal of the planes of axes ``axis1``, ``axis2``, as a last
+    axis (NumPy's ``diagonal``).
+
+    Example:
+        >>> from wengert import ops
+        >>> ops.diagonal([[1, 2], [3, 4]]).numpy()
+        array([1, 4], dtype=int32)
+    """
+    t = _operand(x)
+    if t.ndim < 2:
+        raise ValueError(f"diagonal: x must have at least two axes, got shape {t.shape}")
+    a1, a2 = _axes("diagonal", (axis1, axis2), t.ndim, sort=False)
+    t = _A.transpose(t, [a for a in range(t.ndim) if a not in (a1, a2)] + [a1, a2])
+    rows, cols = t.shape[-2:]
+    k = int(offset)
+    n = _builtins.max(0, _builtins.min(rows + _builtins.min(k, 0), cols - _builtins.max(k, 0)))
+    i = _xp.arange(n) - _builtins.min(k, 0)
+    return _A.getitem(t, (Ellipsis, i, i + k))
+
+
+def diag(x, k=0):
+    """The ``k``-th diagonal of a matrix, or a matrix with a vector on it (NumPy's
+    ``diag``).
+
+    Example:
+        >>> from wengert import ops
+        >>> ops.diag([1, 2]).numpy(), ops.diag([[1, 2], [3, 4]], k=1).numpy()
+        (array([[1, 0],
+               [0, 2]], dtype=int32), array([2], dtype=int32))
+    """
+    t = _operand(x)
+    k = int(k)
+    if t.ndim == 2:
+        return diagonal(t, k)
+    if t.ndim != 1:
+        raise ValueError(f"diag: x must have one or two axes, got shape {t.shape}")
+    n = t.shape[0]
+    size_ = n + _builtins.abs(k)
+    # Gather from x with a zero appended: index n (the zero) off the diagonal.
+    idx = _xp.full((size_, size_), n)
+    i = _xp.arange(n)
+    idx[i - _builtins.min(k, 0), i + _builtins.max(k, 0)] = i
+    padded = _A.concat([t, _convert_to_tensor(_xp.zeros((1,), t.dtype))], 0)
+    return _A.getitem(padded, (idx,))
+
+
+def unstack(x, num=None, axis=0):
+    """``x`` split along ``axis`` into a list of tensors without that axis.
+
+    Example:
+        >>> from wengert import ops
+        >>> [t.numpy().tolist() for t in ops.unstack([[1, 2], [3, 4]])]
+        [[1, 2], [3, 4]]
+    """
+    t = _operand(x)
+    axis = _axis("unstack", axis, t.ndim)
+    if num is not None and int(num) != t.shape[axis]:
+        raise ValueError(f"unstack: num={num} but axis {axis} of {t.shape} has {t.shape[axis]}")
+    return _A.unstack(t, axis=axis)
+
+
+def meshgrid(*x, indexing="xy"):
+    """Coordinate grids from 1-D tensors (NumPy's ``meshgrid``: ``"xy"`` swaps the first
+    two axes of the output, ``"ij"`` does not).
+
+    Example:
+        >>> from wengert import ops
+        >>> xs, ys = ops.meshgrid([1, 2, 3], [4, 5])
+        >>> xs.shape, ys.numpy().tolist()
+        ((2, 3), [[4, 4, 4], [5, 5, 5]])
+    """
+    if indexing not in ("xy", "ij"):
+        raise ValueError(f"meshgrid: indexing must be 'xy' or 'ij', got {indexing!r}")
+    ts = [_flat(_operand(v)) for v in x]
+    sizes = [t.shape[0] for t in ts]
+    if indexing == "xy" and len(ts) > 1:
+        sizes[0], sizes[1] = sizes[1], sizes[0]
+    out = []
+    for i, t in enumerate(ts):
+        axis = (1 - i if i < 2 else i) if indexing == "xy" and len(ts) > 1 else i
+        view = [1] * len(ts)
+        view[axis] = t.shape[0]
+        out.append(_A.broadcast_to(_A.reshape(t, view), sizes))
+    return out
+
+
+# -- activations and nn -----------------------------------------------------------------------
+def relu(x):
+    """max(x, 0); integers keep their dtype (as Keras's; ``wg.nn.relu`` is TensorFlow's).
+
+    Example:
+        >>> from wengert import ops
+        >>> ops.relu([-1.0, 2.0]).numpy(), ops.relu([-1, 2]).numpy()
+        (array([0., 2.], dtype=float32), array([0, 2], dtype=int32))
+    """
+    t = _operand(x)
+    if t._value.dtype.kind in "iu":
+        return _M.maximum(t, 0)
+    return _N.relu(_floating(t))
 
 
 def relu6(x):
-    """min(max(x, 0), 6).
+    """min(max(x, 0), 6); integers keep their dtype, as in Keras.
 
     Example:
         >>> from wengert import ops
         >>> ops.relu6([-1.0, 3.0, 8.0]).numpy()
         array([0., 3., 6.], dtype=float32)
     """
-    return _M.minimum(_N.relu(_floating(x)), 6.0)
+    t = _operand(x)
+    if t._value.dtype.kind in "iu":
+        return _M.minimum(_M.maximum(t, 0), 6)
+    return _M.minimum(_N.relu(_floating(t)), 6.0)
 
 
 def sigmoid(x):
@@ -1664,7 +2187,7 @@ def softmax(x, axis=-1):
     t = _floating(x)
     if isinstance(axis, (list, tuple)) or axis is None:
         return _M.exp(t - _M.reduce_logsumexp(t, axis=axis, keepdims=True))
-    return _N.softmax(t, axis=int(axis))
+    return _N.softmax(t, axis=_axis("softmax", axis, t.ndim))
 
 
 def log_softmax(x, axis=-1):
@@ -1678,7 +2201,7 @@ def log_softmax(x, axis=-1):
     t = _floating(x)
     if isinstance(axis, (list, tuple)) or axis is None:
         return t - _M.reduce_logsumexp(t, axis=axis, keepdims=True)
-    return _N.log_softmax(t, axis=int(axis))
+    return _N.log_softmax(t, axis=_axis("log_softmax", axis, t.ndim))
 
 
 def one_hot(x, num_classes, axis=-1, dtype=None, sparse=False):
@@ -1765,7 +2288,7 @@ def sparse_categorical_crossentropy(target, output, from_logits=False, axis=-1):
         labels = _A.squeeze(labels, -1)
     if labels.dtype.kind not in "iu":
         labels = _cast(labels, _int32)
-    axis = int(axis) % output.ndim
+    axis = _axis("sparse_categorical_crossentropy", axis, output.ndim)
     expected = output.shape[:axis] + output.shape[axis + 1 :]
     if labels.shape != expected:
         raise ValueError(

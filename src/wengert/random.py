@@ -115,7 +115,7 @@ class Generator:
                     f"integers for dtype {dtype}"
                 )
             lo, hi = (b.astype(xp.int64) for b in bounds)
-            a = self._rng.integers(lo, hi, _shape(shape))
+            a = self._rng.integers(lo, hi, _shape(shape))  # one read: a SeedGenerator steps once
         else:
             high = 1.0 if maxval is None else _array(maxval)
             a = self._rng.uniform(minval, high, _shape(shape)).astype(dtype)
@@ -129,10 +129,11 @@ class Generator:
         """N(mean, stddev^2) samples redrawn until within two standard deviations."""
         dtype = _float_dtype("truncated_normal", dtype)
         shape = _shape(shape)
-        a = self._rng.standard_normal(shape)
+        rng = self._rng  # read once: a SeedGenerator moves on once per call, not per redraw
+        a = rng.standard_normal(shape)
         bad = xp.abs(a) > 2
         while bad.any():
-            a[bad] = self._rng.standard_normal(int(bad.sum()))
+            a[bad] = rng.standard_normal(int(bad.sum()))
             bad = xp.abs(a) > 2
         a = a * _array(stddev) + _array(mean)
         return _wrap(a.astype(dtype), "random.truncated_normal")
@@ -217,7 +218,8 @@ class SeedGenerator(Generator):
     @property
     def _rng(self):
         # Each draw: a stream determined by the next (seed, counter), as Keras draws
-        # each sample statelessly from ``seed_generator.next()``.
+        # each sample statelessly from ``seed_generator.next()``.  Every reading moves
+        # the counter on, so each Generator method reads it exactly once per call.
         return xp.random.default_rng(_non_negative(self.next()._value.tolist()))
 
     def get_state(self) -> dict:
@@ -245,6 +247,26 @@ class SeedGenerator(Generator):
     def from_config(cls, config: dict) -> SeedGenerator:
         """A generator from ``get_config()``'s dict (its counter starts over)."""
         return cls(**config)
+
+
+def layer_stream(layer: str, seed) -> Generator:
+    """A layer's own random stream: from the int ``seed``, else from a seed drawn from
+    the global generator.  As in Keras, a layer's seed is an int (or None); a Generator
+    or SeedGenerator is refused with a message that names the layer.
+
+    Example:
+        >>> import wengert as wg
+        >>> layer_stream("Dropout", 3).normal((2,)).shape
+        (2,)
+    """
+    if seed is None:
+        return Generator(int(get_global_generator().uniform((), 0, 2**62, "int64")))
+    if isinstance(seed, bool) or not isinstance(seed, (int, xp.integer)):
+        raise TypeError(
+            f"{layer}: seed must be an int or None (a layer's seed is an int, as in Keras), "
+            f"got {type(seed).__name__}; pass seed=1, not a Generator or SeedGenerator"
+        )
+    return Generator(int(seed))
 
 
 def _non_negative(seed):
@@ -358,6 +380,15 @@ def _stateless(seed, op: str) -> Generator:
         seed = seed._value
     if isinstance(seed, (int, xp.integer)) and not isinstance(seed, bool):
         seed = [int(seed), 0]
+    if isinstance(seed, (list, tuple)) and len(seed) == 2:
+        ints = [int(v) for v in seed if isinstance(v, (int, xp.integer)) and type(v) is not bool]
+        if len(ints) == 2:
+            if not all(-(2**63) <= v < 2**64 for v in ints):
+                raise ValueError(
+                    f"random.{op}: each int of a stateless seed must be in [-2**63, 2**64), "
+                    f"got {seed!r}"
+                )
+            return Generator(_non_negative(ints))
     pair = xp.asarray(seed) if isinstance(seed, (list, tuple, xp.ndarray)) else None
     if pair is None or pair.shape != (2,) or pair.dtype.kind not in "iu":
         raise ValueError(

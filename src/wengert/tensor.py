@@ -18,6 +18,7 @@ from __future__ import annotations
 import itertools
 import os
 import sys
+import threading
 
 from . import backend
 from .backend import xp
@@ -36,6 +37,28 @@ __all__ = [
 next_tid = itertools.count(1).__next__
 
 _WENGERT_DIR = os.path.dirname(os.path.abspath(__file__))
+
+# The name scope Variables are created in ("outer/inner/", or "" outside any), one per
+# thread as TensorFlow's eager context keeps it; ``wengert.module.name_scope`` sets it.
+_scope = threading.local()
+
+
+def current_name_scope() -> str:
+    """The prefix that ``Variable`` puts before names here: ``"outer/inner/"``, or ``""``.
+
+    Example:
+        >>> from wengert.tensor import current_name_scope
+        >>> current_name_scope()
+        ''
+    """
+    return getattr(_scope, "name", "")
+
+
+def _set_name_scope(name: str) -> str:
+    """Make ``name`` the current scope and return the one it replaces."""
+    old = getattr(_scope, "name", "")
+    _scope.name = name
+    return old
 
 
 def _call_site() -> str:
@@ -210,7 +233,7 @@ class Variable(Tensor):
     Args:
         initial_value: the first value (anything ``convert_to_tensor`` accepts).
         trainable: whether tapes watch it on read.
-        name: a name shown in reprs and checkpoints.
+        name: a name shown in reprs, after the current ``wg.name_scope``'s prefix.
         dtype: optional dtype to convert to.
 
     Example:
@@ -240,7 +263,8 @@ class Variable(Tensor):
         self._tid = next_tid()  # a variable keeps one id for life: gradients accumulate over reads
         self._origin = _call_site()
         self.trainable = bool(trainable)
-        self.name = "Variable" if name is None else str(name)
+        # Inside ``wg.name_scope("outer")`` the name is "outer/<name>", as TensorFlow's.
+        self.name = current_name_scope() + ("Variable" if name is None else str(name))
         # As tf.Variable's: a projection optimizers apply after each update of this variable.
         self.constraint = constraint
 

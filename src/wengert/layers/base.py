@@ -2,7 +2,8 @@
 
 Weights and sublayers are found by walking a layer's attributes (in the order
 they were set), so a user's layer needs no registration calls: assign a
-``Variable`` or a ``Layer`` to ``self.something`` and it is tracked.
+``Variable``, a ``Layer`` or a ``wengert.module.Module`` to ``self.something``
+and it is tracked.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from collections import defaultdict
 
 from ..backend import as_dtype, xp
 from ..core import operand
+from ..module import Module
 from ..tensor import Tensor, Variable
 
 __all__ = ["Layer", "InputSpec", "Input", "InputLayer", "Wrapper", "get_mask", "set_mask"]
@@ -355,7 +357,7 @@ class Layer:
             layer._clear_added_losses()
 
     def _walk(self, prefix: str = ""):
-        """Yield (path, object) for tracked Variables and Layers, in attribute order."""
+        """Yield (path, object) for tracked Variables, Layers and Modules, in attribute order."""
         for attr, value in vars(self).items():
             if attr[0] == "_":
                 continue
@@ -377,7 +379,7 @@ class Layer:
                 if id(obj) not in seen:
                     seen.add(id(obj))
                     own.append((path, obj))
-            elif isinstance(obj, Layer):
+            elif isinstance(obj, (Layer, Module)):  # a Module's variables are tracked too
                 sublayers.append((path, obj))
         own.sort(key=lambda item: not item[1].trainable)  # stable: creation order kept
         out = [(path, v, v.trainable and self.trainable) for path, v in own]
@@ -679,11 +681,11 @@ class Layer:
 
 
 _CONTAINERS = (list, tuple, dict)
-_TRACKED = (Variable, Layer)
+_TRACKED = (Variable, Layer, Module)
 
 
 def _walk_value(path, value):
-    if isinstance(value, (Variable, Layer)):
+    if isinstance(value, _TRACKED):
         yield path, value
     elif isinstance(value, (list, tuple)):
         for i, item in enumerate(value):

@@ -9,7 +9,7 @@ from ..array_ops import reshape
 from ..backend import xp
 from ..math_ops import matmul
 from ..nn_ops import dense
-from ..random import Generator, get_global_generator
+from ..random import layer_stream
 from ..tensor import wrap
 from .base import InputSpec, Layer, serialize_initializer
 
@@ -141,9 +141,7 @@ class Dropout(Layer):
         self.noise_shape = None if noise_shape is None else tuple(noise_shape)
         self.seed = seed
         # A stream of its own, so a checkpoint can save and restore it exactly.
-        self.generator = Generator(
-            seed if seed is not None else int(get_global_generator().uniform((), 0, 2**62, "int64"))
-        )
+        self.generator = layer_stream(type(self).__name__, seed)
 
     def call(self, inputs, training=None):
         if not training or self.rate == 0:

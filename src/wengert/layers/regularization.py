@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from .. import regularizers
-from ..random import Generator, get_global_generator
+from ..random import Generator, layer_stream
 from ..tensor import wrap
 from .base import InputSpec, Layer
 from .conv import _data_format
@@ -28,11 +28,9 @@ __all__ = [
 ]
 
 
-def _stream(seed) -> Generator:
+def _stream(seed, layer: str = "a layer") -> Generator:
     """The layer's own random stream: from ``seed``, else drawn from the global one."""
-    return Generator(
-        seed if seed is not None else int(get_global_generator().uniform((), 0, 2**62, "int64"))
-    )
+    return layer_stream(layer, seed)
 
 
 def _rate(layer: str, rate) -> float:
@@ -145,7 +143,7 @@ class GaussianNoise(Layer):
                 f"GaussianNoise '{self.name}': stddev must be in [0, 1], got {stddev!r}"
             )
         self.seed = seed
-        self.generator = _stream(seed)
+        self.generator = _stream(seed, type(self).__name__)
 
     def call(self, inputs, training=None):
         if not training or self.stddev == 0:
@@ -183,7 +181,7 @@ class GaussianDropout(Layer):
         super().__init__(**kwargs)
         self.rate = _rate(f"GaussianDropout '{self.name}'", rate)
         self.seed = seed
-        self.generator = _stream(seed)
+        self.generator = _stream(seed, type(self).__name__)
 
     def call(self, inputs, training=None):
         if not training or self.rate == 0:
