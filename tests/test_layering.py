@@ -24,7 +24,7 @@ TIERS = {
     "constraints": 2, "utils": 2, "module": 2,
     # tier 3: training
     "losses": 3, "optimizers": 3, "schedules": 3, "metrics": 3, "models": 3, "callbacks": 3,
-    "checkpoints": 3, "datasets": 3, "training": 3, "text": 3, "zoo": 3, "train": 3,
+    "checkpoints": 3, "datasets": 3, "training": 3, "text": 3, "zoo": 3, "train": 3, "data": 3,
     # tier 4: front ends
     "cli": 4, "cli_train": 4, "cli_text": 4, "cli_diagnose": 4, "plotting": 4,
     "diagnostics": 4, "keras": 4,

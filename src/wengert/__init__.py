@@ -116,7 +116,7 @@ from . import losses, metrics, optimizers, schedules, callbacks, checkpoints, da
 from .checkpoints import CheckpointError  # noqa: E402
 from .models import Model, Sequential  # noqa: E402
 from .layers import Input  # noqa: E402
-from . import autodiff, errors, keras  # noqa: E402
+from . import autodiff, data, errors, keras  # noqa: E402
 
 # tf.newaxis: indexing with it (None) adds an axis.
 newaxis = None

@@ -963,19 +963,27 @@ class Model(Layer):
         The callbacks' ``on_predict_*`` hooks run around the batches (a batch's logs hold
         its ``"outputs"``, as in Keras).
         """
-        x = _inputs(x)
         batch_size = 32 if batch_size is None else int(batch_size)
-        n = _count(x)
-        self._check_stateful_batches("predict", n, batch_size)
-        cb = self._callback_list(callbacks, "predict", batch_size, -(-n // batch_size))
+        source = _batch_source(x)
+        if source is not None:  # a wg.data.Dataset, a generator, a PyDataset: its batches
+            batches = (_as_batch(item) for item in source)
+            steps = len(source) if hasattr(source, "__len__") else None
+        else:
+            x = _inputs(x)
+            n = _count(x)
+            self._check_stateful_batches("predict", n, batch_size)
+            batches = (_batch_of(x, slice(s, s + batch_size)) for s in range(0, n, batch_size))
+            steps = -(-n // batch_size)
+        cb = self._callback_list(callbacks, "predict", batch_size, steps)
         cb.on_predict_begin()
         outs = []
-        for batch, start in enumerate(range(0, n, batch_size)):
+        for batch, data in enumerate(batches):
             cb.on_predict_batch_begin(batch)
-            part = slice(start, start + batch_size)
-            outs.append(_map_structure(self.predict_step(_batch_of(x, part)), _array))
+            outs.append(_map_structure(self.predict_step(data), _array))
             cb.on_predict_batch_end(batch, {"outputs": outs[-1]})
         cb.on_predict_end()
+        if not outs and source is not None:
+            raise ValueError("predict: the source of batches gave no batches")
         if not outs:  # no samples: the outputs' shape from one sample of zeros, none of them
             zeros = _map_structure(x, lambda a: wrap(xp.zeros((1,) + a.shape[1:], self.dtype)))
             one = _map_structure(self.predict_step(zeros), _array)

@@ -93,11 +93,15 @@ from .rnn import (
     StackedRNNCells,
     TimeDistributed,
 )
+from .text_preprocessing import IntegerLookup, StringLookup, TextVectorization
 
 __all__ = [
     "Add",
     "Average",
     "Concatenate",
+    "IntegerLookup",
+    "StringLookup",
+    "TextVectorization",
     "CenterCrop",
     "RandomCrop",
     "RandomRotation",
