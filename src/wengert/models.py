@@ -29,12 +29,15 @@ from .layers.base import (
     SymbolicTensor,
     _is_symbolic,
     _map_structure,
+    child_layers,
     custom_object_scope,
     get_mask,
     layer_class,
+    layers_in_modules,
     set_mask,
     shape_probe,
 )
+from .module import Module
 from .random import Generator, get_global_generator
 from .tape import GradientTape
 from .tensor import Tensor, wrap
@@ -1048,6 +1051,14 @@ class Model(Layer):
                     f"{layer.count_params():,}",
                 )
             )
+        # A Module the model holds (wg.Module) has no output shape; one row gives its
+        # parameters (its layers' included), so that the rows add up to the total.
+        seen = set()
+        for _, obj in self._walk():
+            if isinstance(obj, Module) and id(obj) not in seen:
+                seen.add(id(obj))
+                count = sum(v.size for v in obj.variables)
+                rows.append((f"{obj.name} ({type(obj).__name__})", "?", f"{count:,}"))
         return rows
 
     def _summary_layers(self):
@@ -1164,12 +1175,25 @@ class Model(Layer):
                 if attr[0] != "_" and isinstance(value, Generator):
                     gens[f"{path}" if attr == "generator" else f"{path}.{attr}"] = value
 
+        def walk(path, layer, seen):
+            # Every sublayer, to any depth, looking through Modules ("layer:block.dense"
+            # for a Dense held by a Module in ``self.block``); the names of the first two
+            # levels are those older files hold.
+            streams_of(f"layer:{path}", layer)
+            subs = [(p, o) for p, o in layer._walk() if isinstance(o, Layer)]
+            for sub_path, sub in subs + layers_in_modules(layer):
+                if id(sub) not in seen:
+                    seen.add(id(sub))
+                    walk(f"{path}.{sub_path}", sub, seen)
+
         streams_of("model", self)
-        for path, obj in self._walk():
-            if isinstance(obj, Layer):
-                for sub_path, sub in [(path, obj)] + [(f"{path}.{p}", o) for p, o in obj._walk()]:
-                    if isinstance(sub, Layer):
-                        streams_of(f"layer:{sub_path}", sub)
+        seen = {id(self)}
+        for path, obj in [(p, o) for p, o in self._walk() if isinstance(o, Layer)] + (
+            layers_in_modules(self)
+        ):
+            if id(obj) not in seen:
+                seen.add(id(obj))
+                walk(path, obj, seen)
         if self._shuffle is not None:
             gens["fit:shuffle"] = self._shuffle
         gens["wengert.random"] = get_global_generator()
@@ -1566,7 +1590,7 @@ _LIVE = object()  # _epoch_totals while fit runs: read the metrics themselves
 
 def _all_sublayers(layer) -> list:
     out = []
-    for sub in layer.layers:
+    for sub in child_layers(layer):  # those inside Modules too
         out += [sub, *_all_sublayers(sub)]
     return out
 

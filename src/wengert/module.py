@@ -61,6 +61,9 @@ class name_scope:  # noqa: N801 (TensorFlow's name)
     Args:
         name: the scope's name (a str).
 
+    Raises:
+        ValueError: ``name`` is not a str (None included), as TensorFlow's.
+
     Example:
         >>> import wengert as wg
         >>> from wengert.module import name_scope
@@ -72,8 +75,10 @@ class name_scope:  # noqa: N801 (TensorFlow's name)
     """
 
     def __init__(self, name: str):
-        if not isinstance(name, str):
-            raise TypeError(f"name_scope: the name must be a str, got {type(name).__name__}")
+        if not isinstance(name, str):  # TensorFlow raises ValueError here, None included
+            raise ValueError(
+                f"name_scope: the name must be a str, got {type(name).__name__} {name!r}"
+            )
         self._name = name
         # The scopes to go back to, innermost last: one stack per thread, so that a
         # module's scope may be entered by several threads at once.
@@ -129,6 +134,14 @@ class Module:
         >>> m.name, float(m(wg.constant(2.0))), [v.name for v in m.trainable_variables]
         ('scale', 11.0, ['a'])
     """
+
+    # Set once any Module exists: until then a Layer's walks over sublayers skip looking
+    # for Modules among its attributes (layers.base.child_layers), a per-step cost.
+    instantiated = False
+
+    def __new__(cls, *args, **kwargs):
+        Module.instantiated = True
+        return super().__new__(cls)
 
     def __init__(self, name: str | None = None):
         if name is None:
@@ -289,6 +302,21 @@ def _module_variables(module, prefix: str, seen: set):
         else:
             for sub_path, var, trainable in sub._variables(seen):
                 yield f"{path}.{sub_path}", var, trainable
+
+
+def _module_layers(module, seen: set, prefix: str = ""):
+    """(path, layer) for each Keras layer reached through the module's attributes, looking
+    into the Modules it holds (to any depth) but not into the layers found; ``seen`` holds
+    the ids of objects already visited (marked as they are found)."""
+    layer_class = _layer_class()
+    inner = []
+    for path, leaf in _children(module, seen):
+        if isinstance(leaf, layer_class):
+            yield f"{prefix}{path}", leaf
+        elif isinstance(leaf, Module):
+            inner.append((f"{prefix}{path}.", leaf))
+    for path, sub in inner:
+        yield from _module_layers(sub, seen, path)
 
 
 def _submodules(module, seen: set):

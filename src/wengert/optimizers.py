@@ -21,6 +21,7 @@ private arrays updated in place, exposed through ``get_state``/``set_state``.
 
 from __future__ import annotations
 
+import copy
 import inspect
 import math
 import warnings
@@ -515,6 +516,79 @@ class Optimizer:
                 state[f"{name}/{i}"] = a.copy()
         return state
 
+    def validate_state(self, state: dict, var_list=None) -> None:
+        """Check, changing nothing, that ``set_state(state)`` would succeed.
+
+        The keys, shapes and dtypes are those of ``get_state()``: "iterations" a
+        non-negative integer scalar, each slot a real floating-point array of its
+        variable's shape.  An optimizer not built yet is checked as if built on
+        ``var_list`` (worked out on a copy: this one stays unbuilt); without ``var_list``
+        it takes "iterations" only.
+
+        Args:
+            state: a dict as ``get_state`` returns.
+            var_list: the variables an unbuilt optimizer would be built on (optional).
+
+        Raises:
+            ValueError: naming the keys, shapes or dtypes that do not fit.
+
+        Example:
+            >>> import numpy as np
+            >>> import wengert as wg
+            >>> opt = wg.optimizers.SGD(momentum=0.9)
+            >>> w = wg.Variable([1.0, 2.0])
+            >>> opt.validate_state({"iterations": np.int64(3), "momentum/0": np.zeros(2)}, [w])
+            >>> opt.built
+            False
+            >>> opt.validate_state({"iterations": np.int64(-1)})
+            Traceback (most recent call last):
+            ...
+            ValueError: SGD.set_state: iterations must be a non-negative integer, got -1
+        """
+        name = type(self).__name__
+        if not isinstance(state, dict):
+            raise ValueError(f"{name}.set_state: expected a dict, got {type(state).__name__}")
+        probe = self if self.built or var_list is None else self._built_copy(var_list)
+        expected = {"iterations": ()}
+        for slot, arrays in probe._slots.items():
+            for i, a in enumerate(arrays):
+                expected[f"{slot}/{i}"] = a.shape
+        missing = sorted(set(expected) - set(state))
+        extra = sorted(set(state) - set(expected), key=str)
+        present = sorted(set(expected) & set(state))
+        shapes = [
+            f"{k} has shape {xp.shape(state[k])}, expected {expected[k]}"
+            for k in present
+            if tuple(xp.shape(state[k])) != expected[k]
+        ]
+        dtypes = [
+            f"{k} has dtype {xp.asarray(state[k]).dtype}, expected a floating-point array"
+            for k in present
+            if k != "iterations" and xp.asarray(state[k]).dtype.kind != "f"
+        ]
+        if missing or extra or shapes or dtypes:
+            parts = []
+            if missing:
+                parts.append(f"missing keys {missing}")
+            if extra:
+                hint = "" if probe.built else " (build(var_list) the optimizer first)"
+                parts.append(f"unexpected keys {extra}{hint}")
+            parts.extend(shapes + dtypes)
+            raise ValueError(f"{name}.set_state: " + "; ".join(parts))
+        iterations = xp.asarray(state["iterations"])
+        if iterations.dtype.kind not in "iu" or int(iterations) < 0:
+            raise ValueError(
+                f"{name}.set_state: iterations must be a non-negative integer, got {iterations}"
+            )
+
+    def _built_copy(self, var_list) -> Optimizer:
+        """A shallow copy of this unbuilt optimizer, built on ``var_list``: its slots,
+        state keys and shapes, while this one stays unbuilt."""
+        probe = copy.copy(self)  # its own lists and dicts, so that building it is private
+        probe._variables, probe._index, probe._slots = [], {}, {}
+        probe.build(var_list)
+        return probe
+
     def set_state(self, state: dict) -> None:
         """Restore ``get_state()``'s dict; later updates are then bit-identical.
 
@@ -535,32 +609,8 @@ class Optimizer:
             >>> new.iterations
             1
         """
-        name = type(self).__name__
-        expected = {"iterations": ()}
-        for slot, arrays in self._slots.items():
-            for i, a in enumerate(arrays):
-                expected[f"{slot}/{i}"] = a.shape
-        missing = sorted(set(expected) - set(state))
-        extra = sorted(set(state) - set(expected))
-        shapes = [
-            f"{k} has shape {xp.shape(state[k])}, expected {expected[k]}"
-            for k in sorted(set(expected) & set(state))
-            if tuple(xp.shape(state[k])) != expected[k]
-        ]
-        if missing or extra or shapes:
-            parts = []
-            if missing:
-                parts.append(f"missing keys {missing}")
-            if extra:
-                hint = "" if self.built else " (build(var_list) the optimizer first)"
-                parts.append(f"unexpected keys {extra}{hint}")
-            parts.extend(shapes)
-            raise ValueError(f"{name}.set_state: " + "; ".join(parts))
+        self.validate_state(state)
         iterations = xp.asarray(state["iterations"])
-        if iterations.dtype.kind not in "iu" or int(iterations) < 0:
-            raise ValueError(
-                f"{name}.set_state: iterations must be a non-negative integer, got {iterations}"
-            )
         for slot, arrays in self._slots.items():
             for i, a in enumerate(arrays):
                 arrays[i] = xp.array(state[f"{slot}/{i}"], dtype=a.dtype, copy=True)

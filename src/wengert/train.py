@@ -8,6 +8,13 @@ count as ``optimizer/iter`` and its slots beside the variable they belong to
 wengert checkpoints (``wengert.checkpoints``): ``.npz`` by default, written atomically,
 never pickled.
 
+Beside the variables, a checkpoint holds what resuming bit for bit needs: an optimizer's
+learning rate when it is a float (``optimizer/learning_rate``), and the states of the
+random streams the objects hold (a Dropout's ``generator``, any ``wg.random.Generator``
+attribute, a model's fit shuffling stream), in the file's metadata under their paths.  The
+global stream is left out, as TensorFlow leaves out its global generator.  Optimizers
+are found through Modules and models too: a compiled model's is "model/optimizer".
+
 Unlike TensorFlow, restoring is not deferred: the objects must exist, with their
 variables built, when ``restore`` runs.  An unbuilt optimizer is the one exception: it is
 built on the variables it was saved with.
@@ -30,8 +37,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import json
+import math
 import os
+import re
 import sys
 import time
 import warnings
@@ -40,8 +50,9 @@ from . import checkpoints
 from .backend import xp
 from .checkpoints import CheckpointError
 from .layers.base import Layer
-from .module import Module
+from .module import Module, _leaves
 from .optimizers import Optimizer
+from .random import Generator, SeedGenerator
 from .tensor import Variable
 
 __all__ = [
@@ -49,6 +60,7 @@ __all__ = [
     "CheckpointAssertionError",
     "CheckpointLoadStatus",
     "CheckpointManager",
+    "InitializationOnlyStatus",
     "latest_checkpoint",
     "list_variables",
     "load_variable",
@@ -58,6 +70,8 @@ _SUFFIXES = (".npz", ".safetensors")
 _INDEX = "checkpoint.json"  # CheckpointManager's record of its files (TensorFlow's "checkpoint")
 _INDEX_FORMAT = "wengert-checkpoint-index"
 _SLOT = ".OPTIMIZER_SLOT"
+# checkpoints._atomic_write's temporary files: ".<file name (200 chars at most)>.<random>.tmp"
+_TEMPORARY = re.compile(r"\.(.{1,200})\.[A-Za-z0-9_]+\.tmp")
 
 
 class CheckpointAssertionError(CheckpointError, AssertionError):
@@ -94,7 +108,7 @@ def _load(path) -> tuple[dict, dict, str]:
 
 # -- the object graph ----------------------------------------------------------------------------
 def _supported(value) -> bool:
-    if isinstance(value, (Variable, Module, Layer, Optimizer)):
+    if isinstance(value, (Variable, Module, Layer, Optimizer, Generator)):
         return True
     if isinstance(value, (list, tuple)):
         return all(_supported(v) for v in value)
@@ -103,51 +117,124 @@ def _supported(value) -> bool:
     return False
 
 
-def _graph(objects: list) -> tuple[dict, dict, list]:
-    """``{path: variable}``, ``{id(variable): path}`` and ``[(path, optimizer)]`` for the
-    (name, object) pairs in ``objects``; a variable reached twice keeps its first path."""
-    variables, paths, optimizers = {}, {}, []
+class _FitShuffle:
+    """A model's ``fit`` shuffling stream (``model._shuffle``), made when first needed: a
+    checkpoint saves it when it exists and restores it, making it if need be, so that
+    ``fit(shuffle=True)`` resumes bit for bit."""
 
-    def add_variable(path, var):
-        if id(var) in paths:
+    def __init__(self, model):
+        self.model = model
+
+    def exists(self) -> bool:
+        return isinstance(getattr(self.model, "_shuffle", None), Generator)
+
+    def get_state(self) -> dict:
+        return self.model._shuffle.get_state()
+
+    def set_state(self, state: dict) -> None:
+        if not self.exists():
+            self.model._shuffle = Generator(0)
+        self.model._shuffle.set_state(state)
+
+
+class _Graph:
+    """What a checkpoint holds, found from the (name, object) pairs it is given.
+
+    ``variables``: {path: Variable}; ``paths``: {id(variable): path} (a variable reached
+    twice keeps its first path); ``optimizers``: [(path, Optimizer)], those given directly
+    first, then those reached through Modules and layers (a compiled model's
+    ``optimizer`` is "model/optimizer", as TensorFlow names it); ``generators``: {path:
+    random stream}, the ``wg.random.Generator`` s the objects hold (a layer's
+    ``generator``, any Generator attribute, a model's fit shuffling stream), never the
+    global one, which TensorFlow's checkpoints leave out too.
+    """
+
+    def __init__(self, objects: list):
+        self.variables, self.paths, self.optimizers, self.generators = {}, {}, [], {}
+        self._nested = []  # optimizers reached through objects: added after direct ones
+        self._visited = set()
+        for name, obj in objects:
+            leaf = isinstance(obj, (Variable, Generator))
+            self._visit(name if leaf or not name else f"{name}/", obj)
+        for path, optimizer in self._nested:
+            self._add_optimizer(path, optimizer)
+
+    def _add_variable(self, path: str, var) -> None:
+        if id(var) in self.paths:
             return
-        if path in variables:
+        if path in self.variables:
             raise ValueError(f"Checkpoint: two variables are both named {path!r}")
-        paths[id(var)] = path
-        variables[path] = var
+        self.paths[id(var)] = path
+        self.variables[path] = var
 
-    def visit(path, obj):
+    def _add_optimizer(self, path: str, optimizer) -> None:
+        if all(o is not optimizer for _, o in self.optimizers):
+            self.optimizers.append((path.rstrip("/"), optimizer))
+
+    def _add_generator(self, path: str, generator) -> None:
+        if all(g is not generator for g in self.generators.values()):
+            self.generators[path.rstrip("/")] = generator
+
+    def _visit(self, path: str, obj) -> None:
         if isinstance(obj, Variable):
-            add_variable(path, obj)
+            self._add_variable(path, obj)
         elif isinstance(obj, (Module, Layer)):
             for sub_path, var, _ in obj._variables():
-                add_variable(f"{path}{sub_path.replace('.', '/')}", var)
+                self._add_variable(f"{path}{sub_path.replace('.', '/')}", var)
+            self._extras(path, obj)
         elif isinstance(obj, Optimizer):
-            if all(o is not obj for _, o in optimizers):
-                optimizers.append((path.rstrip("/"), obj))
+            self._add_optimizer(path, obj)
+        elif isinstance(obj, Generator):
+            self._add_generator(path, obj)
         elif isinstance(obj, (list, tuple)):
             for i, item in enumerate(obj):
-                visit(f"{path}{i}" if isinstance(item, Variable) else f"{path}{i}/", item)
+                leaf = isinstance(item, (Variable, Generator))
+                self._visit(f"{path}{i}" if leaf else f"{path}{i}/", item)
         elif isinstance(obj, dict):
             for key in sorted(obj):
                 item = obj[key]
-                visit(f"{path}{key}" if isinstance(item, Variable) else f"{path}{key}/", item)
+                leaf = isinstance(item, (Variable, Generator))
+                self._visit(f"{path}{key}" if leaf else f"{path}{key}/", item)
 
-    for name, obj in objects:
-        if isinstance(obj, Variable):
-            visit(name, obj)
+    def _extras(self, path: str, obj) -> None:
+        """The optimizers and random streams under a Module or layer (its variables come
+        from its own ``_variables``): a Module's attributes, private ones too (as
+        TensorFlow walks them), a layer's public ones, and what they hold in turn."""
+        if id(obj) in self._visited:
+            return
+        self._visited.add(id(obj))
+        if isinstance(obj, Module):
+            state = vars(obj)
+            items = [item for key in sorted(state) for item in _leaves(key, state[key])]
         else:
-            visit(f"{name}/" if name else "", obj)
-    return variables, paths, optimizers
+            items = [(k, v) for k, v in obj._walk() if isinstance(v, (Layer, Module))]
+            items += [
+                (k, v)
+                for k, v in vars(obj).items()
+                if k[0] != "_" and isinstance(v, (Generator, Optimizer))
+            ]
+        for key, value in items:
+            sub = f"{path}{key.replace('.', '/')}"
+            if isinstance(value, Optimizer):
+                self._nested.append((sub, value))
+            elif isinstance(value, Generator):
+                self._add_generator(sub, value)
+            elif isinstance(value, (Module, Layer)):
+                self._extras(f"{sub}/", value)
+        if isinstance(obj, Layer) and hasattr(obj, "_shuffle") and hasattr(obj, "_generators"):
+            self.generators.setdefault(f"{path}_fit_shuffle", _FitShuffle(obj))
 
 
-def _optimizer_names(prefix: str, optimizer: Optimizer, paths: dict) -> dict:
+def _graph(objects: list) -> _Graph:
+    return _Graph(objects)
+
+
+def _optimizer_names(prefix: str, keys, owned: list, paths: dict) -> dict:
     """``{name in the file: key of optimizer.get_state()}``.  A slot of a variable that
     the checkpoint holds is named after it, as TensorFlow's: "<var path>/.OPTIMIZER_SLOT/
     <optimizer path>/<slot>"; the step count is "<optimizer path>/iter"."""
-    owned = list(getattr(optimizer, "_variables", []))
     names = {}
-    for key in optimizer.get_state():
+    for key in keys:
         slot, _, index = key.rpartition("/")
         if key == "iterations":
             names[f"{prefix}/iter"] = key
@@ -163,6 +250,67 @@ def _optimizer_names(prefix: str, optimizer: Optimizer, paths: dict) -> dict:
 def _as_array(var: Variable):
     a = var.numpy()
     return a if var.ndim else xp.asarray(a)
+
+
+def _float_learning_rate(optimizer) -> float | None:
+    """The optimizer's learning rate when it is a number (a schedule or callable: None)."""
+    lr = getattr(optimizer, "_learning_rate", None)
+    return None if callable(lr) or lr is None else float(lr)
+
+
+def _generator_problem(generator, state) -> str | None:
+    """Why ``generator.set_state(state)`` would fail (checked on a scratch stream), or None."""
+    if isinstance(generator, SeedGenerator):
+        pair = state.get("seed_generator") if isinstance(state, dict) else None
+        ok = isinstance(pair, list) and len(pair) == 2
+        if not (ok and all(type(v) is int and -(2**63) <= v < 2**63 for v in pair)):
+            return "expected a SeedGenerator's state, with 'seed_generator': [seed, counter]"
+        return None
+    if not isinstance(state, dict):
+        return f"expected a dict, got {type(state).__name__}"
+    try:
+        bits = Generator(0)._rng.bit_generator
+        if isinstance(generator, Generator):
+            bits = type(generator._rng.bit_generator)()
+        bits.state = state
+    except Exception as e:  # noqa: BLE001 - NumPy's setter raises several kinds
+        return f"{type(e).__name__}: {e}"
+    return None
+
+
+def _is_number(value) -> bool:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        return False
+    try:
+        return math.isfinite(float(value))
+    except OverflowError:
+        return False
+
+
+def _checked_meta(meta, file: str) -> tuple[dict, dict]:
+    """The metadata's ``optimizer_variables`` ({optimizer path: [variable path or None]})
+    and ``generators`` ({path: state}), checked: CheckpointError if garbled."""
+
+    def refuse(what):
+        return CheckpointError(f"checkpoint {file!r} has malformed metadata: {what}")
+
+    if not isinstance(meta, dict):
+        raise refuse("expected a JSON object")
+    lists = meta.get("optimizer_variables")
+    lists = {} if lists is None else lists
+    if not isinstance(lists, dict):
+        raise refuse("optimizer_variables is not a dict")
+    for prefix, names in lists.items():
+        if not (isinstance(names, list) and all(n is None or isinstance(n, str) for n in names)):
+            raise refuse(f"optimizer_variables[{prefix!r}] is not a list of str or None")
+        given = [n for n in names if n is not None]
+        if len(set(given)) != len(given):
+            raise refuse(f"optimizer_variables[{prefix!r}] names a variable twice")
+    states = meta.get("generators")
+    states = {} if states is None else states
+    if not isinstance(states, dict):
+        raise refuse("generators is not a dict")
+    return lists, states
 
 
 # -- restore status ------------------------------------------------------------------------------
@@ -191,6 +339,7 @@ class CheckpointLoadStatus:
     """
 
     def __init__(self, path: str, unused: dict, unrestored: list, matched: int):
+        self._where = _caller()  # where the warning points: the user's restore call
         self._path = path
         self._unused = unused  # name -> (shape, dtype) of values no object took
         self._unrestored = unrestored  # paths of objects the file had no value for
@@ -261,12 +410,65 @@ class CheckpointLoadStatus:
     def __del__(self):
         if self._quiet or sys.is_finalizing():
             return
-        warnings.warn(
+        message = (
             f"checkpoint {self._path!r}: values were not restored because no object takes "
             f"them: {sorted(self._unused)}.  wengert does not defer restoration; build the "
-            "objects before restore, or call expect_partial() on the status to silence this",
-            stacklevel=2,
+            "objects before restore, or call expect_partial() on the status to silence this"
         )
+        # Dropped by the garbage collector, whose frame means nothing to the user: the
+        # warning points at the restore() or read() call that made this status.
+        filename, lineno, module = self._where
+        warnings.warn_explicit(message, UserWarning, filename, lineno, module=module)
+
+
+class InitializationOnlyStatus(CheckpointLoadStatus):
+    """What ``Checkpoint.restore(None)`` returns (TensorFlow's): nothing was restored, the
+    objects keep their initial values.  ``assert_consumed``, ``assert_existing_objects_
+    matched`` and ``assert_nontrivial_match`` raise; ``expect_partial`` passes.
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert import train
+        >>> status = train.Checkpoint(v=wg.Variable(1.0)).restore(None)
+        >>> _ = status.expect_partial()
+        >>> status.assert_consumed()
+        Traceback (most recent call last):
+        ...
+        wengert.train.CheckpointAssertionError: No checkpoint specified (save_path=None); ...
+    """
+
+    def __init__(self):
+        super().__init__(None, {}, [], 0)
+
+    def _fail(self):
+        raise CheckpointAssertionError(
+            "No checkpoint specified (save_path=None); nothing is being restored."
+        )
+
+    def assert_consumed(self) -> CheckpointLoadStatus:
+        """Raise: nothing was restored."""
+        self._fail()
+
+    def assert_existing_objects_matched(self) -> CheckpointLoadStatus:
+        """Raise: nothing was restored."""
+        self._fail()
+
+    def assert_nontrivial_match(self) -> CheckpointLoadStatus:
+        """Raise: nothing was restored."""
+        self._fail()
+
+    def initialize_or_restore(self, session=None) -> None:
+        """Nothing to run: the objects already hold their initial values."""
+
+
+def _caller() -> tuple:
+    """(file, line, module) of the innermost frame outside this file."""
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code.co_filename == __file__:
+        frame = frame.f_back
+    if frame is None:
+        return __file__, 0, __name__
+    return frame.f_code.co_filename, frame.f_lineno, frame.f_globals.get("__name__", "")
 
 
 # -- Checkpoint ----------------------------------------------------------------------------------
@@ -347,19 +549,31 @@ class Checkpoint:
 
     # -- writing ------------------------------------------------------------------------
     def _arrays(self) -> tuple[dict, dict]:
-        variables, paths, optimizers = _graph(self._objects())
-        arrays = {name: _as_array(var) for name, var in variables.items()}
+        graph = _graph(self._objects())
+        arrays = {name: _as_array(var) for name, var in graph.variables.items()}
         built = {}
-        for prefix, optimizer in optimizers:
+
+        def put(name, value):
+            if name in arrays:
+                raise ValueError(f"Checkpoint: two objects are both named {name!r}")
+            arrays[name] = value
+
+        for prefix, optimizer in graph.optimizers:
             state = optimizer.get_state()
-            for name, key in _optimizer_names(prefix, optimizer, paths).items():
-                if name in arrays:
-                    raise ValueError(f"Checkpoint: two objects are both named {name!r}")
-                arrays[name] = state[key]
+            owned = list(optimizer._variables)
+            for name, key in _optimizer_names(prefix, state, owned, graph.paths).items():
+                put(name, state[key])
+            lr = _float_learning_rate(optimizer)
+            if lr is not None:  # a float learning rate (ReduceLROnPlateau changes it)
+                put(f"{prefix}/learning_rate", xp.asarray(lr, dtype=xp.float64))
             if optimizer.built:
-                owned = getattr(optimizer, "_variables", [])
-                built[prefix] = [paths.get(id(v)) for v in owned]
-        meta = {"kind": "object_checkpoint", "optimizer_variables": built}
+                built[prefix] = [graph.paths.get(id(v)) for v in owned]
+        streams = {
+            path: g.get_state()
+            for path, g in graph.generators.items()
+            if not isinstance(g, _FitShuffle) or g.exists()
+        }
+        meta = {"kind": "object_checkpoint", "optimizer_variables": built, "generators": streams}
         return arrays, meta
 
     def write(self, file_prefix) -> str:
@@ -412,24 +626,25 @@ class Checkpoint:
             CheckpointError: the file cannot be read, or a variable's shape or dtype
                 differs from the checkpoint's (each named, with both shapes).
         """
+        if save_path is None:  # TensorFlow's first-run idiom: restore(manager.latest_checkpoint)
+            return InitializationOnlyStatus()
         self.save_counter  # noqa: B018 (created, so that it is restored too)
         return self._read(save_path)
 
     def read(self, save_path) -> CheckpointLoadStatus:
         """Restore from a file ``write`` made, as ``restore`` but not creating ``save_counter``."""
+        if save_path is None:
+            return InitializationOnlyStatus()
         return self._read(save_path)
 
     def _read(self, save_path) -> CheckpointLoadStatus:
         arrays, meta, file = _load(save_path)
-        variables, paths, optimizers = _graph(self._objects())
-        saved_lists = meta.get("optimizer_variables") or {}
-        for prefix, optimizer in optimizers:
-            # In place of TensorFlow's deferred restoration of slots: an optimizer not
-            # built yet is built on the variables it was saved with, in the same order.
-            wanted = saved_lists.get(prefix)
-            if not optimizer.built and isinstance(wanted, list):
-                if all(isinstance(p, str) and p in variables for p in wanted):
-                    optimizer.build([variables[p] for p in wanted])
+        saved_lists, saved_streams = _checked_meta(meta, file)
+        graph = _graph(self._objects())
+        variables, paths = graph.variables, graph.paths
+        # Everything is checked first; nothing (variables, optimizer slots and step
+        # counts, learning rates, random streams, whether an optimizer is built) changes
+        # unless everything fits.
         assignments, wrong, unrestored, consumed = [], [], [], set()
         for name, var in variables.items():
             if name not in arrays:
@@ -444,12 +659,40 @@ class Checkpoint:
                 )
             assignments.append((var, value))
             consumed.add(name)
-        states = []
-        for prefix, optimizer in optimizers:
-            names = _optimizer_names(prefix, optimizer, paths)
+        plans = []  # (optimizer, variables to build it on or None, state, learning rate)
+        for prefix, optimizer in graph.optimizers:
+            # In place of TensorFlow's deferred restoration of slots: an optimizer not
+            # built yet is built on the variables it was saved with, in the same order
+            # (once everything is checked; a copy built on them gives the names now).
+            wanted, build_on, view = saved_lists.get(prefix), None, optimizer
+            if not optimizer.built and wanted is not None:
+                if all(isinstance(p, str) and p in variables for p in wanted):
+                    build_on = [variables[p] for p in wanted]
+                    try:
+                        view = optimizer._built_copy(build_on)
+                    except (TypeError, ValueError) as e:
+                        wrong.append(f"  optimizer {prefix!r}: {e}")
+                        continue
+            keys = view.get_state()
+            names = _optimizer_names(prefix, keys, list(view._variables), paths)
+            lr_name = f"{prefix}/learning_rate"
+            lr = None
+            if lr_name in arrays and _float_learning_rate(optimizer) is not None:
+                value = arrays[lr_name]
+                ok = value.shape == () and value.dtype.kind in "fiu"
+                if not (ok and _is_number(float(value)) and float(value) >= 0):
+                    wrong.append(
+                        f"  optimizer {prefix!r}: the learning rate {lr_name!r} is not a "
+                        f"number >= 0 (shape {tuple(value.shape)} {value.dtype})"
+                    )
+                else:
+                    lr = float(value)
+                    consumed.add(lr_name)
             present = [n for n in names if n in arrays]
             if not present:
                 unrestored.append(prefix)
+                if lr is not None:
+                    plans.append((optimizer, None, None, lr))
                 continue
             missing = [n for n in names if n not in arrays]
             if missing:
@@ -457,33 +700,52 @@ class Checkpoint:
                     f"  optimizer {prefix!r}: the checkpoint lacks {missing} (was it saved "
                     "with the same variables?)"
                 )
-            state = {key: arrays[n] for n, key in names.items() if n in arrays}
-            current = optimizer.get_state()
-            for n, key in names.items():
-                if n in arrays and tuple(arrays[n].shape) != tuple(xp.shape(current[key])):
-                    wrong.append(
-                        f"  optimizer slot {n!r} has shape {tuple(xp.shape(current[key]))}, "
-                        f"the checkpoint holds shape {tuple(arrays[n].shape)}"
-                    )
-            states.append((optimizer, state))
+                continue
+            state = {key: arrays[n] for n, key in names.items()}
+            try:
+                optimizer.validate_state(state, build_on)
+            except (TypeError, ValueError) as e:
+                wrong.append(f"  optimizer {prefix!r}: {e}")
+                continue
+            plans.append((optimizer, build_on, state, lr))
             consumed.update(present)
+        streams, unused_streams = [], {}
+        for path, generator in graph.generators.items():
+            if path not in saved_streams:
+                if not isinstance(generator, _FitShuffle):
+                    unrestored.append(path)
+                continue
+            state = saved_streams[path]
+            problem = _generator_problem(generator, state)
+            if problem is not None:
+                wrong.append(f"  random stream {path!r}: malformed state ({problem})")
+            streams.append((generator, state))
+        for path in saved_streams:
+            if path not in graph.generators:
+                unused_streams[str(path)] = ((), "random-stream-state")
         if wrong:
             raise CheckpointError(
                 f"cannot restore {file!r}; nothing was restored:\n" + "\n".join(wrong)
             )
+        # Checked: now change the objects.
         for var, value in assignments:
             var.assign(value)
-        for optimizer, state in states:
-            try:
+        for optimizer, build_on, state, lr in plans:
+            if build_on is not None:
+                optimizer.build(build_on)
+            if state is not None:
                 optimizer.set_state(state)
-            except ValueError as e:
-                raise CheckpointError(f"cannot restore {file!r}: {e}") from None
+            if lr is not None:
+                optimizer.learning_rate = lr
+        for generator, state in streams:
+            generator.set_state(state)
         unused = {
             n: (a.shape, a.dtype)
             for n, a in arrays.items()
             if n not in consumed and not (n == "save_counter" and self._save_counter is None)
         }
-        matched = len([n for n in consumed if n != "save_counter"])
+        unused.update(unused_streams)
+        matched = len([n for n in consumed if n != "save_counter"]) + len(streams)
         return CheckpointLoadStatus(file, unused, unrestored, matched)
 
 
@@ -501,27 +763,51 @@ def _write_index(folder: str, index: str, files: list, times: list, preserved) -
     checkpoints.atomic_write_bytes(os.path.join(folder, index), data)
 
 
+def _plain_name(name) -> bool:
+    """Whether ``name`` is a checkpoint file's bare name (no folder, no "..", a known
+    suffix): all an index may list, so that a crafted index cannot point a manager at
+    files elsewhere."""
+    return (
+        isinstance(name, str)
+        and name.endswith(_SUFFIXES)
+        and name not in _SUFFIXES
+        and os.path.basename(name) == name
+        and "/" not in name
+        and "\\" not in name
+        and "\0" not in name
+        and name not in (".", "..")
+    )
+
+
 def _read_index(folder: str, index: str = _INDEX) -> dict | None:
+    """The folder's index, checked: file names bare (``_plain_name``), timestamps finite
+    numbers, one per file; CheckpointError for anything else.  None if there is none."""
     path = os.path.join(os.fspath(folder), index)
     try:
         with open(path, "rb") as f:
             record = json.loads(f.read().decode())
     except FileNotFoundError:
         return None
-    except (OSError, ValueError) as e:
+    except (OSError, ValueError, RecursionError) as e:
         raise CheckpointError(f"cannot read the checkpoint index {path!r}: {e}") from e
-    files = record.get("checkpoints") if isinstance(record, dict) else None
+    if not isinstance(record, dict):
+        raise CheckpointError(f"{path!r} is not a wengert checkpoint index")
+    files, times = record.get("checkpoints"), record.get("timestamps")
+    preserved, latest = record.get("last_preserved_timestamp"), record.get("latest")
     ok = (
         record.get("format") == _INDEX_FORMAT
         and isinstance(files, list)
-        and all(isinstance(f, str) for f in files)
-        and isinstance(record.get("timestamps"), list)
-        and len(record["timestamps"]) == len(files)
-        if isinstance(record, dict)
-        else False
+        and all(_plain_name(f) for f in files)
+        and isinstance(times, list)
+        and len(times) == len(files)
+        and all(_is_number(t) for t in times)
+        and (preserved is None or _is_number(preserved))
+        and (latest is None or _plain_name(latest))
     )
     if not ok:
-        raise CheckpointError(f"{path!r} is not a wengert checkpoint index")
+        raise CheckpointError(
+            f"{path!r} is not a wengert checkpoint index (or lists files outside its folder)"
+        )
     return record
 
 
@@ -595,6 +881,16 @@ class CheckpointManager:
                 f"CheckpointManager: max_to_keep must be a positive integer or None, got "
                 f"{max_to_keep!r}"
             )
+        if not (
+            isinstance(checkpoint_name, str)
+            and checkpoint_name
+            and os.path.basename(checkpoint_name) == checkpoint_name
+            and checkpoint_name not in (".", "..")
+        ):
+            raise ValueError(
+                f"CheckpointManager: checkpoint_name must be a file name without a folder, "
+                f"got {checkpoint_name!r}"
+            )
         if checkpoint_interval is not None and step_counter is None:
             raise ValueError("CheckpointManager: checkpoint_interval needs a step_counter")
         self._checkpoint = checkpoint
@@ -661,7 +957,28 @@ class CheckpointManager:
         self._record()  # before deleting, so that a crash leaves the new file findable
         self._sweep()
         self._record()
+        self._remove_stale_temporaries()
         return file
+
+    def _own(self, name: str) -> bool:
+        """Whether ``name`` is one of this manager's files: "<checkpoint_name>-<int>.npz"
+        (or .safetensors).  Only those are ever deleted."""
+        return re.fullmatch(rf"{re.escape(self._name)}--?\d+\.(npz|safetensors)", name) is not None
+
+    def _remove_stale_temporaries(self) -> None:
+        """Delete what saves killed midway left: the atomic writer's temporary files
+        (".<file name>.<random>.tmp", ``checkpoints._atomic_write``) of this manager's
+        own file names, in its folder only."""
+        try:
+            names = os.listdir(self._directory)
+        except OSError:
+            return
+        for name in names:
+            found = _TEMPORARY.fullmatch(name)
+            if found is None or not self._own(found.group(1)):
+                continue
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(self._directory, name))
 
     def _record(self) -> None:
         _write_index(
@@ -680,10 +997,10 @@ class CheckpointManager:
             if self._keep_hours is not None and stamp - self._preserved >= 3600 * self._keep_hours:
                 self._preserved = stamp  # kept for good, and no longer tracked
                 continue
-            try:
+            if not (_plain_name(name) and self._own(name)):
+                continue  # another prefix's file, or a name no index should hold: left alone
+            with contextlib.suppress(FileNotFoundError):
                 os.remove(os.path.join(self._directory, name))
-            except FileNotFoundError:
-                pass
 
     def restore_or_initialize(self) -> str | None:
         """Restore the latest checkpoint and return its file, or call ``init_fn`` (if any)
@@ -691,6 +1008,9 @@ class CheckpointManager:
         latest = self.latest_checkpoint
         if latest is not None:
             self._checkpoint.restore(latest)
+            if self._step_counter is not None:
+                # As TensorFlow: the next save waits checkpoint_interval steps from here.
+                self._last_step = int(self._step_counter)
             return latest
         if self._init_fn is not None:
             self._init_fn()

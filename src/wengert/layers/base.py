@@ -19,7 +19,7 @@ from collections import defaultdict
 
 from ..backend import as_dtype, xp
 from ..core import operand
-from ..module import Module
+from ..module import Module, _module_layers
 from ..tensor import Tensor, Variable
 
 __all__ = ["Layer", "InputSpec", "Input", "InputLayer", "Wrapper", "get_mask", "set_mask"]
@@ -268,7 +268,7 @@ class Layer:
     @trainable.setter
     def trainable(self, value) -> None:
         self._trainable = bool(value)
-        for layer in self.layers:
+        for layer in child_layers(self):  # those inside Modules too
             layer.trainable = value
 
     # -- weights ---------------------------------------------------------------------
@@ -327,7 +327,7 @@ class Layer:
         out = [reg(v) for v, reg in self._regularized]
         out += self._activity_losses
         out += self._added_losses
-        for layer in self.layers:
+        for layer in child_layers(self):
             out += layer.losses
         return out
 
@@ -353,7 +353,7 @@ class Layer:
 
     def _clear_added_losses(self) -> None:
         self._added_losses = []
-        for layer in self.layers:
+        for layer in child_layers(self):
             layer._clear_added_losses()
 
     def _walk(self, prefix: str = ""):
@@ -682,6 +682,45 @@ class Layer:
 
 _CONTAINERS = (list, tuple, dict)
 _TRACKED = (Variable, Layer, Module)
+
+
+def layers_in_modules(layer) -> list:
+    """(path, sublayer) for the layers that ``layer`` holds through Modules: each Module
+    among its tracked attributes is looked through (and the Modules inside it), stopping
+    at the layers found.  Paths join attributes with "." ("block.dense")."""
+    out, seen = [], {id(layer)}
+    for path, obj in layer._walk():
+        if isinstance(obj, Module) and id(obj) not in seen:
+            seen.add(id(obj))
+            out += _module_layers(obj, seen, f"{path}.")
+    return out
+
+
+def child_layers(layer) -> list:
+    """The layers directly under ``layer``: ``layer.layers``, then those it holds through
+    Modules (``layers_in_modules``), each once.  What every walk over sublayers uses
+    (penalties, ``trainable``, random streams), so that a Dense inside a Module inside a
+    model counts as the model's sublayer, as it does for the weights."""
+    direct = layer.layers
+    if not Module.instantiated or not _has_module(layer):  # the common case: Keras's walk
+        return direct
+    ids = {id(sub) for sub in direct}
+    extra = [sub for _, sub in layers_in_modules(layer) if id(sub) not in ids]
+    return direct + list({id(sub): sub for sub in extra}.values())
+
+
+def _has_module(layer) -> bool:
+    """Whether a public attribute (as ``_walk`` reads them) holds a Module."""
+    for attr, value in vars(layer).items():
+        if attr[0] == "_":
+            continue
+        if isinstance(value, Module):
+            return True
+        if isinstance(value, _CONTAINERS) and any(
+            isinstance(obj, Module) for _, obj in _walk_value("", value)
+        ):
+            return True
+    return False
 
 
 def _walk_value(path, value):
