@@ -446,6 +446,158 @@ def test_gradient_tape_loop():
     assert losses[-1] < losses[0]
 
 
+# -- structures, specs and dtypes as TensorFlow has them ------------------------------------
+def test_dicts_are_matched_by_sorted_keys_not_insertion_order():
+    gen = lambda: iter([{"a": 1, "b": 10}, {"b": 20, "a": 2}])  # noqa: E731
+    assert _list(Dataset.from_generator(gen).batch(2)) == [{"a": [1, 2], "b": [10, 20]}]
+    sig = {"b": data.TensorSpec((), "int32"), "a": data.TensorSpec((), "int32")}
+    out = list(Dataset.from_generator(gen, output_signature=sig).as_numpy_iterator())
+    assert [list(e) for e in out] == [["b", "a"]] * 2  # the signature's order
+    assert [(int(e["a"]), int(e["b"])) for e in out] == [(1, 10), (2, 20)]
+    ds = Dataset.range(2).map(lambda x: {"a": x, "b": x + 10} if int(x) else {"b": x + 10, "a": x})
+    assert _list(ds.batch(2)) == [{"a": [0, 1], "b": [10, 11]}]
+    a = Dataset.from_tensor_slices({"a": [1], "b": [2]})
+    b = Dataset.from_tensor_slices({"b": [3], "a": [4]})
+    both = a.concatenate(b)
+    assert _list(both) == [{"a": 1, "b": 2}, {"a": 4, "b": 3}]
+    assert [list(e) for e in both.as_numpy_iterator()] == [["a", "b"]] * 2
+    # padded_batch and output_types/output_shapes read dict structures by key
+    types, shapes = {"y": "int32", "x": "int32"}, {"x": [None], "y": []}
+    gen2 = lambda: iter([{"x": [1], "y": 5}, {"y": 6, "x": [2, 2]}])  # noqa: E731
+    ds2 = Dataset.from_generator(gen2, types, shapes)
+    assert ds2.element_spec["x"].shape == (None,) and ds2.element_spec["y"].shape == ()
+    padded = ds2.padded_batch(2, padding_values={"x": -1, "y": 0})
+    assert _list(padded) == [{"y": [5, 6], "x": [[1, -1], [2, 2]]}]
+
+
+def test_functions_returning_a_list_return_a_tuple():
+    ds = Dataset.range(3).map(lambda x: [x, x * 10])
+    s = data.TensorSpec((), "int64")
+    assert ds.element_spec == (s, s)
+    assert _list(ds) == [(0, 0), (1, 10), (2, 20)]
+    assert next(ds.as_numpy_iterator())[1].dtype == np.int64
+    mixed = Dataset.range(2).map(lambda x: [x, wg.cast(x, "float32")])
+    assert [t.dtype for t in mixed.element_spec] == [np.int64, np.float32]
+    # a list inside a structure is still one component
+    assert Dataset.range(2).map(lambda x: (x, [1, 2])).element_spec[1].shape == (2,)
+    total = Dataset.range(4).reduce((np.int64(0), np.int64(0)), lambda s, x: [s[0] + x, s[1] + 1])
+    assert type(total) is tuple and [int(t) for t in total] == [6, 4]
+    with pytest.raises(TypeError, match="Dataset.reduce: .*initial_state's structure"):
+        Dataset.range(3).reduce(np.int64(0), lambda s, x: (s, x))
+    flat = Dataset.range(2).flat_map(lambda x: Dataset.from_tensors([x, x]))
+    assert _list(flat) == [[0, 0], [1, 1]]
+
+
+def test_as_numpy_iterator_does_not_hand_out_the_users_array():
+    x = np.arange(6.0).reshape(3, 2)
+    for row in Dataset.from_tensor_slices(x).as_numpy_iterator():
+        assert not row.flags.writeable
+        with pytest.raises(ValueError, match="read-only"):
+            row *= 0
+    for e in Dataset.from_tensors({"x": x}).as_numpy_iterator():
+        with pytest.raises(ValueError):
+            e["x"][0, 0] = 1.0
+    np.testing.assert_array_equal(x, np.arange(6.0).reshape(3, 2))
+    assert x.flags.writeable  # only the views are read-only
+    # not copied, as the module says: later changes to the array show up
+    ds = Dataset.from_tensor_slices(x)
+    x[0, 0] = 99.0
+    assert _list(ds)[0] == [99.0, 1.0]
+
+
+def test_zip_of_slices_stays_indexed():
+    x, y = np.arange(20.0).reshape(10, 2), np.arange(10)
+    zipped = Dataset.zip(Dataset.from_tensor_slices(x), Dataset.from_tensor_slices(y))
+    assert zipped._table is not None and len(zipped) == 10
+    assert zipped.element_spec == Dataset.from_tensor_slices((x, y)).element_spec
+    a = zipped.shuffle(10, seed=4).batch(4)
+    b = Dataset.from_tensor_slices((x, y)).shuffle(10, seed=4).batch(4)
+    assert _list(a) == _list(b)  # the same orders as slicing the pair
+    assert zipped.shuffle(10)._table is not None  # shuffled as indices, batched by slicing
+    nested = Dataset.zip({"p": zipped, "q": Dataset.from_tensors(y[:2]).repeat(1)})
+    assert nested._table is None  # repeat: no longer the arrays as made
+    short = Dataset.zip((Dataset.from_tensor_slices(x), Dataset.from_tensor_slices(y[:4])))
+    assert short._table is not None and len(short) == 4
+    assert _list(short.batch(4)) == [(x[:4].tolist(), [0, 1, 2, 3])]
+    both = Dataset.zip({"a": zipped, "b": Dataset.from_tensor_slices(y * 2)})
+    assert both._table is not None
+    assert _list(both.take(1)) == [{"a": ([0.0, 1.0], 0), "b": 0}]
+    # a shuffled part keeps its own order: element by element
+    mixed = Dataset.zip(Dataset.from_tensor_slices(y).shuffle(10, seed=1), zipped)
+    assert mixed._table is None
+    out = _list(mixed)
+    assert sorted(u for u, _ in out) == list(range(10)) and [v[1] for _, v in out] == list(y)
+
+
+def test_padded_batch_and_unbatch_specs():
+    spec = data.TensorSpec((None,), "int64")
+    rows = Dataset.from_generator(lambda: ([1], [2, 2], [3]), output_signature=spec)
+    assert rows.padded_batch(2).element_spec == data.TensorSpec((None, None), "int64")
+    assert rows.padded_batch(2, (4,), drop_remainder=True).element_spec.shape == (2, 4)
+    assert rows.padded_batch(2).unbatch().element_spec == spec
+    assert _list(rows.padded_batch(2).unbatch()) == [[1, 0], [2, 2], [3]]
+    known = Dataset.from_tensor_slices(np.zeros((6, 3), "float32")).padded_batch(2)
+    assert known.element_spec.shape == (None, 3)
+    # a map's spec is traced on zeros: a value-dependent size is left unknown
+    filled = Dataset.range(1, 4).map(lambda x: wg.fill([x], x)).padded_batch(2)
+    assert filled.element_spec.shape == (None, None)
+    with pytest.raises(TypeError, match="Dataset.padded_batch: padding value 0.5"):
+        rows.padded_batch(2, padding_values=0.5)
+    with pytest.raises(TypeError, match="Dataset.padded_batch"):
+        _list(Dataset.from_generator(lambda: [[1], [2, 2]]).padded_batch(2, padding_values=0.5))
+    assert _list(known.padded_batch(1, padding_values=-1).take(1))  # an int into floats: fine
+    small = Dataset.from_generator(
+        lambda: ([1], [2, 2]), output_signature=data.TensorSpec((None,), "uint8")
+    )
+    assert _list(small.padded_batch(2, padding_values=7)) == [[[1, 7], [2, 2]]]
+    with pytest.raises(TypeError, match="padding value 300 does not fit .* uint8"):
+        small.padded_batch(2, padding_values=300)
+    floats = Dataset.from_tensor_slices(np.ones((2, 1))).padded_batch(2, (2,), np.nan)
+    assert np.isnan(_list(floats)[0][0][1])
+    untyped = Dataset.from_generator(lambda: iter([np.zeros(2)]), output_types="float32")
+    assert untyped.unbatch().element_spec == data.TensorSpec(None, "float32")
+    assert Dataset.from_generator(lambda: iter([[1]])).unbatch().element_spec is None
+    # cardinality: n batches of a known size give n * size rows
+    assert int(Dataset.range(10).batch(3, drop_remainder=True).unbatch().cardinality()) == 9
+    assert int(Dataset.range(10).batch(3).unbatch().cardinality()) == data.UNKNOWN_CARDINALITY
+    assert int(Dataset.range(10).batch(3, True).shuffle(2).unbatch().cardinality()) == 9
+    traced = Dataset.range(1, 4).map(lambda x: wg.fill([x], x)).unbatch()  # traced: (0,)
+    assert int(traced.cardinality()) == data.UNKNOWN_CARDINALITY and len(_list(traced)) == 6
+    assert int(Dataset.from_tensors(np.zeros((5, 2))).repeat(3).unbatch().cardinality()) == 15
+    assert len(_list(Dataset.from_tensors(np.zeros((5, 2))).repeat(3).unbatch())) == 15
+
+
+def test_concatenate_relaxes_shapes_and_checks_named_tuples():
+    two, three = Dataset.from_tensors(np.zeros(2)), Dataset.from_tensors(np.zeros(3))
+    assert two.concatenate(three).element_spec == data.TensorSpec((None,), "float64")
+    assert two.concatenate(two).element_spec.shape == (2,)
+    matrix = Dataset.from_tensors(np.zeros((2, 2)))
+    assert two.concatenate(matrix).element_spec == data.TensorSpec(None, "float64")
+    assert _list(two.concatenate(three)) == [[0.0, 0.0], [0.0, 0.0, 0.0]]
+    point = collections.namedtuple("Point", ["u", "v"])
+    with pytest.raises(TypeError, match="Dataset.concatenate: incompatible"):
+        Dataset.from_tensors(point(1, 2)).concatenate(Dataset.from_tensors((3, 4)))
+    same = Dataset.from_tensors(point(1, 2)).concatenate(Dataset.from_tensors(point(3, 4)))
+    assert [type(e) for e in same.as_numpy_iterator()] == [point, point]
+
+
+def test_lists_of_arrays_keep_their_dtype():
+    a, b = np.zeros(3), np.ones(3)
+    assert Dataset.from_tensor_slices([a, b]).element_spec == data.TensorSpec((3,), "float64")
+    assert Dataset.from_tensors([a, b]).element_spec == data.TensorSpec((2, 3), "float64")
+    ints = [np.arange(2, dtype=np.int64), np.arange(2, dtype=np.int64)]
+    assert Dataset.from_tensor_slices(ints).element_spec.dtype == np.int64
+    assert Dataset.from_tensor_slices([[np.float64(1.0)], [np.float64(2.0)]]).element_spec == (
+        data.TensorSpec((1,), "float64")
+    )
+    tensors = [wg.constant(np.zeros(2)), wg.constant(np.ones(2))]
+    assert Dataset.from_tensor_slices(tensors).element_spec.dtype == tensors[0].dtype
+    # Python values, and mixed dtypes, get TensorFlow's dtypes as before
+    assert Dataset.from_tensor_slices([1.0, 2.0]).element_spec.dtype == np.float32
+    mixed = [np.zeros(2, np.float64), np.zeros(2, np.float32)]
+    assert Dataset.from_tensor_slices(mixed).element_spec.dtype == np.float32
+
+
 # -- errors ---------------------------------------------------------------------------------
 @pytest.mark.parametrize(
     "call, error, match",
@@ -518,6 +670,31 @@ def test_gradient_tape_loop():
             r"Dataset.batch: cannot batch .* shape \(1,\) .* shape \(2,\).*padded_batch",
         ),
         (lambda: _list(Dataset.range(3).unbatch()), ValueError, "Dataset.unbatch"),
+        (
+            lambda: _list(Dataset.range(3).map(lambda x: None)),
+            TypeError,
+            "Dataset.map: map_func's result is None; expected an array",
+        ),
+        (
+            lambda: _list(Dataset.range(3).map(lambda x: (x, None))),
+            TypeError,
+            r"Dataset.map: cannot convert None \(in map_func's result\)",
+        ),
+        (
+            lambda: Dataset.from_tensors([[1], [1, 2]]),
+            ValueError,
+            r"Dataset.from_tensors: cannot convert \[\[1\], \[1, 2\]\] .*equal-length rows",
+        ),
+        (
+            lambda: Dataset.from_tensor_slices(([1, 2], [[1], [1, 2]])),
+            ValueError,
+            "Dataset.from_tensor_slices: cannot convert",
+        ),
+        (
+            lambda: Dataset.from_tensors("ab"),
+            TypeError,
+            "Dataset.from_tensors: cannot convert 'ab'",
+        ),
         (lambda: _list(Dataset.range(3).flat_map(lambda x: x)), TypeError, "Dataset.flat_map"),
     ],
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import pickle
 import re
 from collections import Counter
 
@@ -153,8 +154,11 @@ def test_fingerprint64_matches_tensorflow_documented_buckets():
     assert fingerprint64(b"m") == 14978230212225919644
     assert fingerprint64(b"earth wind") == 1803655285850883333
     assert fingerprint64("日本語のテキスト".encode()) == 3319086538622314836
-    for n in (17, 40, 65, 200):
-        assert 0 <= fingerprint64(bytes(range(n))) < 2**64
+    # pyfarmhash.fingerprint64(bytes(range(n))): the 17-32, 33-64 and > 64 byte branches
+    assert fingerprint64(bytes(range(17))) == 13526182118996909852
+    assert fingerprint64(bytes(range(40))) == 645241335607543436
+    assert fingerprint64(bytes(range(65))) == 14313328211205373374
+    assert fingerprint64(bytes(range(200))) == 525935771297148851
 
 
 # -- vocabulary order and special tokens ---------------------------------------------------
@@ -590,3 +594,192 @@ def test_adapt_and_call_errors():
         TextVectorization(split=lambda s: s, vocabulary=["a"])(["a"])
     with pytest.raises(TypeError, match="call takes the inputs only"):
         layer(["a"], mask=None)
+
+
+# -- review fixes ----------------------------------------------------------------------------
+def test_split_callable_may_return_a_generator_or_map():
+    def tokens(s):
+        return (w for w in s.split())
+
+    layer = TextVectorization(split=tokens, vocabulary=["cat", "sat"])
+    np.testing.assert_array_equal(values(layer(["the cat sat"])), [[1, 2, 3]])
+    mapped = TextVectorization(split=lambda s: map(str.strip, s.split("|")), standardize=None)
+    mapped.adapt(["a | b", "b | c"])
+    assert mapped.get_vocabulary() == ["", "[UNK]", "b", "c", "a"]
+    for bad in (lambda s: s, lambda s: s.encode(), lambda s: 3, lambda s: iter([1, 2])):
+        with pytest.raises(TypeError, match="split callable must return a list of str"):
+            TextVectorization(split=bad, vocabulary=["a"])(["a"])
+
+
+def _direct_counts(ids, depth):
+    """(rows, depth) float64 counts of the ids >= 0 of each row, with np.add.at."""
+    ids = np.asarray(ids).reshape(-1, np.shape(ids)[-1])
+    out = np.zeros((ids.shape[0], depth))
+    r, c = np.nonzero(ids >= 0)
+    np.add.at(out, (r, ids[r, c]), 1.0)
+    return out
+
+
+@pytest.mark.parametrize("depth", [5, 4001])  # the dense (bincount) and sparse paths
+@pytest.mark.parametrize("mode", ["multi_hot", "count", "tf_idf"])
+def test_encodings_match_add_at_on_both_paths(depth, mode):
+    rng = np.random.default_rng(depth)
+    vocab = [f"w{i}" for i in range(depth - 1)]
+    idf = rng.uniform(0.5, 2.0, depth - 1)
+    kwargs = {"idf_weights": idf} if mode == "tf_idf" else {}
+    layer = StringLookup(vocabulary=vocab, output_mode=mode, mask_token="", **kwargs)
+    words = np.array(vocab + ["", "oov"], dtype=object)  # "" (mask) is dropped
+    x = words[rng.integers(0, len(words), (2, 3, 7))]
+    ids = np.array([[[layer._table.get(t, 0) for t in row] for row in m] for m in x])
+    direct = _direct_counts(ids, depth).reshape(2, 3, depth)
+    if mode == "multi_hot":
+        direct = direct > 0
+    elif mode == "tf_idf":
+        direct = direct * np.concatenate([[idf.mean()], idf])
+    out = layer(x)
+    assert out.dtype == np.float32 and out.shape == (2, 3, depth)
+    np.testing.assert_allclose(values(out), direct, rtol=1e-6)
+    one = StringLookup(vocabulary=vocab, output_mode="one_hot", dtype="float64")
+    hot = one(np.array(["w1", "oov", "w0"]))
+    assert hot.dtype == np.float64
+    np.testing.assert_array_equal(values(hot), np.eye(depth)[[2, 0, 1]])
+
+
+def test_encoding_keeps_the_layer_dtype_and_empty_rows():
+    layer = TextVectorization(output_mode="count", vocabulary=["a", "b"], dtype="float64")
+    out = layer(["a a b", "", "c"])
+    assert out.dtype == np.float64
+    np.testing.assert_array_equal(values(out), [[0, 2, 1], [0, 0, 0], [1, 0, 0]])
+    empty = TextVectorization(output_mode="multi_hot", vocabulary=["a"])([""])
+    np.testing.assert_array_equal(values(empty), [[0, 0]])
+
+
+def test_models_and_tensors_get_the_apply_before_the_model_message():
+    tv = TextVectorization(output_sequence_length=4, vocabulary=["the", "cat"])
+    with pytest.raises(TypeError, match="cannot be part of a model.*before the model"):
+        tv(wg.constant([1.0]))
+    with pytest.raises(TypeError, match="before the model"):  # a Sequential builds on zeros
+        wg.Sequential([layers.Input((1,)), tv, layers.Embedding(10, 3)])
+    assert TextVectorization._string_inputs and StringLookup._string_inputs
+    assert not IntegerLookup._string_inputs
+    with pytest.raises(TypeError, match="IntegerLookup .*Python table.*before the model") as e:
+        IntegerLookup(vocabulary=[1, 2])(wg.Input((1,), dtype="int64"))
+    assert "string" not in str(e.value)
+
+
+def test_vocabulary_file_lines_end_at_newline_only(tmp_path):
+    path = tmp_path / "vocab.txt"
+    path.write_bytes("a\u2028b\nc\x85d\ne\x0cf\r\ng\x1ch\n\n\n".encode())
+    assert StringLookup(vocabulary=str(path)).get_vocabulary() == [
+        "[UNK]",
+        "a\u2028b",
+        "c\x85d",
+        "e\x0cf",
+        "g\x1ch",
+    ]
+    crlf = tmp_path / "crlf.txt"
+    crlf.write_bytes(b"x\r\ny\rz\r\n\r\n")  # a lone \r stays inside its term
+    assert StringLookup(vocabulary=crlf).get_vocabulary() == ["[UNK]", "x", "y\rz"]
+    ints = tmp_path / "ints.txt"
+    ints.write_bytes(b"7\r\n3\r\n")
+    assert IntegerLookup(vocabulary=str(ints)).get_vocabulary() == [-1, 7, 3]
+
+
+def test_oov_buckets_hash_utf8_whatever_the_encoding():
+    layer = StringLookup(vocabulary=["a"], num_oov_indices=5, encoding="latin-1")
+    oov = ["café", "日本", "x"]
+    expected = [fingerprint64(t.encode("utf-8")) % 5 for t in oov]
+    np.testing.assert_array_equal(values(layer(oov)), expected)
+    # `encoding` decodes bytes inputs and bytes vocabularies
+    np.testing.assert_array_equal(values(layer([b"caf\xe9"])), expected[:1])
+    latin = StringLookup(vocabulary=[b"caf\xe9", "日本"], encoding="latin-1")
+    assert latin.get_vocabulary() == ["[UNK]", "café", "日本"]
+    np.testing.assert_array_equal(values(latin(["café", b"caf\xe9", "日本"])), [1, 1, 2])
+    tv = TextVectorization(split=None, standardize=None, encoding="latin-1", vocabulary=["é"])
+    np.testing.assert_array_equal(values(tv([b"\xe9", "é"])), [2, 2])
+
+
+def test_undecodable_bytes_name_the_layer(tmp_path):
+    tv = TextVectorization(name="tv")
+    with pytest.raises(UnicodeDecodeError, match="TextVectorization 'tv': could not decode") as e:
+        tv([b"caf\xe9"])
+    assert isinstance(e.value, ValueError) and "encoding='utf-8'" in str(e.value)
+    again = pickle.loads(pickle.dumps(e.value))
+    assert type(again) is type(e.value) and str(again) == str(e.value)
+    path = tmp_path / "latin1.txt"
+    path.write_bytes(b"caf\xe9\n")
+    with pytest.raises(ValueError, match="StringLookup 'sl': could not decode the vocabulary"):
+        StringLookup(vocabulary=str(path), name="sl")
+    assert StringLookup(vocabulary=str(path), encoding="latin-1").get_vocabulary()[1] == "café"
+    with pytest.raises(UnicodeDecodeError, match="could not decode.*encoding='utf-8'"):
+        StringLookup(vocabulary=[b"\xff"])
+    with pytest.raises(ValueError, match="unknown encoding 'no-such-codec'"):
+        StringLookup(encoding="no-such-codec")
+    with pytest.raises(ValueError, match="TextVectorization .*unknown encoding"):
+        TextVectorization(encoding="no-such-codec")
+
+
+def test_salt_is_refused():
+    with pytest.raises(NotImplementedError, match="salt=1 is not supported.*SipHash salt"):
+        StringLookup(num_oov_indices=2, salt=1)
+    with pytest.raises(NotImplementedError, match="SipHash"):
+        IntegerLookup(salt=(1, 2))
+    assert StringLookup(salt=None).num_oov_indices == 1
+
+
+def test_integer_lookup_refuses_values_outside_int64(tmp_path):
+    with pytest.raises(ValueError, match="vocabulary term 1180591620717411303424 is outside"):
+        IntegerLookup(vocabulary=[2**70])
+    path = tmp_path / "big.txt"
+    path.write_text(f"1\n{2**63}\n")
+    with pytest.raises(ValueError, match="outside int64"):
+        IntegerLookup(vocabulary=str(path))
+    with pytest.raises(ValueError, match="mask_token .*outside int64"):
+        IntegerLookup(mask_token=2**64)
+    layer = IntegerLookup(vocabulary=[-(2**63), 2**63 - 1, 5])
+    for bad in (
+        np.array([2**63], dtype=np.uint64),
+        [2**70],
+        [-(2**63) - 1, 1],
+        np.array([1e19]),
+        np.array([-1e19]),
+    ):
+        with pytest.raises(ValueError, match="IntegerLookup .*input value .*outside int64"):
+            layer(bad)
+    np.testing.assert_array_equal(
+        values(layer(np.array([2**63 - 1, 5, 6], dtype=np.uint64))), [2, 3, 0]
+    )
+    np.testing.assert_array_equal(values(layer([-(2**63), 2**63 - 1])), [1, 2])
+    with pytest.raises(TypeError, match="expected integers"):
+        layer(["a"])
+
+
+@pytest.mark.parametrize("cls", [TextVectorization, StringLookup, IntegerLookup])
+def test_from_config_refuses_a_vocabulary_file_unless_safe_mode_is_off(tmp_path, cls):
+    path = tmp_path / "vocab.txt"
+    path.write_text("7\n3\n")
+    direct = cls(vocabulary=str(path))  # direct construction reads the file
+    assert direct.get_vocabulary()[-2:] in (["7", "3"], [7, 3])
+    config = direct.get_config()
+    assert isinstance(config["vocabulary"], list)  # get_config stores the terms, no path
+    assert cls.from_config(config).get_vocabulary() == direct.get_vocabulary()
+    config = {**config, "vocabulary": str(path)}
+    with pytest.raises(ValueError, match=f"{cls.__name__}.from_config: .*file path.*safe_mode"):
+        cls.from_config(config)
+    with pytest.raises(ValueError, match="safe_mode"):
+        cls.from_config({**config, "vocabulary": path})
+    assert cls.from_config(config, safe_mode=False).get_vocabulary() == direct.get_vocabulary()
+
+
+def test_string_inputs_and_string_layers_in_models_are_refused_with_guidance():
+    import wengert as wg
+
+    for dtype in ("string", str, "str", object):
+        with pytest.raises(TypeError, match=r"Input: dtype=.*no string Tensors.*before the model"):
+            wg.layers.Input((1,), dtype=dtype)
+    vectorizer = wg.layers.TextVectorization(vocabulary=["cat"])
+    with pytest.raises(TypeError, match=r"Sequential.add: TextVectorization .* takes strings"):
+        wg.Sequential([vectorizer, wg.layers.Embedding(10, 3)])
+    lookup = wg.layers.IntegerLookup(vocabulary=[3, 5])
+    model = wg.Sequential([wg.layers.Input((2,), dtype="int64"), lookup])
+    assert model(np.array([[3, 7]])).numpy().tolist() == [[1, 0]]

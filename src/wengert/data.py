@@ -2,21 +2,31 @@
 
 A ``Dataset`` is a re-iterable sequence of *elements*; an element is an array or a nested
 structure (tuples, named tuples, dicts) of arrays, its *components*.  As in TensorFlow, a
-Python list is one component (converted to an array), not a structure.  Each ``for`` loop
-over a dataset is one pass (an epoch): ``model.fit(ds, epochs=3)`` iterates it three times.
+Python list is one component (converted to an array), not a structure, except that a
+function given to ``map`` or ``reduce`` may return a list, read as a tuple (as TensorFlow
+does).  Dicts are walked in sorted key order, as TensorFlow's ``nest`` walks them, so
+elements whose dicts list the same keys in other orders line up.  Each ``for`` loop over a
+dataset is one pass (an epoch): ``model.fit(ds, epochs=3)`` iterates it three times.
 
 Iterating yields wengert Tensors, as TensorFlow yields EagerTensors (what a GradientTape
-loop wants); ``as_numpy_iterator()`` yields NumPy arrays (0-d components as NumPy scalars).
+loop wants); ``as_numpy_iterator()`` yields NumPy arrays (0-d components as NumPy scalars),
+read-only: an element of ``from_tensor_slices`` is a view of the array it was made from.
 Functions given to ``map``, ``filter`` and ``reduce`` get Tensors too, and a tuple element
 is passed as separate arguments.
+
+``from_tensor_slices`` and ``from_tensors`` do not copy NumPy arrays (unlike TensorFlow,
+which copies them into tensors): changes made to an array later show up in the dataset's
+elements; pass ``x.copy()`` to freeze it.  Python values get TensorFlow's dtypes (floats
+float32, ints int32); NumPy arrays keep theirs, as does a list of arrays of one dtype.
 
 Datasets made by slicing arrays (``from_tensor_slices``, ``from_tensors``) stay *indexed*
 through ``shuffle``, ``repeat``, ``take``, ``skip``, ``cache`` and ``prefetch``: those move
 integer indices around, and ``batch`` cuts each batch from the arrays with one fancy index
 per component, so ``from_tensor_slices((x, y)).shuffle(len(x)).batch(64)`` costs about what
-``model.fit(x, y, shuffle=True)`` costs.  Other datasets (``range``, ``from_generator``,
-``map``, ``zip``, ...) run element by element, as TensorFlow's do; ``map`` after ``batch``
-runs once per batch.
+``model.fit(x, y, shuffle=True)`` costs.  ``zip`` of such datasets (as made, before any
+shuffle) is indexed too, over the zipped arrays.  Other datasets (``range``,
+``from_generator``, ``map``, ...) run element by element, as TensorFlow's do; ``map`` after
+``batch`` runs once per batch.
 
 ``shuffle`` follows TensorFlow's buffered algorithm: it fills a buffer of ``buffer_size``
 elements and each output is drawn uniformly from the buffer, its slot refilled by the next
@@ -61,19 +71,30 @@ def _is_namedtuple(s) -> bool:
     return isinstance(s, tuple) and hasattr(type(s), "_fields")
 
 
+def _keys(d: dict) -> list:
+    """A dict's keys in sorted order, as TensorFlow's ``nest`` walks dicts (so elements whose
+    dicts list the same keys in other orders line up); repr order where keys don't sort."""
+    try:
+        return sorted(d)
+    except TypeError:
+        return sorted(d, key=repr)
+
+
 def _leaves(s) -> list:
-    """The components of a structure, in order (dicts by insertion order)."""
+    """The components of a structure, in order (dicts in sorted key order)."""
     if isinstance(s, dict):
-        return [leaf for v in s.values() for leaf in _leaves(v)]
+        return [leaf for k in _keys(s) for leaf in _leaves(s[k])]
     if isinstance(s, tuple):
         return [leaf for v in s for leaf in _leaves(v)]
     return [s]
 
 
 def _pack(template, leaves: Iterator):
-    """``template``'s structure with its components taken from ``leaves`` in order."""
+    """``template``'s structure with its components taken from ``leaves`` in order (a
+    dict's in sorted key order; the result lists them in ``template``'s order)."""
     if isinstance(template, dict):
-        return {k: _pack(v, leaves) for k, v in template.items()}
+        packed = {k: _pack(template[k], leaves) for k in _keys(template)}
+        return {k: packed[k] for k in template}
     if _is_namedtuple(template):
         return type(template)(*(_pack(v, leaves) for v in template))
     if isinstance(template, tuple):
@@ -85,38 +106,99 @@ def _map(fn, s):
     return _pack(s, iter([fn(leaf) for leaf in _leaves(s)]))
 
 
-def _same_structure(a, b) -> bool:
+def _same_structure(a, b, check_types: bool = False) -> bool:
+    """Whether ``a`` and ``b`` nest alike: dicts with the same keys (in any order), tuples
+    of the same length; with ``check_types`` a named tuple matches only its own type."""
     if isinstance(a, dict) or isinstance(b, dict):
         return (
             isinstance(a, dict)
             and isinstance(b, dict)
-            and list(a) == list(b)
-            and all(_same_structure(a[k], b[k]) for k in a)
+            and set(a) == set(b)
+            and all(_same_structure(a[k], b[k], check_types) for k in a)
         )
     if isinstance(a, tuple) or isinstance(b, tuple):
         return (
             isinstance(a, tuple)
             and isinstance(b, tuple)
             and len(a) == len(b)
-            and all(_same_structure(u, v) for u, v in zip(a, b))
+            and (
+                not check_types
+                or (type(a) is type(b) if _is_namedtuple(a) or _is_namedtuple(b) else True)
+            )
+            and all(_same_structure(u, v, check_types) for u, v in zip(a, b))
         )
     return True
 
 
+def _list_items(value):
+    """The non-list items of a nested list, in order."""
+    for v in value:
+        if isinstance(v, list):
+            yield from _list_items(v)
+        else:
+            yield v
+
+
+def _unwrap_list(value):
+    if isinstance(value, list):
+        return [_unwrap_list(v) for v in value]
+    return value._value if isinstance(value, Tensor) else value
+
+
 def _component(value):
     """One component as an ndarray: Tensors unwrapped, ndarrays as they are (not copied),
-    Python values with TensorFlow's dtypes (floats float32, ints int32)."""
+    Python values with TensorFlow's dtypes (floats float32, ints int32); a list of arrays
+    (or Tensors) that share one dtype keeps it, as TensorFlow's conversion does."""
     if isinstance(value, Tensor):
         return value._value
     if isinstance(value, xp.ndarray):
         return value
     if isinstance(value, xp.generic):
         return xp.asarray(value)
+    if isinstance(value, list):
+        arrays = (Tensor, xp.ndarray, xp.generic)
+        # the first item decides whether to look at all (a list of Python values is long)
+        first = next(_list_items(value), None)
+        items = list(_list_items(value)) if isinstance(first, arrays) else []
+        if items and all(isinstance(v, arrays) for v in items):
+            dtypes = {(v._value if isinstance(v, Tensor) else v).dtype for v in items}
+            if len(dtypes) == 1:
+                return xp.asarray(_unwrap_list(value), dtype=dtypes.pop())
     return _tf_array(value)
 
 
-def _structure(value):
-    return _map(_component, value)
+_EXPECTED = "an array, a Tensor, a (nested) list of equal-length rows, or a tuple or dict of them"
+
+
+def _structure(value, method: str | None = None, what: str = "the value"):
+    """``value``'s components as ndarrays; with ``method`` a bad component raises an error
+    that names ``Dataset.<method>`` and what was expected."""
+    if method is None:
+        return _map(_component, value)
+    if value is None:
+        raise TypeError(f"Dataset.{method}: {what} is None; expected {_EXPECTED}")
+
+    def convert(v):
+        try:
+            return _component(v)
+        except (TypeError, ValueError) as e:
+            raise type(e)(
+                f"Dataset.{method}: cannot convert {_short(v)} (in {what}) to an array; "
+                f"expected {_EXPECTED} ({e})"
+            ) from None
+
+    return _map(convert, value)
+
+
+def _short(v) -> str:
+    text = repr(v)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def _returned(value):
+    """A function's result as TensorFlow's structured_function reads it: a top-level list
+    is a tuple of components (elsewhere a list is one component)."""
+    return tuple(value) if type(value) is list else value
 
 
 def _tensor(a) -> Tensor:
@@ -124,7 +206,16 @@ def _tensor(a) -> Tensor:
 
 
 def _numpy(a):
-    return a[()] if isinstance(a, xp.ndarray) and a.ndim == 0 else a
+    """A component for ``as_numpy_iterator``: a NumPy scalar, or a read-only view (a row of
+    ``from_tensor_slices`` is a view of the user's array, which must not be written
+    through it)."""
+    if not isinstance(a, xp.ndarray):
+        return a
+    if a.ndim == 0:
+        return a[()]
+    view = a.view()
+    view.flags.writeable = False
+    return view
 
 
 def _call(fn, element, tensors=True):
@@ -204,6 +295,19 @@ class TensorSpec:
 
     def __repr__(self) -> str:
         return f"TensorSpec(shape={self.shape}, dtype={self.dtype}, name={self.name!r})"
+
+
+def _relaxed(a: TensorSpec, b: TensorSpec) -> TensorSpec:
+    """The most specific spec both fit: sizes that differ None, ranks that differ unknown."""
+    if a.shape is None or b.shape is None or len(a.shape) != len(b.shape):
+        return TensorSpec(None, a.dtype)
+    return TensorSpec(tuple(d if d == e else None for d, e in zip(a.shape, b.shape)), a.dtype)
+
+
+def _has_dict(s) -> bool:
+    if isinstance(s, dict):
+        return True
+    return isinstance(s, tuple) and any(_has_dict(v) for v in s)
 
 
 def _dummy(spec):
@@ -330,6 +434,13 @@ def _stack(parts: list, method: str):
     return xp.stack(parts)
 
 
+def _slices(table, n: int, spec) -> Dataset:
+    """An indexed dataset of the ``n`` rows of ``table``, each pass all of them in order."""
+    ds = Dataset(None, n, spec, table, lambda: iter([xp.arange(n)]))
+    ds._whole = True
+    return ds
+
+
 # -- the dataset ----------------------------------------------------------------------------
 class Dataset:
     """A re-iterable sequence of elements (``tf.data.Dataset``); make one with a
@@ -354,6 +465,8 @@ class Dataset:
         self._spec = spec  # a structure of TensorSpecs, or a function making one
         self._table = table
         self._chunks = chunks
+        self._whole = False  # indexed, each pass all rows of the table in order (see zip)
+        self._rows = None  # every element's first dimension, where surely known (unbatch)
 
     # -- internals ----------------------------------------------------------------------
     def _elements(self) -> Iterator:
@@ -373,7 +486,9 @@ class Dataset:
         spec = self._spec if spec is None else spec
         if chunks is not None and self._table is not None:
             return Dataset(None, cardinality, spec, self._table, chunks)
-        return Dataset(elements, cardinality, spec)
+        ds = Dataset(elements, cardinality, spec)
+        ds._rows = self._rows  # the same elements, reordered or cut
+        return ds
 
     # -- constructors -------------------------------------------------------------------
     @staticmethod
@@ -394,7 +509,7 @@ class Dataset:
             >>> [{k: v.tolist() for k, v in e.items()} for e in ds.as_numpy_iterator()]
             [{'a': 1, 'b': 3.0}, {'a': 2, 'b': 4.0}]
         """
-        table = _structure(tensors)
+        table = _structure(tensors, "from_tensor_slices", "tensors")
         leaves = _leaves(table)
         for i, leaf in enumerate(leaves):
             if leaf.ndim == 0:
@@ -410,7 +525,7 @@ class Dataset:
             )
         n = sizes[0]
         spec = _map(lambda a: TensorSpec.from_array(a, batch=True), table)
-        return Dataset(None, n, spec, table, lambda: iter([xp.arange(n)]))
+        return _slices(table, n, spec)
 
     @staticmethod
     def from_tensors(tensors, name=None) -> Dataset:
@@ -421,10 +536,9 @@ class Dataset:
             >>> [e.tolist() for e in data.Dataset.from_tensors([1, 2, 3]).as_numpy_iterator()]
             [[1, 2, 3]]
         """
-        value = _structure(tensors)
+        value = _structure(tensors, "from_tensors", "tensors")
         table = _map(lambda a: a[None], value)
-        spec = _map(TensorSpec.from_array, value)
-        return Dataset(None, 1, spec, table, lambda: iter([xp.arange(1)]))
+        return _slices(table, 1, _map(TensorSpec.from_array, value))
 
     @staticmethod
     def range(*args, output_type=int64, name=None) -> Dataset:
@@ -480,13 +594,22 @@ class Dataset:
             if d._card != INFINITE and (card == INFINITE or d._card < card):
                 card = d._card
 
+        def spec():
+            return _pack(structure, iter([d.element_spec for d in parts]))
+
+        if all(d._whole for d in parts) and card >= 0:
+            # slices side by side: one indexed dataset over the zipped tables, so shuffle
+            # and batch still cut each batch with one fancy index per component
+            tables = [
+                d._table if d._card == card else _map(lambda a: a[:card], d._table) for d in parts
+            ]
+            return _slices(_pack(structure, iter(tables)), card, spec)
+
         def elements():
             for items in zip(*(d._elements() for d in parts)):
                 yield _pack(structure, iter(items))
 
-        return Dataset(
-            elements, card, lambda: _pack(structure, iter([d.element_spec for d in parts]))
-        )
+        return Dataset(elements, card, spec)
 
     @staticmethod
     def from_generator(
@@ -550,13 +673,16 @@ class Dataset:
         """
         _fn(map_func, "map", "map_func")
 
+        def result(element):
+            return _structure(_returned(_call(map_func, element)), "map", "map_func's result")
+
         def elements():
             for element in self._elements():
-                yield _structure(_call(map_func, element))
+                yield result(element)
 
         def spec():
             try:  # traced once on a zero element, as TensorFlow traces map_func
-                traced = _structure(_call(map_func, _dummy(self.element_spec)))
+                traced = result(_dummy(self.element_spec))
             except Exception:  # noqa: BLE001 - a function that needs real data: unknown
                 return None
             unknown = any(s.shape and s.shape[0] is None for s in _leaves(self.element_spec))
@@ -682,18 +808,21 @@ class Dataset:
                 for idx in _rechunk(self._chunks(), size, drop):
                     yield _pack(table, iter([leaf[idx] for leaf in leaves]))
 
-            return Dataset(indexed, card, spec)
+            out = Dataset(indexed, card, spec)
+        else:
 
-        def elements():
-            it = self._elements()
-            while True:
-                group = list(itertools.islice(it, size))
-                if not group or (drop and len(group) < size):
-                    return
-                columns = zip(*(_leaves(e) for e in group))
-                yield _pack(group[0], iter([_stack(list(c), "batch") for c in columns]))
+            def elements():
+                it = self._elements()
+                while True:
+                    group = list(itertools.islice(it, size))
+                    if not group or (drop and len(group) < size):
+                        return
+                    columns = zip(*(_leaves(e) for e in group))
+                    yield _pack(group[0], iter([_stack(list(c), "batch") for c in columns]))
 
-        return Dataset(elements, card, spec)
+            out = Dataset(elements, card, spec)
+        out._rows = size if drop else None
+        return out
 
     def padded_batch(
         self, batch_size, padded_shapes=None, padding_values=None, drop_remainder=False,
@@ -719,6 +848,31 @@ class Dataset:
         card = self._card
         if card >= 0:
             card = card // size if drop else -(-card // size)
+        if padding_values is not None and self.element_spec is not None:
+            # checked now, as TensorFlow does, where the elements' dtypes are known
+            template = self.element_spec
+            values = _spread(padding_values, template, "padding_values")
+            for i, (v, s) in enumerate(zip(values, _leaves(template))):
+                _padding_value(v, s.dtype, i)
+
+        # sizes not padded to a given length keep the input's only where its shapes are
+        # exact (an indexed dataset's arrays); a map's traced spec may be value-dependent
+        exact = self._table is not None
+
+        def spec():
+            template = self.element_spec
+            if template is None:
+                return None
+            shapes = _spread(padded_shapes, template, "padded_shapes")
+            return _pack(
+                template,
+                iter(
+                    [
+                        _padded_spec(s, shape, size if drop else None, exact)
+                        for s, shape in zip(_leaves(template), shapes)
+                    ]
+                ),
+            )
 
         def elements():
             it = self._elements()
@@ -736,7 +890,9 @@ class Dataset:
                 ]
                 yield _pack(template, iter(out))
 
-        return Dataset(elements, card)
+        out = Dataset(elements, card, spec)
+        out._rows = size if drop else None
+        return out
 
     def unbatch(self, name=None) -> Dataset:
         """Each element split along its first axis into its rows (the inverse of ``batch``).
@@ -760,12 +916,23 @@ class Dataset:
                 for i in range(sizes.pop()):
                     yield _pack(element, iter([leaf[i] for leaf in leaves]))
 
-        card = self._card if self._card in (INFINITE, 0) else UNKNOWN
-        return Dataset(
-            elements,
-            card,
-            lambda: _map(lambda s: TensorSpec(s.shape[1:], s.dtype), self.element_spec),
-        )
+        card, rows = self._card, self._rows
+        if card > 0 and rows is None and self._table is not None:
+            # the table's arrays give exact shapes (a map's traced spec may not)
+            firsts = {s.shape[0] if s.shape else None for s in _leaves(self.element_spec)}
+            rows = firsts.pop() if len(firsts) == 1 else None
+        if card > 0:  # n batches of a known size give n * size rows, as in TensorFlow
+            card = UNKNOWN if rows is None else card * rows
+
+        def spec():
+            template = self.element_spec
+            if template is None:
+                return None
+            return _map(
+                lambda s: TensorSpec(None if s.shape is None else s.shape[1:], s.dtype), template
+            )
+
+        return Dataset(elements, card, spec)
 
     def repeat(self, count=None, name=None) -> Dataset:
         """The dataset ``count`` times over (forever when ``count`` is None or -1).
@@ -861,20 +1028,25 @@ class Dataset:
         """
         other = _check_dataset(dataset, "concatenate")
         a, b = self.element_spec, other.element_spec
+        spec = None
         if a is not None and b is not None:
-            if not _same_structure(a, b) or [s.dtype for s in _leaves(a)] != [
+            if not _same_structure(a, b, check_types=True) or [s.dtype for s in _leaves(a)] != [
                 s.dtype for s in _leaves(b)
             ]:
                 raise TypeError(
                     f"Dataset.concatenate: incompatible elements: {a} and {b} (the structures "
                     "and dtypes must match)"
                 )
+            # TensorFlow's most specific common shape: sizes that differ become None
+            spec = _pack(a, iter([_relaxed(u, v) for u, v in zip(_leaves(a), _leaves(b))]))
+        repack = spec is not None and _has_dict(spec)  # dicts in the first's key order
 
         def elements():
             yield from self._elements()
-            yield from other._elements()
+            for element in other._elements():
+                yield _pack(spec, iter(_leaves(element))) if repack else element
 
-        return Dataset(elements, _add(self._card, other._card), a)
+        return Dataset(elements, _add(self._card, other._card), spec)
 
     def enumerate(self, start=0, name=None) -> Dataset:
         """``(index, element)`` pairs, the index an int64 counting from ``start``.
@@ -969,7 +1141,7 @@ class Dataset:
 
         def elements():
             for element in self._elements():
-                inner = _call(map_func, element)
+                inner = _returned(_call(map_func, element))
                 if not isinstance(inner, Dataset):
                     raise TypeError(
                         f"Dataset.flat_map: map_func must return a Dataset, got "
@@ -1007,10 +1179,17 @@ class Dataset:
             10
         """
         _fn(reduce_func, "reduce", "reduce_func")
-        state = _map(_tensor, _structure(initial_state))
+        first = _structure(initial_state, "reduce", "initial_state")
+        state = _map(_tensor, first)
         for element in self._elements():
-            state = reduce_func(state, _map(_tensor, element))
-            state = _map(_tensor, _structure(state))
+            new = _returned(reduce_func(state, _map(_tensor, element)))
+            new = _structure(new, "reduce", "reduce_func's result")
+            if not _same_structure(new, first):
+                raise TypeError(
+                    "Dataset.reduce: reduce_func must return a state with initial_state's "
+                    f"structure ({_short(first)}), got {_short(new)}"
+                )
+            state = _map(_tensor, new)
         return state
 
     def cardinality(self) -> Tensor:
@@ -1049,7 +1228,7 @@ class Dataset:
 def _leaves_of_shapes(shapes, types) -> list:
     """``output_shapes`` as one shape per component of ``output_types``."""
     if isinstance(types, (tuple, dict)):
-        keys = list(types) if isinstance(types, dict) else range(len(types))
+        keys = _keys(types) if isinstance(types, dict) else range(len(types))
         return [
             s
             for k in keys
@@ -1099,7 +1278,7 @@ def _spread(arg, template, name: str) -> list:
     if arg is None:
         return [None] * n
     if isinstance(template, (tuple, dict)):
-        keys = list(template) if isinstance(template, dict) else list(range(len(template)))
+        keys = _keys(template) if isinstance(template, dict) else list(range(len(template)))
         same = (
             isinstance(arg, dict) and sorted(arg) == sorted(keys)
             if isinstance(template, dict)
@@ -1128,8 +1307,7 @@ def _pad(parts: list, shape, value, index: int):
     if shape is None:
         target = longest
     else:
-        shape = (shape,) if isinstance(shape, (int, xp.integer)) else shape
-        shape = [None if (d is None or d == -1) else int(d) for d in shape]
+        shape = _dims(shape)
         if len(shape) != rank:
             raise ValueError(
                 f"Dataset.padded_batch: padded_shapes for component {index} is {tuple(shape)}, "
@@ -1143,7 +1321,54 @@ def _pad(parts: list, shape, value, index: int):
                     f"more than its padded shape {tuple(target)}"
                 )
     dtype = xp.asarray(parts[0]).dtype
-    out = xp.full((len(parts),) + tuple(target), 0 if value is None else value, dtype)
+    out = xp.full((len(parts),) + tuple(target), _padding_value(value, dtype, index), dtype)
     for i, p in enumerate(parts):
         out[(i,) + tuple(slice(0, s) for s in xp.shape(p))] = p
     return out
+
+
+def _dims(shape) -> list:
+    """A ``padded_shapes`` entry as a list of sizes, None (or -1) for the longest."""
+    shape = (shape,) if isinstance(shape, (int, xp.integer)) else shape
+    return [None if (d is None or d == -1) else int(d) for d in shape]
+
+
+def _padded_spec(spec: TensorSpec, shape, size, exact: bool) -> TensorSpec:
+    """A component's spec after ``padded_batch``: padded sizes where given, else the input's
+    where ``exact``, else None (the longest in each batch)."""
+    known = spec.shape if exact or spec.shape is None else (None,) * len(spec.shape)
+    if shape is None:
+        dims = known
+    else:
+        dims = _dims(shape)
+        if known is not None and len(known) == len(dims):
+            dims = [e if d is None else d for d, e in zip(dims, known)]
+    return TensorSpec(None if dims is None else (size, *dims), spec.dtype)
+
+
+def _padding_value(value, dtype, index: int):
+    """A padding value checked against its component's dtype (TensorFlow refuses one of
+    another kind, such as 0.5 for integers)."""
+    if value is None:
+        return 0
+    a = value._value if isinstance(value, Tensor) else xp.asarray(value)
+    dtype = xp.dtype(dtype)
+    if a.ndim != 0:
+        raise ValueError(
+            f"Dataset.padded_batch: padding_values must be scalars, got shape {a.shape} for "
+            f"component {index}"
+        )
+    rank = {"b": 0, "i": 1, "u": 1, "f": 2, "c": 3}  # a value may go up this order only
+    if rank.get(a.dtype.kind, 9) > rank.get(dtype.kind, -1):
+        raise TypeError(
+            f"Dataset.padded_batch: padding value {value!r} (dtype {a.dtype}) does not fit "
+            f"component {index} of dtype {dtype}"
+        )
+    with xp.errstate(over="ignore", invalid="ignore"):
+        cast = a.astype(dtype)
+    if dtype.kind in "iub" and cast != a:  # an integer out of range (floats may round)
+        raise TypeError(
+            f"Dataset.padded_batch: padding value {value!r} does not fit component {index} "
+            f"of dtype {dtype}"
+        )
+    return cast

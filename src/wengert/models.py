@@ -557,16 +557,19 @@ class Model(Layer):
         validation_batch_size=None,
         validation_freq=1,
         steps_per_epoch=None,
+        validation_steps=None,
     ):
         """Train for ``epochs`` epochs on ``(x, y)`` in batches; returns a ``History``.
 
         Args:
             x: inputs (array or Tensor), first axis = samples; or a source of batches
-                (``wg.datasets.Batches``, a generator, any iterable of ``(x, y)``,
-                ``(x, y, sample_weight)`` or ``x`` batches, as Keras takes a dataset),
-                iterated afresh each epoch, or ``steps_per_epoch`` batches at a time.
+                (``wg.data.Dataset``, ``wg.datasets.Batches``, a generator, any iterable
+                of ``(x, y)``, ``(x, y, sample_weight)`` or ``x`` batches, as Keras takes
+                a dataset), iterated afresh each epoch, or ``steps_per_epoch`` batches at
+                a time.
             y: targets, first axis = samples.
-            batch_size: samples per step (default 32).
+            batch_size: samples per step (default 32); not with a source of batches,
+                which gives its own (ValueError, as TF Keras).
             epochs: the epoch to stop after (counting from 0, as Keras).
             verbose: 0 silent, 1 progress bar on a terminal, 2 one line per epoch; "auto" = 1.
             callbacks: a list of ``wg.callbacks.Callback``.
@@ -585,7 +588,8 @@ class Model(Layer):
                 left unweighted; each output's loss and weighted metrics use its own.
             class_weight: ``{class index: weight}``: each sample weighted by its class
                 (integer labels, or the argmax of one-hot ones), times ``sample_weight``.
-                A single output only, as in Keras 3.
+                A single output only, as in Keras 3.  With a source of batches, applied
+                to each ``(x, y[, sample_weight])`` batch, as Keras does.
             validation_batch_size: batch size of the validation pass (default batch_size).
             validation_freq: validate every this many epochs (an int), or after the
                 epochs listed (1-based, as Keras).
@@ -593,7 +597,13 @@ class Model(Layer):
                 loss is not finite.  False, or a ``TerminateOnNaN`` among the callbacks:
                 no error (the callback then stops training, as in Keras).
             steps_per_epoch: with a source of batches, this many batches make an epoch
-                (the source is then read on across epochs, as Keras reads a generator).
+                (the source is then read on across epochs, as Keras reads a generator; a
+                re-iterable one, such as a ``wg.data.Dataset``, starts a fresh pass once
+                all its batches have been read, as Keras 3).  Required for an infinite
+                source (``cardinality()`` of -1, as ``ds.repeat()``).  A generator that
+                runs out stops training with a warning, as in Keras.
+            validation_steps: the number of validation batches per validation pass
+                (default: all of them); required for an infinite validation source.
 
         A callback that sets ``model.stop_training`` ends training after the current
         batch; the epoch's logs (validation included) and ``on_epoch_end`` still follow,
@@ -606,18 +616,40 @@ class Model(Layer):
         if self.optimizer is None:
             raise ValueError(f"Model '{self.name}': call compile(optimizer, loss) before fit")
         source = _batch_source(x)
+        steps_per_epoch = _steps_arg(steps_per_epoch, "fit", "steps_per_epoch")
+        validation_steps = _steps_arg(validation_steps, "fit", "validation_steps")
+        val_source = None
+        if validation_data is not None and not isinstance(validation_data, (tuple, list)):
+            val_source = _batch_source(validation_data)
+        if val_source is not None and validation_steps is None and _is_infinite(val_source):
+            raise ValueError(
+                "fit: When passing an infinitely repeating dataset as validation_data, please "
+                "specify `validation_steps` (the number of batches of each validation pass)"
+            )
         if source is not None:
-            if y is not None or sample_weight is not None or class_weight is not None:
+            if y is not None or sample_weight is not None:
                 raise ValueError(
                     "fit: a source of batches carries its own targets and weights; pass no "
-                    "y, sample_weight or class_weight with it"
+                    "y or sample_weight with it"
+                )
+            if batch_size is not None:
+                raise ValueError(
+                    "fit: batch_size should not be specified when x is a dataset/generator: "
+                    "it gives its own batches (set their size where it is made, e.g. "
+                    "Dataset.batch(n))"
                 )
             if validation_split:
                 raise ValueError("fit: validation_split needs arrays, not a source of batches")
+            if steps_per_epoch is None and _is_infinite(source):
+                raise ValueError(
+                    "fit: When passing an infinitely repeating dataset, please specify a "
+                    "`steps_per_epoch` (the number of batches that make an epoch)"
+                )
             return self._fit(
                 source, None, None, None, batch_size, epochs, verbose, callbacks,
                 validation_data, False, initial_epoch, seed, raise_on_nan,
                 validation_batch_size, validation_freq, steps_per_epoch,
+                class_weight, validation_steps,
             )  # fmt: skip
         x = _inputs(x)
         y = _inputs(y) if y is not None else None
@@ -660,23 +692,30 @@ class Model(Layer):
         return self._fit(
             None, x, y, w, batch_size, epochs, verbose, callbacks, validation_data, shuffle,
             initial_epoch, seed, raise_on_nan, validation_batch_size, validation_freq, None,
+            None, validation_steps,
         )  # fmt: skip
 
     def _fit(
         self, source, x, y, w, batch_size, epochs, verbose, callbacks, validation_data, shuffle,
         initial_epoch, seed, raise_on_nan, validation_batch_size, validation_freq,
-        steps_per_epoch,
+        steps_per_epoch, class_weight=None, validation_steps=None,
     ):  # fmt: skip
         """fit's loop, over arrays (x, y, w) or over a source of batches."""
         batch_size = 32 if batch_size is None else int(batch_size)
+        # A source's reading state: ``feed``, the pass being read (with steps_per_epoch it
+        # goes on across epochs); ``read_any``, whether this call has had a batch yet;
+        # ``ran_dry``, whether the epoch got no batch at all.
+        feed, read_any, ran_dry, one_shot = None, False, False, False
         if source is None:
             n = _count(x)
             steps = max(1, math.ceil(n / batch_size))
             self._check_stateful_batches("fit", n, batch_size)
         else:
             n = 0
-            steps = steps_per_epoch or (len(source) if hasattr(source, "__len__") else None)
-            feed = iter(source) if steps_per_epoch else None  # read on across epochs
+            card = _cardinality(source)
+            steps = steps_per_epoch or (card if card is not None and card >= 0 else None)
+            # An iterator (a generator) is read once; anything else can be passed over again.
+            one_shot = hasattr(source, "__next__")
         verbose = 1 if verbose == "auto" else int(verbose)
 
         resuming = self._resume and initial_epoch is None
@@ -708,8 +747,9 @@ class Model(Layer):
 
         self._batching = None if source is not None else [n, batch_size]
 
-        def epoch_batches(order, first):
+        def epoch_batches(order, first, epoch):
             """(batch index, the data train_step gets) for the batches of one epoch."""
+            nonlocal feed, read_any, ran_dry
             if source is None:
                 for batch in range(first, steps):
                     idx = order[batch * batch_size : (batch + 1) * batch_size]
@@ -721,17 +761,54 @@ class Model(Layer):
                     else:
                         yield batch, (xb, _batch_of(y, idx), _batch_of(w, idx))
                 return
-            items = itertools.islice(feed, steps_per_epoch) if feed else iter(source)
+            fresh = feed is None or steps_per_epoch is None
+            if fresh:
+                feed = iter(source)
             count = 0
-            for count, item in enumerate(items, 1):
-                yield count - 1, _as_batch(item)
-            if steps_per_epoch and count < steps_per_epoch:
+            while steps_per_epoch is None or count < steps_per_epoch:
+                try:
+                    item = next(feed)
+                except StopIteration:
+                    if count == 0 and not fresh and not one_shot:
+                        # the last epoch used the pass up: a fresh one, as Keras 3 starts
+                        feed, fresh = iter(source), True
+                        continue
+                    break
+                data = self._source_data(item, "fit", not read_any, class_weight)
+                read_any = True
+                count += 1
+                yield count - 1, data
+            else:
+                return  # steps_per_epoch batches: the next epoch reads on
+            feed = None  # used up: a re-iterable source starts a fresh pass next epoch
+            if count and steps_per_epoch is None:
+                return  # one whole pass
+            if not read_any:
+                raise ValueError("fit: the source of batches gave no batches")
+            ran_dry = not count
+            read = f"{count} of {steps_per_epoch}" if steps_per_epoch else f"{count}"
+            if ran_dry or one_shot:
+                # Keras's message.  A partial epoch still ends (logs, on_epoch_end); an
+                # empty one does not (ran_dry).
+                need = (
+                    "at least `steps_per_epoch * epochs` batches"
+                    if steps_per_epoch
+                    else "one pass per epoch (a re-iterable source, such as a wg.data.Dataset)"
+                )
                 warnings.warn(
-                    f"fit: the source of batches ran out after {count} of {steps_per_epoch} "
-                    "batches of this epoch; training stops",
+                    "fit: Your input ran out of data; interrupting training: the source of "
+                    f"batches ran out after {read} batches of epoch {epoch + 1}. Make sure "
+                    f"that it can generate {need}; a generator is read only once.",
                     stacklevel=4,
                 )
                 self.stop_training = True
+            else:
+                warnings.warn(
+                    f"fit: the source of batches ran out after {read} batches of epoch "
+                    f"{epoch + 1}; the epoch ends short and the next starts a fresh pass "
+                    "(as Keras 3)",
+                    stacklevel=4,
+                )
 
         history = (
             self.history
@@ -756,6 +833,7 @@ class Model(Layer):
         )
         cb.on_train_begin()
         epoch = start_epoch
+        last_epoch_logs = {}
         try:
             for epoch in range(start_epoch, epochs):
                 if start_batch == 0 or self._epoch_start_state is None:
@@ -770,7 +848,7 @@ class Model(Layer):
                     _restore_totals(self, self._epoch_totals)
                 cb.on_epoch_begin(epoch)
                 logs = {}
-                for batch, data in epoch_batches(order, start_batch):
+                for batch, data in epoch_batches(order, start_batch, epoch):
                     cb.on_train_batch_begin(batch)
                     logs = _plain_logs(self.train_step(data))
                     loss_value = logs.get("loss", 0.0)
@@ -789,6 +867,11 @@ class Model(Layer):
                 if self._paused and (steps is None or self._position[1] < steps):
                     self._epoch_totals = self._totals_now()
                     break  # paused mid-epoch: the epoch stays unfinished, to be resumed
+                if source is not None and ran_dry:
+                    # no batch this epoch: no logs, no on_epoch_end (Keras's warning);
+                    # on_train_end gets the last epoch's logs
+                    logs = last_epoch_logs
+                    break
                 start_batch = 0
                 self._position = (epoch + 1, 0)
                 self._epoch_totals = None
@@ -815,6 +898,7 @@ class Model(Layer):
                         return_dict=True,
                         sample_weight=w_val[0] if w_val else None,
                         callbacks=cb,  # as Keras: the test hooks of fit's callbacks run
+                        steps=validation_steps,
                     )
                     logs.update({f"val_{k}": v for k, v in val.items()})
                 self._ending_epoch = (epoch, logs)  # save_checkpoint adds it to the history
@@ -822,6 +906,7 @@ class Model(Layer):
                     cb.on_epoch_end(epoch, logs)
                 finally:
                     self._ending_epoch = None
+                last_epoch_logs = logs
                 if self.stop_training or self._paused:
                     break
         finally:
@@ -840,18 +925,23 @@ class Model(Layer):
         sample_weight=None,
         return_dict=False,
         callbacks=None,
+        steps=None,
     ):
         """Loss and metrics on ``(x, y)``: ``[loss, *metrics]`` (or just the loss) as Keras.
 
         With ``return_dict=True``, a dict ``{"loss": ..., metric name: ...}``.  The
         callbacks' ``on_test_*`` hooks run around the batches.  ``x`` may be a source of
-        ``(x, y[, sample_weight])`` batches, as for ``fit``.
+        ``(x, y[, sample_weight])`` batches, as for ``fit``, read one batch at a time.
+        ``steps``: evaluate on this many batches (default: all of them, the whole pass
+        of a source); required for an infinite source (``ds.repeat()``), as in Keras.
         """
+        steps = _steps_arg(steps, "evaluate", "steps")
         source = _batch_source(x)
         if source is not None:
-            return self._evaluate(
-                [_as_batch(item) for item in source], None, callbacks, return_dict
-            )
+            card = _source_steps(source, steps, "evaluate")
+            items = iter(source) if steps is None else itertools.islice(source, steps)
+            batches = (self._source_data(item, "evaluate", i == 0) for i, item in enumerate(items))
+            return self._evaluate(batches, None, callbacks, return_dict, card, steps)
         x = _inputs(x)
         y = _inputs(y) if y is not None else None
         if y is None and type(self).test_step is Model.test_step and self._needs_targets():
@@ -866,8 +956,9 @@ class Model(Layer):
             raise ValueError(f"evaluate: x has {_count(x)} samples but sample_weight has {len(w)}")
         batch_size = 32 if batch_size is None else int(batch_size)
         self._check_stateful_batches("evaluate", _count(x), batch_size)
+        n = _count(x) if steps is None else min(_count(x), steps * batch_size)
         batches = []
-        for start in range(0, _count(x), batch_size):
+        for start in range(0, n, batch_size):
             part = slice(start, start + batch_size)
             xb = _batch_of(x, part)
             if y is None:
@@ -875,17 +966,27 @@ class Model(Layer):
                 continue
             yb = _batch_of(y, part)
             batches.append((xb, yb) if w is None else (xb, yb, _batch_of(w, part)))
-        return self._evaluate(batches, batch_size, callbacks, return_dict)
+        return self._evaluate(batches, batch_size, callbacks, return_dict, len(batches), steps)
 
-    def _evaluate(self, batches, batch_size, callbacks, return_dict):
-        cb = self._callback_list(callbacks, "evaluate", batch_size, len(batches))
+    def _evaluate(self, batches, batch_size, callbacks, return_dict, steps, wanted=None):
+        """The test loop over ``batches`` (any iterable, read lazily): ``steps`` is what
+        the callbacks are told (None: unknown); ``wanted``, the steps asked for."""
+        cb = self._callback_list(callbacks, "evaluate", batch_size, steps)
         self.reset_metrics()  # the model's own metric objects, reset (as Keras)
         cb.on_test_begin()
         logs = {}
+        count = 0
         for batch, data in enumerate(batches):
             cb.on_test_batch_begin(batch)
             logs = _plain_logs(self.test_step(data))
             cb.on_test_batch_end(batch, dict(logs))
+            count = batch + 1
+        if wanted is not None and count < wanted:
+            warnings.warn(
+                f"evaluate: Your input ran out of data: {count} of the {wanted} steps asked "
+                "for (steps=...)",
+                stacklevel=3,
+            )
         result = logs if logs else self.get_metrics_result()
         cb.on_test_end(dict(result))
         return _logs_result(result, return_dict)
@@ -927,6 +1028,56 @@ class Model(Layer):
         data = (_tensors(_inputs(x)), _tensors(y))
         return data if w is None else data + (_tensors(w),)
 
+    def _source_data(self, item, what: str, first: bool, class_weight=None):
+        """A step's data from a source's batch, with fit's checks: targets present where
+        the loss needs them, a batch that is one sample (no .batch()) caught on the first,
+        and ``class_weight`` turned into the batch's sample weights (as Keras does)."""
+        data = _as_batch(item)
+        x, y, w = _unpack(data) if isinstance(data, tuple) else (data, None, None)
+        step = Model.train_step if what == "fit" else Model.test_step
+        method = "train_step" if what == "fit" else "test_step"
+        if first and getattr(type(self), method) is step:
+            if y is None and self._needs_targets():
+                raise ValueError(
+                    f"{what}: y is required: the source of batches gives x alone; make it "
+                    f"give (x, y) or (x, y, sample_weight) batches (without y, a {method} "
+                    "of your own gets each batch of x as its data, as in Keras)"
+                )
+            self._check_batched(x, what)
+        if class_weight is None:
+            return data
+        if y is None:
+            raise ValueError(f"{what}: class_weight needs targets, but the source gives x alone")
+        if isinstance(y, (list, tuple, dict)):  # (Keras 3 refuses it too)
+            raise ValueError(
+                f"{what}: class_weight is only supported for a model with a single output; "
+                "give each output's weights as sample weights in the batches instead"
+            )
+        weights = _sample_weights(_array(y), _array(w), class_weight)
+        return (x, y, wrap(weights, "batch"))
+
+    def _check_batched(self, x, what: str) -> None:
+        """A ValueError when each input of a source's batch has one axis fewer than the
+        model's declared input: single samples, from a dataset that was not batched."""
+        inputs = getattr(self, "_inputs", None)
+        if inputs is not None:
+            shapes = [(None,) + tuple(getattr(i, "shape", ())) for i in _leaves(inputs)]
+        elif getattr(self, "_input_shape", None) is not None:
+            shapes = [tuple(self._input_shape)]
+        else:
+            return  # (a subclassed model declares no input shape)
+        leaves = [a for a in _leaves(x) if a is not None]
+        if len(leaves) != len(shapes) or not all(
+            len(_array(a).shape) == len(shape) - 1 for a, shape in zip(leaves, shapes)
+        ):
+            return
+        got = tuple(_array(leaves[0]).shape)
+        raise ValueError(
+            f"{what}: the source's batches of x have shape {got}, one axis fewer than the "
+            f"model's input {shapes[0]}: did you forget .batch()? A source gives batches, "
+            "not single samples"
+        )
+
     def predict_on_batch(self, x):
         """``predict_step`` on one batch, as an ndarray.
 
@@ -960,20 +1111,27 @@ class Model(Layer):
         """
         self._paused = True
 
-    def predict(self, x, batch_size=None, verbose=0, callbacks=None):
+    def predict(self, x, batch_size=None, verbose=0, callbacks=None, steps=None):
         """The model's outputs for ``x`` (inference mode), as an ndarray.
 
         The callbacks' ``on_predict_*`` hooks run around the batches (a batch's logs hold
-        its ``"outputs"``, as in Keras).
+        its ``"outputs"``, as in Keras).  ``steps``: predict this many batches (default:
+        all of them); required for an infinite source (``ds.repeat()``), as in Keras.
         """
         batch_size = 32 if batch_size is None else int(batch_size)
+        steps = _steps_arg(steps, "predict", "steps")
         source = _batch_source(x)
         if source is not None:  # a wg.data.Dataset, a generator, a PyDataset: its batches
-            batches = (_as_batch(item) for item in source)
-            steps = len(source) if hasattr(source, "__len__") else None
+            limit = steps
+            steps = _source_steps(source, limit, "predict")
+            items = iter(source) if limit is None else itertools.islice(source, limit)
+            batches = (_as_batch(item) for item in items)
         else:
             x = _inputs(x)
             n = _count(x)
+            if steps is not None:
+                n = min(n, steps * batch_size)
+                x = _rows(x, slice(0, n))
             self._check_stateful_batches("predict", n, batch_size)
             batches = (_batch_of(x, slice(s, s + batch_size)) for s in range(0, n, batch_size))
             steps = -(-n // batch_size)
@@ -1666,6 +1824,58 @@ def _batch_source(x):
     return None
 
 
+_INFINITE = -1  # a cardinality() of -1: wg.data.INFINITE_CARDINALITY (tf.data's too)
+
+
+def _cardinality(source):
+    """The number of batches in one pass of a source: ``cardinality()`` where it has one
+    (wg.data.Dataset's, tf.data's), else ``len()``; -1 for an infinite source; None when
+    unknown."""
+    card = getattr(source, "cardinality", None)
+    if callable(card):
+        try:
+            n = int(card())
+        except (TypeError, ValueError):
+            n = None
+        if n is not None and n >= _INFINITE:
+            return n
+    try:
+        return len(source) if hasattr(source, "__len__") else None
+    except TypeError:  # (a len() that is not available, as an infinite dataset's)
+        return None
+
+
+def _is_infinite(source) -> bool:
+    return _cardinality(source) == _INFINITE
+
+
+def _source_steps(source, steps, what: str):
+    """The number of batches evaluate or predict reads from ``source`` (None: unknown);
+    an infinite source needs ``steps``, as in TF Keras."""
+    card = _cardinality(source)
+    if card == _INFINITE:
+        if steps is None:
+            raise ValueError(
+                f"{what}: When passing an infinitely repeating dataset, please specify "
+                "`steps` (the number of batches to read)"
+            )
+        return steps
+    if steps is None:
+        return card
+    return steps if card is None else min(steps, card)
+
+
+def _steps_arg(steps, what: str, name: str):
+    """A steps argument as an int of at least 1, or None."""
+    if steps is None:
+        return None
+    if isinstance(steps, bool) or not isinstance(steps, (int, xp.integer)):
+        raise TypeError(f"{what}: {name} must be an integer, got {type(steps).__name__}")
+    if steps < 1:
+        raise ValueError(f"{what}: {name} must be at least 1, got {steps}")
+    return int(steps)
+
+
 class _IndexedBatches:
     """Keras's PyDataset protocol: ``len(data)`` batches, ``data[i]`` the i-th (a batch,
     not a sample: wrap a dataset of samples in wg.datasets.Batches), and ``on_epoch_end``
@@ -1793,6 +2003,13 @@ class Sequential(Model):
             return
         if not isinstance(layer, Layer):
             raise TypeError(f"Sequential.add: expected a Layer, got {type(layer).__name__}")
+        if getattr(layer, "_string_inputs", False):  # TextVectorization, StringLookup
+            raise TypeError(
+                f"Sequential.add: {type(layer).__name__} '{layer.name}' takes strings, and "
+                "wengert has no string Tensors, so it cannot be part of a model; apply it to "
+                "the data before the model (`x = layer(texts)`, then `model.fit(x, y)`, or in "
+                "a data pipeline's map)"
+            )
         self._layers.append(layer)
         if (
             self._input_shape is None

@@ -1120,6 +1120,13 @@ def Input(  # noqa: N802 (Keras name)
         shape = tuple(rest)
     if shape is None:
         raise ValueError("Input: give the shape of one sample (shape=...) or batch_shape")
+    if dtype == "string" or (dtype is not None and as_dtype(dtype).kind in "USO"):
+        raise TypeError(
+            f"Input: dtype={dtype!r}: wengert has no string Tensors, so a model cannot take "
+            "strings; apply TextVectorization or StringLookup to the data before the model "
+            "(`x = vectorizer(texts)`, then `model.fit(x, y)`, or in a data pipeline's map) "
+            "and give the model an int64 Input for their output"
+        )
     return InputLayer(shape=shape, dtype=dtype, name=name, batch_size=batch_size)
 
 

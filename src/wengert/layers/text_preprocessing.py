@@ -24,6 +24,11 @@ and the OOV token(s) come first.  With several OOV indices a string goes to buck
 ``token % num_oov_indices``.  TF-IDF weights are ``log(1 + documents / (1 +
 documents_with_token))``, the OOV slots getting the mean weight.
 
+A vocabulary may be a file's path when a layer is constructed, but ``from_config`` refuses
+a config that names one unless called with ``safe_mode=False`` (Keras refuses it in safe
+mode too): a config, such as a saved model's, should not read files.  ``get_config`` stores
+the terms themselves, so saved models never need it.
+
 Example:
     >>> from wengert.layers.text_preprocessing import TextVectorization
     >>> vectorizer = TextVectorization(output_sequence_length=4)
@@ -35,6 +40,7 @@ Example:
 
 from __future__ import annotations
 
+import codecs
 import collections
 import itertools
 import math
@@ -43,7 +49,7 @@ import os
 import re
 
 from ..backend import xp
-from ..tensor import Tensor
+from ..tensor import Tensor, wrap
 from .base import Layer, _is_symbolic
 
 __all__ = ["TextVectorization", "StringLookup", "IntegerLookup"]
@@ -58,12 +64,70 @@ _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrst
 _DROPPED = -2  # a mask token outside int mode: counted nowhere
 
 
+_BEFORE_THE_MODEL = (
+    "Apply it to the data before the model instead, e.g. `x = layer(texts)` then "
+    "`model.fit(x, y)` (or in a data pipeline's map)."
+)
+
+
 def _symbolic_error(layer) -> TypeError:
+    where = f"{type(layer).__name__} '{layer.name}' was called on a symbolic model value"
+    if isinstance(layer, IntegerLookup):
+        return TypeError(
+            f"{where} (wg.Input or a layer's output): IntegerLookup looks its integers up "
+            "eagerly in a Python table, so it cannot be recorded into a functional model. "
+            "Apply it to the data before the model instead, e.g. `x = layer(ids)` then "
+            "`model.fit(x, y)` (or in a data pipeline's map)."
+        )
     return TypeError(
-        f"{type(layer).__name__} '{layer.name}' was called on a symbolic model value "
-        "(wg.Input or a layer's output): wengert has no string Tensors, so this layer cannot "
-        "be part of a model. Apply it to the data before the model instead, e.g. "
-        "`x = layer(texts)` then `model.fit(x, y)` (or in a data pipeline's map)."
+        f"{where} (wg.Input or a layer's output): wengert has no string Tensors, so this "
+        f"layer cannot be part of a model. {_BEFORE_THE_MODEL}"
+    )
+
+
+class TextDecodeError(UnicodeDecodeError):
+    """A UnicodeDecodeError (so also a ValueError) whose message names the layer, what it
+    was decoding and the encoding."""
+
+    def __init__(self, where: str, what: str, encoding: str, exc: UnicodeDecodeError):
+        super().__init__(exc.encoding, exc.object, exc.start, exc.end, exc.reason)
+        self._parts = (where, what, encoding)
+        self.message = (
+            f"{where}: could not decode {what} with encoding={encoding!r} "
+            f"({exc.reason} at byte {exc.start}: {exc.object[exc.start : exc.end]!r}); "
+            "set the layer's `encoding` to the one the data is written in"
+        )
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self):
+        cause = UnicodeDecodeError(self.encoding, self.object, self.start, self.end, self.reason)
+        return type(self), (*self._parts, cause)
+
+
+def _decode(where: str, data: bytes, encoding: str, what: str) -> str:
+    try:
+        return data.decode(encoding)
+    except UnicodeDecodeError as exc:
+        raise TextDecodeError(where, what, encoding, exc) from None
+
+
+def _check_encoding(where: str, encoding) -> str:
+    try:
+        codecs.lookup(encoding)
+    except (LookupError, TypeError):
+        raise ValueError(f"{where}: unknown encoding {encoding!r}") from None
+    return encoding
+
+
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
+
+
+def _int64_range_error(where: str, what: str, value) -> ValueError:
+    return ValueError(
+        f"{where}: {what} {value!r} is outside int64 [-2**63, 2**63 - 1]; IntegerLookup "
+        "keeps int64 tokens (Keras's vocabulary_dtype), so it cannot look it up"
     )
 
 
@@ -214,9 +278,12 @@ def _object_array(value):
 def _as_strings(where: str, value, encoding: str):
     """``value`` as an object array of Python str (bytes decoded with ``encoding``)."""
     if isinstance(value, Tensor):
+        # Most often a model's doing: a Sequential converts its inputs to Tensors (and
+        # builds on zeros) before its first layer sees them.
         raise TypeError(
             f"{where}: expected strings (a str, a list of str or a NumPy string array), got a "
-            f"wengert Tensor of dtype {value.dtype}; wengert Tensors hold numbers only"
+            f"wengert Tensor of dtype {value.dtype}; wengert Tensors hold numbers only, so "
+            f"this layer cannot be part of a model (a Sequential included). {_BEFORE_THE_MODEL}"
         )
     arr = _object_array(value)
     flat = arr.reshape(-1).tolist()
@@ -224,7 +291,7 @@ def _as_strings(where: str, value, encoding: str):
         if isinstance(item, str):
             continue
         if isinstance(item, bytes):
-            flat[k] = item.decode(encoding)
+            flat[k] = _decode(where, item, encoding, f"the bytes input {item!r:.60}")
         elif isinstance(item, (list, tuple)):
             raise ValueError(
                 f"{where}: expected a rectangular array of strings, got nested lists of "
@@ -241,12 +308,29 @@ def _as_strings(where: str, value, encoding: str):
 
 
 def _as_integers(where: str, value):
-    """``value`` (a number, list, array or Tensor) as an int64 array."""
+    """``value`` (a number, list, array or Tensor) as an int64 array; values outside int64
+    raise ValueError rather than wrap around."""
     arr = value._value if isinstance(value, Tensor) else xp.asarray(value)
-    if arr.dtype.kind in "iu":
+    kind = arr.dtype.kind
+    if kind == "i":
         return arr.astype("int64")
-    if arr.dtype.kind == "f" and bool(xp.all(xp.isfinite(arr) & (arr == xp.round(arr)))):
+    if kind == "u":
+        if arr.size and int(arr.max()) > _INT64_MAX:
+            raise _int64_range_error(where, "the input value", int(arr.max()))
         return arr.astype("int64")
+    if kind == "f" and bool(xp.all(xp.isfinite(arr) & (arr == xp.round(arr)))):
+        # 2**63 is the first float beyond int64 (int64's largest value rounds up to it)
+        bad = (arr < -(2.0**63)) | (arr >= 2.0**63)
+        if bad.any():
+            raise _int64_range_error(where, "the input value", arr[bad].reshape(-1)[0].item())
+        return arr.astype("int64")
+    if kind == "O":  # Python ints beyond int64 (or of mixed signs beyond it)
+        flat = arr.reshape(-1).tolist()
+        if all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in flat):
+            for v in flat:
+                if not _INT64_MIN <= v <= _INT64_MAX:
+                    raise _int64_range_error(where, "the input value", v)
+            return xp.asarray(flat, dtype="int64").reshape(arr.shape)
     raise TypeError(
         f"{where}: expected integers (a list, NumPy array or Tensor of ints), got dtype {arr.dtype}"
     )
@@ -272,11 +356,29 @@ def _pad_rows(flat, lengths, width, fill):
     return out
 
 
+def _refuse_vocabulary_file(cls, config: dict, safe_mode: bool) -> None:
+    """Refuse a config whose vocabulary is a file path unless ``safe_mode`` is False."""
+    vocabulary = config.get("vocabulary")
+    if safe_mode and isinstance(vocabulary, (str, os.PathLike)):
+        raise ValueError(
+            f"{cls.__name__}.from_config: the config's vocabulary is a file path "
+            f"({os.fspath(vocabulary)!r}); a config (e.g. from a saved model) that names a "
+            "file could read any file on this machine, so it is refused, as Keras refuses "
+            "it in safe_mode. If you trust the config, call "
+            f"{cls.__name__}.from_config(config, safe_mode=False), or construct the layer "
+            "with vocabulary=path yourself (get_config and Model.save store the vocabulary "
+            "itself, never a path)."
+        )
+
+
 class _IndexLookup(Layer):
     """Keras's IndexLookup: the vocabulary, ``adapt``, and the lookup shared by StringLookup,
     IntegerLookup and TextVectorization.  Not public; see the subclasses."""
 
     _strings = True  # StringLookup; IntegerLookup sets False
+    # wengert has no string Tensors: a model (Sequential.add) may refuse a layer that sets
+    # this, rather than fail later converting the strings it is given to a Tensor
+    _string_inputs = True
 
     def __init__(
         self,
@@ -296,8 +398,15 @@ class _IndexLookup(Layer):
         has_input_vocabulary = kwargs.pop("has_input_vocabulary", vocabulary is not None)
         kwargs.pop("vocabulary_size", None)  # Keras's frozen size; the vocabulary gives it
         self._owner = kwargs.pop("_owner", None)
+        salt = kwargs.pop("salt", None)
         super().__init__(**kwargs)
         where = self._where()
+        if salt is not None:
+            raise NotImplementedError(
+                f"{where}: salt={salt!r} is not supported (Keras's SipHash salt, "
+                "tf.strings.to_hash_bucket_strong); OOV strings go to buckets by FarmHash "
+                "Fingerprint64 as with salt=None"
+            )
         if output_mode == "binary":
             output_mode = "multi_hot"
         if output_mode == "tf-idf":
@@ -385,33 +494,15 @@ class _IndexLookup(Layer):
 
     def _convert(self, value):
         if self._strings:
-            return _as_strings(self._where(), value, getattr(self, "encoding", "utf-8"))
+            return _as_strings(self._where(), value, self._text_encoding())
         return _as_integers(self._where(), value)
 
     def _convert_vocabulary(self, vocabulary) -> list:
         where = self._where()
-        if isinstance(vocabulary, str):
-            if not os.path.isfile(vocabulary):
-                raise ValueError(f"{where}: vocabulary file {vocabulary!r} does not exist")
-            if self.output_mode == "tf_idf":
-                raise ValueError(
-                    f"{where}: output_mode='tf_idf' does not support loading a vocabulary "
-                    "from a file; pass the vocabulary as a list with its idf_weights"
-                )
-            with open(vocabulary, encoding="utf-8") as f:
-                lines = f.read().splitlines()
-            while lines and lines[-1] == "":
-                lines.pop()
-            if self._strings:
-                return lines
-            try:
-                return [int(line) for line in lines]
-            except ValueError as e:
-                raise ValueError(
-                    f"{where}: vocabulary file {vocabulary!r} must hold one integer a line"
-                ) from e
+        if isinstance(vocabulary, (str, os.PathLike)):
+            return self._read_vocabulary_file(os.fspath(vocabulary))
         if self._strings:
-            return _as_strings(where, vocabulary, "utf-8").reshape(-1).tolist()
+            return _as_strings(where, vocabulary, self._text_encoding()).reshape(-1).tolist()
         if isinstance(vocabulary, Tensor):
             vocabulary = vocabulary._value
         items = xp.asarray(vocabulary, dtype=object).reshape(-1).tolist()
@@ -419,8 +510,45 @@ class _IndexLookup(Layer):
         for item in items:  # -1 (an OOV token) may lead the list
             if isinstance(item, bool) or not isinstance(item, numbers.Integral):
                 raise TypeError(f"{where}: the vocabulary must hold integers, got {item!r}")
+            if not _INT64_MIN <= item <= _INT64_MAX:
+                raise _int64_range_error(where, "the vocabulary term", int(item))
             out.append(int(item))
         return out
+
+    def _text_encoding(self) -> str:
+        return getattr(self, "encoding", "utf-8")
+
+    def _read_vocabulary_file(self, path: str) -> list:
+        r"""The terms of a vocabulary file, one a line.  As TF's TextFileInitializer, lines
+        end at "\n" only (a trailing "\r" is dropped), not at every separator that
+        str.splitlines knows (\x0b, \x0c, \x1c-\x1e, \x85, \u2028, \u2029)."""
+        where = self._where()
+        if not os.path.isfile(path):
+            raise ValueError(f"{where}: vocabulary file {path!r} does not exist")
+        if self.output_mode == "tf_idf":
+            raise ValueError(
+                f"{where}: output_mode='tf_idf' does not support loading a vocabulary "
+                "from a file; pass the vocabulary as a list with its idf_weights"
+            )
+        with open(path, "rb") as f:
+            data = f.read()
+        encoding = self._text_encoding() if self._strings else "utf-8"
+        text = _decode(where, data, encoding, f"the vocabulary file {path!r}")
+        lines = [line[:-1] if line.endswith("\r") else line for line in text.split("\n")]
+        while lines and lines[-1] == "":
+            lines.pop()
+        if self._strings:
+            return lines
+        try:
+            terms = [int(line) for line in lines]
+        except ValueError as e:
+            raise ValueError(
+                f"{where}: vocabulary file {path!r} must hold one integer a line"
+            ) from e
+        for term in terms:
+            if not _INT64_MIN <= term <= _INT64_MAX:
+                raise _int64_range_error(where, "the vocabulary term", term)
+        return terms
 
     # -- vocabulary ----------------------------------------------------------------------
     def vocabulary_size(self) -> int:
@@ -435,9 +563,10 @@ class _IndexLookup(Layer):
         return self._special_tokens() + list(self._tokens)
 
     def set_vocabulary(self, vocabulary, idf_weights=None) -> None:
-        """Set the vocabulary (a list, a 1-D array, or the path of a UTF-8 text file with one
-        term a line) and, in "tf_idf" mode, its idf_weights, replacing any vocabulary.  It
-        may start with the special tokens (mask, then OOV) in that order, or omit them."""
+        """Set the vocabulary (a list, a 1-D array, or the path of a text file with one
+        term a line, in the layer's ``encoding``) and, in "tf_idf" mode, its idf_weights,
+        replacing any vocabulary.  It may start with the special tokens (mask, then OOV) in
+        that order, or omit them."""
         where = self._where()
         if self.output_mode == "tf_idf":
             if idf_weights is None:
@@ -604,8 +733,8 @@ class _IndexLookup(Layer):
     # -- lookup --------------------------------------------------------------------------
     def _oov_bucket(self, token) -> int:
         n = self.num_oov_indices
-        if isinstance(token, str):
-            bucket = fingerprint64(token.encode(getattr(self, "encoding", "utf-8"))) % n
+        if isinstance(token, str):  # TF hashes a string's UTF-8 bytes, whatever `encoding`
+            bucket = fingerprint64(token.encode("utf-8", "surrogatepass")) % n
         elif self.oov_method == "farmhash":
             bucket = fingerprint64(str(token).encode()) % n
         else:
@@ -672,18 +801,41 @@ class _IndexLookup(Layer):
         if self.output_mode == "one_hot":
             if ids.ndim > 1 and ids.shape[-1] == 1:
                 ids = ids[..., 0]
-            return Tensor((ids[..., None] == xp.arange(depth)).astype(dtype))
-        rows = ids.reshape(math.prod(ids.shape[:-1]), ids.shape[-1])
-        counts = xp.zeros((rows.shape[0], depth), dtype="float64")
+            flat = ids.reshape(-1)
+            out = xp.zeros(flat.size * depth, dtype=dtype)
+            hot = xp.flatnonzero((flat >= 0) & (flat < depth))
+            out[hot * depth + flat[hot]] = 1
+            return wrap(out.reshape(ids.shape + (depth,)))
+        # Each kept id becomes a cell of the flat (rows * depth) output; count the cells.
+        n = math.prod(ids.shape[:-1])
+        rows = ids.reshape(n, ids.shape[-1])
+        cells = rows + (xp.arange(n, dtype="int64") * depth)[:, None]
         keep = (rows >= 0) & (rows < depth)
-        which = xp.nonzero(keep)
-        xp.add.at(counts, (which[0], rows[which]), 1.0)
-        counts = counts.reshape(ids.shape[:-1] + (depth,))
-        if self.output_mode == "multi_hot":
-            return Tensor((counts > 0).astype(dtype))
-        if self.output_mode == "count":
-            return Tensor(counts.astype(dtype))
-        return Tensor((counts.astype(dtype) * self._idf[:depth]).astype(dtype))
+        cells = cells.reshape(-1) if keep.all() else cells[keep]
+        shape = ids.shape[:-1] + (depth,)
+        if n * depth <= 8 * cells.size:  # dense output: one bincount pass is cheapest
+            counts = xp.bincount(cells, minlength=n * depth)
+            if self.output_mode == "multi_hot":
+                return wrap((counts > 0).astype(dtype).reshape(shape))
+            out = counts.astype(dtype).reshape(n, depth)
+            if self.output_mode == "tf_idf":
+                out *= self._idf[:depth]
+            return wrap(out.reshape(shape))
+        # Sparse output (a large vocabulary): sort the cells and write only the nonzero
+        # ones into zeros, instead of a (rows * depth) int64 bincount then a cast.
+        cells.sort()
+        out = xp.zeros(n * depth, dtype=dtype)
+        if cells.size:
+            starts = xp.flatnonzero(xp.concatenate(([True], cells[1:] != cells[:-1])))
+            unique = cells[starts]
+            if self.output_mode == "multi_hot":
+                out[unique] = 1
+            else:
+                counts = xp.diff(xp.append(starts, cells.size)).astype(dtype)
+                if self.output_mode == "tf_idf":
+                    counts *= self._idf[unique % depth]
+                out[unique] = counts
+        return wrap(out.reshape(shape))
 
     def _invert(self, inputs):
         ids = _as_integers(self._where(), inputs)
@@ -767,6 +919,15 @@ class _IndexLookup(Layer):
             **self._vocabulary_config(),
         }
 
+    @classmethod
+    def from_config(cls, config: dict, safe_mode: bool = True):
+        """Rebuild the layer from ``get_config()``.  A vocabulary given as a file path is
+        refused unless ``safe_mode=False`` (``wg.models.load_model`` and a model's
+        ``from_config`` pass none, so they refuse it): a config should not make the loader
+        read an arbitrary file.  ``get_config`` itself always stores the terms."""
+        _refuse_vocabulary_file(cls, config, safe_mode)
+        return cls(**config)
+
 
 class StringLookup(_IndexLookup):
     """Map strings to vocabulary indices (or, with ``invert=True``, indices to strings).
@@ -789,13 +950,15 @@ class StringLookup(_IndexLookup):
             ``Fingerprint64(utf8) % num_oov_indices``; 0: an OOV input raises LookupError.
         mask_token: the token mapped to 0 in "int" mode (dropped elsewhere), or None.
         oov_token: the token ``invert`` returns for OOV indices ("[UNK]").
-        vocabulary: a list or 1-D array of str, or a UTF-8 text file's path (a term a line).
+        vocabulary: a list or 1-D array of str, or a text file's path (a term a line, lines
+            ending at "\\n" only, in ``encoding``).
         idf_weights: for "tf_idf" with ``vocabulary``: one weight per vocabulary term.
         invert: map indices to tokens (output_mode "int" only).
         output_mode: "int", "one_hot", "multi_hot", "count" or "tf_idf".
         pad_to_max_tokens: make the encoded axis ``max_tokens`` long.
         sparse: must be False (no sparse tensors in wengert).
-        encoding: the encoding of bytes inputs.
+        encoding: the encoding of bytes inputs, bytes vocabulary terms and a vocabulary
+            file; OOV strings are hashed as UTF-8 whatever it is (as TensorFlow).
         **kwargs: Layer arguments (name, ...).
 
     Example:
@@ -823,7 +986,7 @@ class StringLookup(_IndexLookup):
         encoding="utf-8",
         **kwargs,
     ):
-        self.encoding = encoding
+        self.encoding = _check_encoding("StringLookup", encoding)
         for arg, value in (("mask_token", mask_token), ("oov_token", oov_token)):
             if value is not None and not isinstance(value, str):
                 raise TypeError(f"StringLookup: {arg} must be a string or None, got {value!r}")
@@ -882,6 +1045,7 @@ class IntegerLookup(_IndexLookup):
     """
 
     _strings = False
+    _string_inputs = False
 
     def __init__(
         self,
@@ -909,6 +1073,8 @@ class IntegerLookup(_IndexLookup):
                 isinstance(value, bool) or not isinstance(value, numbers.Integral)
             ):
                 raise TypeError(f"IntegerLookup: {arg} must be an integer or None, got {value!r}")
+            if value is not None and not _INT64_MIN <= value <= _INT64_MAX:
+                raise _int64_range_error("IntegerLookup", arg, int(value))
         self.vocabulary_dtype = "int64"
         super().__init__(
             max_tokens=max_tokens,
@@ -965,10 +1131,11 @@ class TextVectorization(Layer):
             needs split=None: one token per string).
         output_sequence_length: "int" mode only: pad or truncate each row to this length.
         pad_to_max_tokens: encoded modes: make the vocabulary axis ``max_tokens`` long.
-        vocabulary: a list of str, or a UTF-8 text file's path with one term a line.
+        vocabulary: a list of str, or a text file's path with one term a line (in
+            ``encoding``).
         idf_weights: "tf_idf" with ``vocabulary``: one weight per term.
         sparse, ragged: must be False (wengert has neither sparse nor ragged tensors).
-        encoding: the encoding of bytes inputs ("utf-8").
+        encoding: the encoding of bytes inputs and of a vocabulary file ("utf-8").
         **kwargs: Layer arguments (name, ...).
 
     Example:
@@ -983,6 +1150,8 @@ class TextVectorization(Layer):
         >>> bag(["a b a c"]).numpy()
         array([[1., 2., 1.]], dtype=float32)
     """
+
+    _string_inputs = True  # as StringLookup's
 
     def __init__(
         self,
@@ -1004,6 +1173,7 @@ class TextVectorization(Layer):
         kwargs.pop("vocabulary_size", None)
         super().__init__(**kwargs)
         where = f"TextVectorization '{self.name}'"
+        _check_encoding(where, encoding)
         if sparse:
             raise NotImplementedError(
                 f"{where}: sparse=True is not supported (wengert has no sparse tensors); "
@@ -1110,13 +1280,19 @@ class TextVectorization(Layer):
             return _NOT_SPACE.findall(text)
         if self._split == "character":
             return list(text)
-        tokens = self._split(text)
-        if isinstance(tokens, str) or not all(isinstance(t, str) for t in tokens):
+        result = self._split(text)
+        # Materialise first: a generator or map object can be iterated once only, so
+        # checking its elements would leave nothing to return.
+        tokens = None
+        if hasattr(result, "__iter__") and not isinstance(result, (str, bytes)):
+            tokens = list(result)
+        if tokens is None or not all(isinstance(t, str) for t in tokens):
+            shown = result if tokens is None else tokens
             raise TypeError(
-                f"TextVectorization '{self.name}': the split callable must return a list of "
-                f"str, got {tokens!r:.80}"
+                f"TextVectorization '{self.name}': the split callable must return a list of str "
+                f"(or another iterable of str), got {type(result).__name__} {shown!r:.80}"
             )
-        return list(tokens)
+        return tokens
 
     def _make_ngrams(self, tokens: list) -> list:
         if self._ngrams is None:
@@ -1211,7 +1387,7 @@ class TextVectorization(Layer):
         return self._lookup_layer.get_vocabulary(include_special_tokens)
 
     def set_vocabulary(self, vocabulary, idf_weights=None) -> None:
-        """Set the vocabulary (a list, or a UTF-8 file's path) and, for "tf_idf", its
+        """Set the vocabulary (a list, or a text file's path) and, for "tf_idf", its
         idf_weights, replacing any vocabulary."""
         self._lookup_layer.set_vocabulary(vocabulary, idf_weights=idf_weights)
 
@@ -1289,8 +1465,11 @@ class TextVectorization(Layer):
         }
 
     @classmethod
-    def from_config(cls, config: dict):
-        """Rebuild the layer from ``get_config()`` (JSON's lists become tuples for ngrams)."""
+    def from_config(cls, config: dict, safe_mode: bool = True):
+        """Rebuild the layer from ``get_config()`` (JSON's lists become tuples for ngrams).
+        A vocabulary given as a file path is refused unless ``safe_mode=False``, as
+        StringLookup.from_config."""
+        _refuse_vocabulary_file(cls, config, safe_mode)
         config = dict(config)
         if isinstance(config.get("ngrams"), list):
             config["ngrams"] = tuple(config["ngrams"])
