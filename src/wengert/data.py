@@ -442,6 +442,17 @@ def _slices(table, n: int, spec) -> Dataset:
 
 
 # -- the dataset ----------------------------------------------------------------------------
+
+
+def _groups(elements, size: int, drop: bool):
+    """Lists of ``size`` consecutive elements; the last may be shorter unless ``drop``."""
+    while True:
+        group = list(itertools.islice(elements, size))
+        if not group or (drop and len(group) < size):
+            return
+        yield group
+
+
 class Dataset:
     """A re-iterable sequence of elements (``tf.data.Dataset``); make one with a
     constructor (``from_tensor_slices``, ``range``, ``from_generator``, ...) and transform
@@ -812,11 +823,7 @@ class Dataset:
         else:
 
             def elements():
-                it = self._elements()
-                while True:
-                    group = list(itertools.islice(it, size))
-                    if not group or (drop and len(group) < size):
-                        return
+                for group in _groups(self._elements(), size, drop):
                     columns = zip(*(_leaves(e) for e in group))
                     yield _pack(group[0], iter([_stack(list(c), "batch") for c in columns]))
 
@@ -875,11 +882,7 @@ class Dataset:
             )
 
         def elements():
-            it = self._elements()
-            while True:
-                group = list(itertools.islice(it, size))
-                if not group or (drop and len(group) < size):
-                    return
+            for group in _groups(self._elements(), size, drop):
                 template = group[0]
                 shapes = _spread(padded_shapes, template, "padded_shapes")
                 values = _spread(padding_values, template, "padding_values")
