@@ -189,3 +189,16 @@ def test_a_large_two_operand_einsum_takes_the_blas_path_and_stays_exact():
     ga, gb = tape.gradient(total, [wa, wb])
     np.testing.assert_allclose(ga.numpy(), ta.grad.numpy(), rtol=1e-11)
     np.testing.assert_allclose(gb.numpy(), tb.grad.numpy(), rtol=1e-11)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("keepdims", [False, True])
+def test_sums_over_leading_axes_take_the_blas_path_and_agree_with_float64(dtype, keepdims):
+    # (a bias gradient's sum over batch and pixels runs as ones @ x: math_ops._sum_impl)
+    x = np.random.default_rng(3).standard_normal((40, 30, 17)).astype(dtype)
+    got = wg.reduce_sum(x, axis=[0, 1], keepdims=keepdims).numpy()
+    expected = x.astype("float64").sum(axis=(0, 1), keepdims=keepdims)
+    assert got.dtype == dtype and got.shape == expected.shape
+    np.testing.assert_allclose(got, expected, rtol=1e-5 if dtype == "float32" else 1e-12)
+    x[3, 4, 5] = np.nan
+    assert np.isnan(wg.reduce_sum(x, axis=[0, 1]).numpy()[5])

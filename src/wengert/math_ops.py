@@ -565,12 +565,13 @@ def _sum_impl(x, axis, keepdims):
         and x.dtype.kind == "f"
         and x.dtype.itemsize >= 4
         and x.flags.c_contiguous
-        and x.size >= 4096
+        and x.size >= 16384
     ):
         # A sum over the leading axes (a bias gradient: over batch and pixels) as a
         # matrix-vector product with ones: NumPy adds such rows one by one along the
         # short trailing axis, 2-20x slower than BLAS (12544 x 16: 195 vs 11 us; a conv
-        # bias over 200704 x 64: 5.2 vs 1.8 ms, measured).  BLAS blocks the additions,
+        # bias over 200704 x 64: 5.2 vs 1.8 ms, measured); below 16384 numbers the two
+        # are even and the call costs more.  BLAS blocks the additions,
         # which rounds closer to float64 than NumPy's row-by-row sum (4.7e-6 against
         # 3.9e-5 relative, measured), but the last bits then depend on its thread count,
         # as every matmul's do.
