@@ -691,9 +691,9 @@ def test_lists_of_arrays_keep_their_dtype():
             "Dataset.from_tensor_slices: cannot convert",
         ),
         (
-            lambda: Dataset.from_tensors("ab"),
+            lambda: Dataset.from_tensors({1, 2}),  # (text is taken: strings in pipelines)
             TypeError,
-            "Dataset.from_tensors: cannot convert 'ab'",
+            r"Dataset.from_tensors: cannot convert \{1, 2\}",
         ),
         (lambda: _list(Dataset.range(3).flat_map(lambda x: x)), TypeError, "Dataset.flat_map"),
     ],
@@ -701,3 +701,23 @@ def test_lists_of_arrays_keep_their_dtype():
 def test_errors_name_the_method_and_what_was_expected(call, error, match):
     with pytest.raises(error, match=match):
         call()
+
+
+def test_text_goes_through_a_pipeline_and_layers_adapt_on_datasets():
+    # Keras's preprocessing guide: vectorise text inside Dataset.map; adapt on a Dataset
+    texts = ["The Brain is deeper than the sea", "for if they are held Blue to Blue"]
+    vectorizer = wg.layers.TextVectorization(output_mode="int")
+    vectorizer.adapt(Dataset.from_tensor_slices(texts).batch(1))
+    ds = Dataset.from_tensor_slices((texts, [1, 0])).batch(2).map(lambda x, y: (vectorizer(x), y))
+    ids, labels = next(iter(ds))
+    np.testing.assert_array_equal(ids.numpy(), vectorizer(np.array(texts)).numpy())
+    assert labels.numpy().tolist() == [1, 0]
+    norm = wg.layers.Normalization()
+    data = np.arange(12.0).reshape(6, 2)
+    norm.adapt(Dataset.from_tensor_slices(data).batch(4))
+    np.testing.assert_allclose(norm.mean.numpy().ravel(), data.mean(0))
+    np.testing.assert_allclose(norm.variance.numpy().ravel(), data.var(0))
+    norm.adapt(Dataset.from_tensor_slices(data).batch(4), steps=1)
+    np.testing.assert_allclose(norm.mean.numpy().ravel(), data[:4].mean(0))
+    norm.adapt(wg.constant(data))  # a Tensor still reads as data
+    np.testing.assert_allclose(norm.mean.numpy().ravel(), data.mean(0))

@@ -155,10 +155,14 @@ def _component(value):
         return value
     if isinstance(value, xp.generic):
         return xp.asarray(value)
+    if isinstance(value, (str, bytes)):  # text, for TextVectorization and friends in map
+        return xp.asarray(value)
     if isinstance(value, list):
         arrays = (Tensor, xp.ndarray, xp.generic)
         # the first item decides whether to look at all (a list of Python values is long)
         first = next(_list_items(value), None)
+        if isinstance(first, (str, bytes)):  # a list of texts: a NumPy string array
+            return xp.asarray(value)
         items = list(_list_items(value)) if isinstance(first, arrays) else []
         if items and all(isinstance(v, arrays) for v in items):
             dtypes = {(v._value if isinstance(v, Tensor) else v).dtype for v in items}

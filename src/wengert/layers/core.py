@@ -10,7 +10,7 @@ from ..backend import xp
 from ..math_ops import matmul
 from ..nn_ops import dense
 from ..random import layer_stream
-from ..tensor import wrap
+from ..tensor import Tensor, wrap
 from .base import InputSpec, Layer, serialize_initializer
 
 __all__ = ["Dense", "Activation", "Dropout", "Flatten", "Reshape", "Lambda", "Normalization"]
@@ -286,8 +286,22 @@ class Normalization(Layer):
             self.variance.assign(xp.broadcast_to(xp.asarray(variance, self.dtype), shape))
         self.built = True
 
-    def adapt(self, data) -> None:
-        """Set mean and variance from ``data`` (samples along the non-kept axes)."""
+    def adapt(self, data, batch_size=None, steps=None) -> None:
+        """Set mean and variance from ``data`` (samples along the non-kept axes): an array,
+        a Tensor, or a source of batches such as a ``wg.data.Dataset`` (its batches are
+        joined; ``steps`` reads only that many, as Keras)."""
+        if hasattr(data, "as_numpy_iterator") or (
+            hasattr(data, "__iter__") and not isinstance(data, (list, tuple, xp.ndarray, Tensor))
+        ):
+            batches = []
+            for k, batch in enumerate(data):
+                if steps is not None and k >= steps:
+                    break
+                batch = batch[0] if isinstance(batch, tuple) else batch  # (x, y): x
+                batches.append(xp.asarray(batch._value if hasattr(batch, "_value") else batch))
+            if not batches:
+                raise ValueError(f"Normalization '{self.name}'.adapt: the data gave no batches")
+            data = xp.concatenate(batches)
         a = xp.asarray(data._value if hasattr(data, "_value") else data, dtype="float64")
         if not self.built:
             self.build((None,) + a.shape[1:])

@@ -277,7 +277,9 @@ def _object_array(value):
 
 def _as_strings(where: str, value, encoding: str):
     """``value`` as an object array of Python str (bytes decoded with ``encoding``)."""
-    if isinstance(value, Tensor):
+    if isinstance(value, Tensor) and value._value.dtype.kind in "USO":
+        value = value._value  # strings from a data pipeline (wg.data.Dataset.map)
+    elif isinstance(value, Tensor):
         # Most often a model's doing: a Sequential converts its inputs to Tensors (and
         # builds on zeros) before its first layer sees them.
         raise TypeError(
