@@ -1257,3 +1257,20 @@ def test_the_unrestored_values_warning_points_at_the_restore_call(tmp_path):
         gc.collect()
     (warning,) = [w for w in caught if "not restored" in str(w.message)]
     assert warning.filename == __file__
+
+
+def test_restoring_into_an_unbuilt_model_warns_at_once(tmp_path):
+    # TensorFlow would defer these values until the layers build; wengert says so at once,
+    # even when the status is kept (where a dropped status's warning would never come).
+    built = wg.Sequential([wg.layers.Dense(3)])
+    built(np.ones((1, 2), "float32"))
+    path = train.Checkpoint(model=built).write(str(tmp_path / "m"))
+    fresh = wg.Sequential([wg.layers.Dense(3)])
+    with pytest.warns(UserWarning, match=r"not restored because .*Dense '.*' has no weights yet"):
+        status = train.Checkpoint(model=fresh).read(path)
+    status.expect_partial()
+    fresh(np.ones((1, 2), "float32"))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        train.Checkpoint(model=fresh).read(path).assert_consumed()
+    np.testing.assert_array_equal(fresh.get_weights()[0], built.get_weights()[0])

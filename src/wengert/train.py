@@ -746,7 +746,40 @@ class Checkpoint:
         }
         unused.update(unused_streams)
         matched = len([n for n in consumed if n != "save_counter"]) + len(streams)
+        if unused:
+            unbuilt = _unbuilt_layers(self._objects())
+            if unbuilt:
+                # TensorFlow would restore these once the layers build; wengert cannot, so
+                # say it now rather than when the status is dropped (a kept status is quiet).
+                warnings.warn(
+                    f"checkpoint {file!r}: {len(unused)} values were not restored because "
+                    f"{', '.join(unbuilt)} has no weights yet; wengert does not defer "
+                    "restoration: build it first (call it on data) and restore again",
+                    UserWarning,
+                    stacklevel=3,
+                )
         return CheckpointLoadStatus(file, unused, unrestored, matched)
+
+
+def _unbuilt_layers(objects) -> list:
+    """Names of the layers among ``objects`` (and inside them) that are not built yet."""
+    names, todo, seen = [], list(objects), set()
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen:
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, Layer):
+            if not obj.built:
+                names.append(f"{type(obj).__name__} '{obj.name}'")
+            todo.extend(o for _, o in obj._walk() if isinstance(o, (Layer, Module)))
+        elif isinstance(obj, Module):
+            todo.extend(obj.submodules)
+        elif isinstance(obj, (list, tuple)):
+            todo.extend(obj)
+        elif isinstance(obj, dict):
+            todo.extend(obj.values())
+    return sorted(names)
 
 
 # -- CheckpointManager ---------------------------------------------------------------------------
