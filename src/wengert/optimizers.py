@@ -976,15 +976,23 @@ class Adam(_MomentEstimates):
                 g = g + self.weight_decay * w
         i, t = self._slot_index(variable), self.iterations + 1
         m, v = self._m[i], self._v[i]
+        # The same arithmetic as torch.optim.Adam, in one scratch array: a small model's
+        # step is dominated by per-call costs, and each fresh temporary is one more.
+        tmp = xp.multiply(g, 1 - b1, out=xp.empty_like(m))  # (an array even for scalars)
         m *= b1
-        m += (1 - b1) * g
+        m += tmp
+        xp.multiply(g, g, out=tmp)
+        tmp *= 1 - b2
         v *= b2
-        v += (1 - b2) * (g * g)
+        v += tmp
         if self.amsgrad:
             xp.maximum(self._v_max[i], v, out=self._v_max[i])
-        denom = xp.sqrt(self._v_max[i]) / math.sqrt(1 - b2**t)
-        denom += self.epsilon
-        self._subtract(variable, (learning_rate / (1 - b1**t)) * (m / denom))
+        xp.sqrt(self._v_max[i], out=tmp)  # the denominator
+        tmp /= math.sqrt(1 - b2**t)
+        tmp += self.epsilon
+        xp.divide(m, tmp, out=tmp)
+        tmp *= learning_rate / (1 - b1**t)
+        self._subtract(variable, tmp)
 
     def get_config(self) -> dict:
         return {**super().get_config(), "amsgrad": self.amsgrad}
