@@ -107,6 +107,7 @@ def _binary_args(name, sx, sy):
 
 # Shape-changing and structural ops: (function, argument makers).
 STRUCTURAL = {
+    "linalg_matrix_transpose": (wg.linalg.matrix_transpose, [(2, 3, 4)]),
     "matmul": (wg.matmul, [(3, 4), (4, 2)]),
     "matmul_batched_broadcast": (wg.matmul, [(2, 3, 4), (4, 5)]),
     "matmul_vector": (wg.matmul, [(3, 4), (4,)]),

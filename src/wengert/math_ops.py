@@ -863,13 +863,23 @@ Example:
 
 
 # -- matrix product ----------------------------------------------------------------
+def _swap_last_two(x):
+    if x.ndim < 2:
+        raise ValueError(f"expected a tensor of rank >= 2, got shape {x.shape}")
+    return xp.swapaxes(x, -1, -2)
+
+
+# The transpose in every matmul's gradient: one primitive, its own VJP and JVP (a general
+# transpose with a permutation cost 3.5 us here against 1: five per dense training step).
+matrix_transpose_p = primitive("matrix_transpose", _swap_last_two)
+defvjp(matrix_transpose_p, lambda g, out, x: _mT(g))
+defjvp(matrix_transpose_p, lambda dx, out, x: _mT(dx))
+_mT_op = unary_op(matrix_transpose_p)
+
+
 def _mT(x):
     """Swap the last two axes."""
-    from .array_ops import transpose
-
-    perm = list(builtins.range(x.ndim))
-    perm[-1], perm[-2] = perm[-2], perm[-1]
-    return transpose(x, perm)
+    return _mT_op(x)
 
 
 matmul_p = primitive("matmul", xp.matmul)
