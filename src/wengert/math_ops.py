@@ -523,8 +523,10 @@ def clip_by_value(t, clip_value_min, clip_value_max, name=None) -> Tensor:
 
 
 # -- reductions --------------------------------------------------------------------
-def _axes(axis, ndim: int, op: str) -> tuple:
-    """Normalise a reduction's axis argument to a sorted tuple of non-negative ints."""
+def _axes(axis, ndim: int, op: str, sort: bool = True) -> tuple:
+    """Normalise an axis argument (None: all; an int or a list of ints) to a tuple of
+    non-negative ints, sorted unless ``sort`` is False; an axis outside [-ndim, ndim) or
+    one given twice is a ValueError naming ``op``."""
     if axis is None:
         return tuple(builtins.range(ndim))
     if isinstance(axis, Tensor):
@@ -539,8 +541,8 @@ def _axes(axis, ndim: int, op: str) -> tuple:
             raise ValueError(f"{op}: axis {a} is out of range for a tensor of rank {ndim}")
         out.append(a % ndim)
     if len(set(out)) != len(out):
-        raise ValueError(f"{op}: repeated axis in {axis!r}")
-    return tuple(sorted(out))
+        raise ValueError(f"{op}: axis {axis!r} names an axis twice (tensor of rank {ndim})")
+    return tuple(sorted(out)) if sort else tuple(out)
 
 
 def _keep_shape(shape: tuple, axes: tuple) -> tuple:

@@ -167,24 +167,13 @@ def _boolean(x):
 
 
 def _axes(op: str, axis, ndim: int, sort: bool = True) -> tuple:
-    """``axis`` (None: all; an int or a sequence of ints) as non-negative ints, sorted
-    unless ``sort`` is False; ValueError naming ``op`` for an axis outside
-    [-ndim, ndim) or one given twice (NumPy's and Keras's rule: none wraps)."""
-    if axis is None:
-        return tuple(range(ndim))
-    if isinstance(axis, _Tensor):
-        axis = axis._value.tolist()
-    given = axis if isinstance(axis, (list, tuple)) else (axis,)
-    out = []
-    for a in given:
-        if isinstance(a, bool) or not isinstance(a, (int, _xp.integer)):
-            raise TypeError(f"{op}: an axis must be an int, got {type(a).__name__} {a!r}")
-        if not -ndim <= a < ndim:
-            raise ValueError(f"{op}: axis {int(a)} is out of range for a tensor of rank {ndim}")
-        out.append(int(a) % ndim)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{op}: axis {axis!r} names an axis twice (tensor of rank {ndim})")
-    return tuple(sorted(out)) if sort else tuple(out)
+    """``axis`` checked as Keras checks it (ints only; none wraps, none twice) and
+    normalised by ``math_ops._axes``."""
+    if axis is not None and not isinstance(axis, _Tensor):
+        for a in axis if isinstance(axis, (list, tuple)) else (axis,):
+            if isinstance(a, bool) or not isinstance(a, (int, _xp.integer)):
+                raise TypeError(f"{op}: an axis must be an int, got {type(a).__name__} {a!r}")
+    return _M._axes(axis, ndim, op, sort=sort)
 
 
 def _axis(op: str, axis, ndim: int) -> int:
