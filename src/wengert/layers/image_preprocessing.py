@@ -45,7 +45,7 @@ from ..image_ops import (
     affine_transform,
     resize,
 )
-from ..random import Generator, get_global_generator
+from ..random import layer_stream
 from .base import Layer
 from .conv import _data_format
 
@@ -60,13 +60,6 @@ __all__ = [
 
 # Keras 3's random affine layers accept these (its affine_transform op also "mirror").
 _LAYER_FILL_MODES = ("reflect", "wrap", "constant", "nearest")
-
-
-def _stream(seed) -> Generator:
-    """The layer's own random stream: from ``seed``, else drawn from the global one."""
-    return Generator(
-        seed if seed is not None else int(get_global_generator().uniform((), 0, 2**62, "int64"))
-    )
 
 
 def _positive_int(where: str, what: str, value) -> int:
@@ -317,7 +310,7 @@ class RandomCrop(_SizedImageLayer):
     def __init__(self, height, width, seed=None, data_format=None, **kwargs):
         super().__init__(height, width, data_format=data_format, **kwargs)
         self.seed = seed
-        self.generator = _stream(seed)
+        self.generator = layer_stream(type(self).__name__, seed)
 
     def _transform(self, images, training):
         height, width = images.shape[-3], images.shape[-2]
@@ -352,7 +345,7 @@ class _RandomAffine(_ImageLayer):
         )
         self.seed = seed
         self.fill_value = float(fill_value)
-        self.generator = _stream(seed)
+        self.generator = layer_stream(type(self).__name__, seed)
 
     def _transform(self, images, training):
         if not training:

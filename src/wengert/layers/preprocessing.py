@@ -28,10 +28,11 @@ from ..array_ops import cast, expand_dims, one_hot
 from ..backend import xp
 from ..core import operand
 from ..math_ops import clip_by_value, maximum, reduce_mean, reduce_sum, sqrt, square, where
+from ..random import layer_stream
 from ..tensor import Tensor, wrap
 from .base import Layer
 from .conv import _data_format
-from .regularization import _rate, _stream
+from .regularization import _rate
 
 __all__ = [
     "Rescaling",
@@ -102,7 +103,7 @@ def _value_range(layer: str, value_range) -> tuple:
 
 def _seeded(layer: Layer, seed) -> None:
     layer.seed = seed
-    layer.generator = _stream(seed)
+    layer.generator = layer_stream(type(layer).__name__, seed)
 
 
 # -- Rescaling, Identity -------------------------------------------------------------------

@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 
 from .. import regularizers
-from ..random import Generator, layer_stream
+from ..random import layer_stream
 from ..tensor import wrap
 from .base import InputSpec, Layer
 from .conv import _data_format
@@ -26,11 +26,6 @@ __all__ = [
     "GaussianDropout",
     "ActivityRegularization",
 ]
-
-
-def _stream(seed, layer: str = "a layer") -> Generator:
-    """The layer's own random stream: from ``seed``, else drawn from the global one."""
-    return layer_stream(layer, seed)
 
 
 def _rate(layer: str, rate) -> float:
@@ -143,7 +138,7 @@ class GaussianNoise(Layer):
                 f"GaussianNoise '{self.name}': stddev must be in [0, 1], got {stddev!r}"
             )
         self.seed = seed
-        self.generator = _stream(seed, type(self).__name__)
+        self.generator = layer_stream(type(self).__name__, seed)
 
     def call(self, inputs, training=None):
         if not training or self.stddev == 0:
@@ -181,7 +176,7 @@ class GaussianDropout(Layer):
         super().__init__(**kwargs)
         self.rate = _rate(f"GaussianDropout '{self.name}'", rate)
         self.seed = seed
-        self.generator = _stream(seed, type(self).__name__)
+        self.generator = layer_stream(type(self).__name__, seed)
 
     def call(self, inputs, training=None):
         if not training or self.rate == 0:
