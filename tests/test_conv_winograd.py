@@ -1,0 +1,246 @@
+"""Winograd F(4x4, 3x3) convolutions (conv_ops._winograd_*).
+
+The algebra is checked exactly: forced on float64, the forward pass and both gradients
+must equal im2col's to 1e-12 for every padding, odd sizes, blocks of whole images and
+of tile rows, with and without the transformed tiles kept for the filter gradient.  In
+float32, where conv2d picks it by itself, it must agree with PyTorch (float64) to 1e-4
+of the output's scale, and a spy proves that the Winograd path actually ran.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import wengert as wg
+from wengert import conv_ops
+
+RNG = np.random.default_rng(2027)
+
+
+def _conv_and_grads(x, w, padding, g):
+    """conv2d's output and its gradients in x and w, through the public op and a tape."""
+    xt, wt = wg.constant(x), wg.constant(w)
+    with wg.GradientTape() as tape:
+        tape.watch([xt, wt])
+        y = wg.nn.conv2d(xt, wt, 1, padding)
+    gx, gw = tape.gradient(y, [xt, wt], output_gradients=wg.constant(g))
+    return [y.numpy(), gx.numpy(), gw.numpy()]
+
+
+def _spy(monkeypatch):
+    """Count the Winograd forward passes and filter gradients that run."""
+    calls = {"conv": 0, "filter": 0}
+    conv, filt = conv_ops._winograd_conv, conv_ops._winograd_filter_grad
+
+    def counted_conv(*args):
+        calls["conv"] += 1
+        return conv(*args)
+
+    def counted_filter(*args):
+        calls["filter"] += 1
+        return filt(*args)
+
+    monkeypatch.setattr(conv_ops, "_winograd_conv", counted_conv)
+    monkeypatch.setattr(conv_ops, "_winograd_filter_grad", counted_filter)
+    return calls
+
+
+def _force_winograd(monkeypatch, on: bool):
+    """Winograd for every 3x3 stride-1 convolution, float64 and few channels included (on;
+    the banded-matrix path for few channels would come first), or never."""
+    if on:
+        monkeypatch.setattr(conv_ops, "_by_rows", lambda *args: False)
+    monkeypatch.setattr(conv_ops, "_winograd_ok", _ok_any_size if on else lambda *a: False)
+    monkeypatch.setattr(conv_ops, "_winograd_dtypes", {np.dtype("float32"), np.dtype("float64")})
+
+
+def _ok_any_size(n, ho, wo, w_shape, strides, dilations, groups, dtype):
+    return w_shape[:2] == (3, 3) and strides == (1, 1) and dilations == (1, 1) and groups == 1
+
+
+CASES = [
+    # (input shape, output channels, padding); at least 8 channels, so that the input
+    # gradient too is a stride-1 convolution (with fewer it accumulates channels-first)
+    ((2, 8, 8, 8), 5, "SAME"),  # whole tiles
+    ((1, 9, 11, 9), 8, "SAME"),  # the last tiles reach past the output
+    ((3, 7, 6, 8), 9, "VALID"),
+    ((2, 5, 13, 10), 8, [[0, 2], [1, 0]]),  # asymmetric explicit padding
+    ((1, 6, 6, 8), 8, [[2, 2], [2, 2]]),  # padding as wide as the kernel: full convolution
+    ((2, 3, 3, 8), 8, [[0, 0], [0, 0]]),  # one output pixel
+    ((1, 4, 21, 8), 10, [[1, 2], [0, 1]]),
+]
+
+
+@pytest.mark.parametrize("shape, o, padding", CASES)
+@pytest.mark.parametrize("block_bytes", [1 << 30, 20000, 500])
+def test_winograd_equals_im2col_exactly_in_float64(shape, o, padding, block_bytes, monkeypatch):
+    """Blocks of several images, of one image, and of single tile rows all give im2col's
+    forward pass and gradients to 1e-12 (so the tile bookkeeping is exact)."""
+    x = RNG.standard_normal(shape)
+    w = RNG.standard_normal((3, 3, shape[3], o))
+    y_shape = wg.nn.conv2d(x, w, 1, padding).shape
+    g = RNG.standard_normal(y_shape)
+    _force_winograd(monkeypatch, False)
+    want = _conv_and_grads(x, w, padding, g)
+    _force_winograd(monkeypatch, True)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", block_bytes)
+    calls = _spy(monkeypatch)
+    got = _conv_and_grads(x, w, padding, g)
+    # forward and input gradient (a stride-1 convolution of g) by Winograd; the filter
+    # gradient too, from the kept tiles
+    assert calls == {"conv": 2, "filter": 1}
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+def test_filter_gradient_without_kept_tiles_recomputes_them_exactly(monkeypatch):
+    """With nothing kept (too large for the cache) the filter gradient forms its own tiles."""
+    x = RNG.standard_normal((2, 9, 10, 3))
+    w = RNG.standard_normal((3, 3, 3, 4))
+    g = RNG.standard_normal((2, 9, 10, 4))
+    _force_winograd(monkeypatch, True)
+    kept = _conv_and_grads(x, w, "SAME", g)
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_CACHE_BYTES", 0)
+    fresh = _conv_and_grads(x, w, "SAME", g)
+    _force_winograd(monkeypatch, False)
+    want = _conv_and_grads(x, w, "SAME", g)
+    for a, b, c in zip(kept, fresh, want):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(b, c, rtol=1e-12, atol=1e-12)
+
+
+def test_kept_tiles_serve_each_gradient_once_and_persistent_tapes_recompute(monkeypatch):
+    """Two convolutions of one input, a chain longer than the cache, and a second gradient
+    of a persistent tape give the same numbers as im2col."""
+    _force_winograd(monkeypatch, True)
+    x = wg.constant(RNG.standard_normal((2, 6, 7, 3)))
+    f1 = wg.constant(RNG.standard_normal((3, 3, 3, 3)))
+    f2 = wg.constant(RNG.standard_normal((3, 3, 3, 3)))
+
+    def run():
+        with wg.GradientTape(persistent=True) as tape:
+            tape.watch([x, f1, f2])
+            h = wg.nn.conv2d(x, f1, 1, "SAME") * wg.nn.conv2d(x, f2, 1, "SAME")
+            for _ in range(4):
+                h = wg.nn.conv2d(h, f1, 1, "SAME")
+            loss = wg.reduce_sum(h * h)
+        first = [t.numpy() for t in tape.gradient(loss, [x, f1, f2])]
+        second = [t.numpy() for t in tape.gradient(loss, [x, f1, f2])]
+        return first, second
+
+    first, second = run()
+    _force_winograd(monkeypatch, False)
+    want, _ = run()
+    for a, b, c in zip(first, second, want):
+        np.testing.assert_allclose(a, c, rtol=1e-10, atol=1e-10)
+        np.testing.assert_array_equal(a, b)
+
+
+def test_second_order_gradients_through_winograd(monkeypatch):
+    """The conv primitives' VJPs are convolutions themselves: a Hessian-vector product
+    through Winograd equals im2col's."""
+    x0 = RNG.standard_normal((1, 6, 6, 2))
+    w0 = RNG.standard_normal((3, 3, 2, 2))
+
+    def hvp():
+        x, w = wg.constant(x0), wg.constant(w0)
+        with wg.GradientTape() as outer:
+            outer.watch(w)
+            with wg.GradientTape() as inner:
+                inner.watch(w)
+                loss = wg.reduce_sum(wg.tanh(wg.nn.conv2d(x, w, 1, "SAME")))
+            gw = inner.gradient(loss, w)
+            dot = wg.reduce_sum(gw * wg.constant(np.ones_like(w0)))
+        return outer.gradient(dot, w).numpy()
+
+    _force_winograd(monkeypatch, True)
+    got = hvp()
+    _force_winograd(monkeypatch, False)
+    np.testing.assert_allclose(got, hvp(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize(
+    "shape, o, padding",
+    [((4, 16, 16, 32), 32, "SAME"), ((4, 13, 10, 48), 16, "VALID"), ((3, 12, 9, 32), 40, "SAME")],
+)
+def test_float32_picks_winograd_and_matches_torch(shape, o, padding, monkeypatch):
+    """Where conv2d chooses Winograd by itself (float32, enough channels and tiles), its
+    output and gradients agree with torch's float64 ones to 1e-4 of their scale."""
+    torch = pytest.importorskip("torch")
+    x = RNG.standard_normal(shape).astype("float32")
+    w = (RNG.standard_normal((3, 3, shape[3], o)) / np.sqrt(9 * shape[3])).astype("float32")
+    pads = [1, 1] if padding == "SAME" else [0, 0]
+    xt = torch.tensor(x.transpose(0, 3, 1, 2).astype("float64"), requires_grad=True)
+    wt = torch.tensor(w.transpose(3, 2, 0, 1).astype("float64"), requires_grad=True)
+    yt = torch.nn.functional.conv2d(xt, wt, padding=pads[0])
+    g = RNG.standard_normal(yt.shape).astype("float32")
+    yt.backward(torch.tensor(g.astype("float64")))
+    calls = _spy(monkeypatch)
+    got = _conv_and_grads(x, w, padding, g.transpose(0, 2, 3, 1))
+    assert calls["conv"] >= 1 and calls["filter"] == 1
+    want = [
+        yt.detach().numpy().transpose(0, 2, 3, 1),
+        xt.grad.numpy().transpose(0, 2, 3, 1),
+        wt.grad.numpy().transpose(2, 3, 1, 0),
+    ]
+    for a, b in zip(got, want):
+        assert a.dtype == np.float32
+        scale = float(np.abs(b).max())
+        np.testing.assert_allclose(a, b, rtol=1e-4, atol=1e-4 * scale)
+
+
+@pytest.mark.parametrize(
+    "dtype, shape, o, kernel, strides, expected",
+    [
+        ("float32", (4, 16, 16, 32), 32, 3, 1, True),
+        ("float64", (4, 16, 16, 32), 32, 3, 1, False),  # float64 keeps im2col's exact sums
+        ("float32", (4, 16, 16, 16), 32, 3, 1, False),  # too few input channels
+        ("float32", (1, 4, 4, 256), 256, 3, 1, False),  # too few tiles for its filters
+        ("float32", (4, 16, 16, 32), 32, 5, 1, False),
+        ("float32", (4, 16, 16, 32), 32, 3, 2, False),
+    ],
+)
+def test_winograd_runs_only_where_it_is_faster_and_exact_enough(
+    dtype, shape, o, kernel, strides, expected, monkeypatch
+):
+    calls = _spy(monkeypatch)
+    x = np.ones(shape, dtype)
+    wg.nn.conv2d(x, np.ones((kernel, kernel, shape[3], o), dtype), strides, "SAME")
+    assert (calls["conv"] == 1) is expected
+
+
+def test_conv2d_layer_trains_the_same_on_winograd(monkeypatch):
+    """A Conv2D layer with bias (its fused conv2d_bias primitive): the input's gradient
+    and one SGD step agree either way."""
+    x = RNG.standard_normal((4, 12, 12, 32)).astype("float32")
+    results = []
+    for on in (True, False):
+        if not on:
+            _force_winograd(monkeypatch, False)
+        calls = _spy(monkeypatch)
+        wg.random.set_seed(3)
+        layer = wg.layers.Conv2D(32, 3, padding="same", activation="relu")
+        opt = wg.optimizers.SGD(0.1)
+        xt = wg.constant(x)
+        with wg.GradientTape() as tape:
+            tape.watch(xt)
+            loss = wg.reduce_mean(wg.square(layer(xt)))
+        gx, *grads = tape.gradient(loss, [xt] + layer.trainable_weights)
+        opt.apply_gradients(zip(grads, layer.trainable_weights))
+        assert calls == ({"conv": 2, "filter": 1} if on else {"conv": 0, "filter": 0})
+        results.append([gx.numpy()] + [v.numpy() for v in layer.trainable_weights])
+    for a, b in zip(*results):
+        scale = float(np.abs(b).max())
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * scale)
+
+
+def test_use_winograd_false_switches_it_off(monkeypatch):
+    calls = _spy(monkeypatch)
+    x, w = np.ones((4, 16, 16, 32), "float32"), np.ones((3, 3, 32, 32), "float32")
+    monkeypatch.setattr(conv_ops, "use_winograd", False)
+    wg.nn.conv2d(x, w, 1, "SAME")
+    assert calls["conv"] == 0
+    monkeypatch.setattr(conv_ops, "use_winograd", True)
+    wg.nn.conv2d(x, w, 1, "SAME")
+    assert calls["conv"] == 1
