@@ -29,20 +29,21 @@ def _conv_and_grads(x, w, padding, g):
 
 
 def _spy(monkeypatch):
-    """Count the Winograd forward passes and filter gradients that run."""
-    calls = {"conv": 0, "filter": 0}
-    conv, filt = conv_ops._winograd_conv, conv_ops._winograd_filter_grad
+    """Count the Winograd forward passes, filter gradients and fused backward passes."""
+    calls = {"conv": 0, "filter": 0, "backward": 0}
 
-    def counted_conv(*args):
-        calls["conv"] += 1
-        return conv(*args)
+    def counter(key, real):
+        def counted(*args):
+            calls[key] += 1
+            return real(*args)
 
-    def counted_filter(*args):
-        calls["filter"] += 1
-        return filt(*args)
+        return counted
 
-    monkeypatch.setattr(conv_ops, "_winograd_conv", counted_conv)
-    monkeypatch.setattr(conv_ops, "_winograd_filter_grad", counted_filter)
+    for key in calls:
+        name = {"conv": "_winograd_conv", "filter": "_winograd_filter_grad"}.get(
+            key, "_winograd_backward"
+        )
+        monkeypatch.setattr(conv_ops, name, counter(key, getattr(conv_ops, name)))
     return calls
 
 
@@ -87,9 +88,8 @@ def test_winograd_equals_im2col_exactly_in_float64(shape, o, padding, block_byte
     monkeypatch.setattr(conv_ops, "_WINOGRAD_BLOCK_BYTES", block_bytes)
     calls = _spy(monkeypatch)
     got = _conv_and_grads(x, w, padding, g)
-    # forward and input gradient (a stride-1 convolution of g) by Winograd; the filter
-    # gradient too, from the kept tiles
-    assert calls == {"conv": 2, "filter": 1}
+    # the forward pass by Winograd, both gradients by its fused backward pass
+    assert calls == {"conv": 1, "filter": 0, "backward": 1}
     for a, b in zip(got, want):
         np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
 
@@ -178,7 +178,7 @@ def test_float32_picks_winograd_and_matches_torch(shape, o, padding, monkeypatch
     yt.backward(torch.tensor(g.astype("float64")))
     calls = _spy(monkeypatch)
     got = _conv_and_grads(x, w, padding, g.transpose(0, 2, 3, 1))
-    assert calls["conv"] >= 1 and calls["filter"] == 1
+    assert calls == {"conv": 1, "filter": 0, "backward": 1}
     want = [
         yt.detach().numpy().transpose(0, 2, 3, 1),
         xt.grad.numpy().transpose(0, 2, 3, 1),
@@ -228,7 +228,7 @@ def test_conv2d_layer_trains_the_same_on_winograd(monkeypatch):
             loss = wg.reduce_mean(wg.square(layer(xt)))
         gx, *grads = tape.gradient(loss, [xt] + layer.trainable_weights)
         opt.apply_gradients(zip(grads, layer.trainable_weights))
-        assert calls == ({"conv": 2, "filter": 1} if on else {"conv": 0, "filter": 0})
+        assert calls == {"conv": int(on), "filter": 0, "backward": int(on)}
         results.append([gx.numpy()] + [v.numpy() for v in layer.trainable_weights])
     for a, b in zip(*results):
         scale = float(np.abs(b).max())
@@ -244,3 +244,111 @@ def test_use_winograd_false_switches_it_off(monkeypatch):
     monkeypatch.setattr(conv_ops, "use_winograd", True)
     wg.nn.conv2d(x, w, 1, "SAME")
     assert calls["conv"] == 1
+
+
+@pytest.mark.parametrize("watched", ["x", "w", "b", "xw", "wb", "xb"])
+@pytest.mark.parametrize("padding", ["SAME", "VALID"])
+def test_fused_backward_computes_only_the_gradients_asked_for(watched, padding, monkeypatch):
+    """The reverse pass tells the fused rule which arguments need gradients: any subset
+    of input, filters and bias comes out equal to im2col's, and the fused pass runs once."""
+    x = RNG.standard_normal((2, 9, 7, 8))
+    w = RNG.standard_normal((3, 3, 8, 6))
+    b = RNG.standard_normal(6)
+
+    def grads():
+        ts = {"x": wg.constant(x), "w": wg.constant(w), "b": wg.constant(b)}
+        with wg.GradientTape() as tape:
+            tape.watch([ts[k] for k in watched])
+            y = wg.nn.conv2d(ts["x"], ts["w"], 1, padding, bias=ts["b"])
+            loss = wg.reduce_sum(wg.sin(y))
+        return [t.numpy() for t in tape.gradient(loss, [ts[k] for k in watched])]
+
+    _force_winograd(monkeypatch, False)
+    want = grads()
+    _force_winograd(monkeypatch, True)
+    calls = _spy(monkeypatch)
+    got = grads()
+    assert calls["backward"] == 1 and calls["filter"] == 0
+    for a, c in zip(got, want):
+        np.testing.assert_allclose(a, c, rtol=1e-12, atol=1e-12)
+
+
+def test_watched_backward_pass_uses_the_rules_that_record(monkeypatch):
+    """With a tape recording the backward pass, the per-argument rules run (their ops are
+    on that tape), and give the same first derivatives."""
+    x = RNG.standard_normal((1, 8, 8, 8))
+    w = RNG.standard_normal((3, 3, 8, 8))
+    _force_winograd(monkeypatch, True)
+    calls = _spy(monkeypatch)
+    xt, wt = wg.constant(x), wg.constant(w)
+    with wg.GradientTape() as outer:
+        outer.watch(wt)
+        with wg.GradientTape() as inner:
+            inner.watch([xt, wt])
+            loss = wg.reduce_sum(wg.nn.conv2d(xt, wt, 1, "SAME") ** 2)
+        gx, gw = inner.gradient(loss, [xt, wt])
+    assert calls["backward"] == 0 and calls["filter"] == 1
+    _force_winograd(monkeypatch, False)
+    want = _conv_and_grads(x, w, "SAME", 2 * wg.nn.conv2d(x, w, 1, "SAME").numpy())
+    np.testing.assert_allclose(gx.numpy(), want[1], rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(gw.numpy(), want[2], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("trial", range(8))
+def test_random_paddings_and_strided_inputs_match_im2col(trial, monkeypatch):
+    """Explicit paddings up to 4 on each side, and inputs that are views (NCHW, a channel
+    slice, every other row, reversed columns), against im2col in float64."""
+    rng = np.random.default_rng(300 + trial)
+    n, h, w_, c, o = (int(v) for v in rng.integers([1, 1, 1, 8, 1], [3, 12, 12, 12, 9]))
+    pads = [[int(p) for p in rng.integers(0, 5, 2)] for _ in range(2)]
+    if h + sum(pads[0]) < 3 or w_ + sum(pads[1]) < 3:
+        pads = [[2, 2], [2, 2]]
+    base = rng.standard_normal((n, 2 * h, w_, c + 3))
+    view = [
+        base[:, :h, :, :c],
+        base[:, ::2, :, 3:],
+        base[:, :h, ::-1, :c],
+        np.moveaxis(np.ascontiguousarray(np.moveaxis(base[:, :h, :, :c], -1, 1)), 1, -1),
+    ][trial % 4]
+    x = wg.constant(view)
+    filt = rng.standard_normal((3, 3, c, o))
+    y_shape = wg.nn.conv2d(x, filt, 1, pads).shape
+    g = rng.standard_normal(y_shape)
+    _force_winograd(monkeypatch, False)
+    want = _conv_and_grads(x.numpy(), filt, pads, g)
+    _force_winograd(monkeypatch, True)
+    got = _conv_and_grads(view, filt, pads, g)
+    for a, b in zip(got, want):
+        np.testing.assert_allclose(a, b, rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("watch", ["x", "w", "nothing"])
+def test_tiles_are_kept_only_when_the_filters_are_differentiated(watch, monkeypatch):
+    """Inference under a tape, or a tape that watches only the input, keeps nothing: the
+    forward pass's tiles would never be used, and hold memory."""
+    _force_winograd(monkeypatch, True)
+    conv_ops._column_cache().clear()
+    x = wg.constant(RNG.standard_normal((2, 8, 8, 8)))
+    w = wg.constant(RNG.standard_normal((3, 3, 8, 8)))
+    with wg.GradientTape() as tape:
+        if watch != "nothing":
+            tape.watch(x if watch == "x" else w)
+        wg.nn.conv2d(x, w, 1, "SAME")
+        kept = [entry[1][0] for entry in conv_ops._column_cache()]
+    assert kept == (["winograd"] if watch == "w" else [])
+    conv_ops._column_cache().clear()
+
+
+def test_layer_keeps_tiles_only_for_a_tape_that_reads_its_kernel(monkeypatch):
+    """A tape that watches the variables it reads (the default) will differentiate the
+    kernel: tiles kept; one told not to, watching only the input: nothing kept."""
+    _force_winograd(monkeypatch, True)
+    layer = wg.layers.Conv2D(8, 3, padding="same")
+    x = wg.constant(RNG.standard_normal((2, 8, 8, 8)).astype("float32"))
+    for accessed, expected in ((False, []), (True, ["winograd"])):
+        conv_ops._column_cache().clear()
+        with wg.GradientTape(watch_accessed_variables=accessed) as tape:
+            tape.watch(x)
+            layer(x)
+            assert [entry[1][0] for entry in conv_ops._column_cache()] == expected
+    conv_ops._column_cache().clear()

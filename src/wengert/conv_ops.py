@@ -126,6 +126,12 @@ def _workspace(shape, dtype, slot=0):
     return buf[:nbytes].view(dtype).reshape(shape)
 
 
+def _keeping() -> bool:
+    """Whether this forward pass keeps its columns (or tiles) for the filter gradient:
+    only inside conv2d called with filters a tape of this thread differentiates."""
+    return getattr(_local, "keep", False)
+
+
 def _column_cache() -> list:
     cache = getattr(_local, "columns", None)
     if cache is None:
@@ -561,6 +567,10 @@ _WINOGRAD_AT = ((1, 1, 1, 1, 1, 0), (0, 1, -1, 2, -2, 0), (0, 1, 1, 4, 4, 0), (0
 # max(C, O) / 2 tiles (4x14x14, 256 -> 256: 64 tiles, 10 % slower; 8x14x14: 128 tiles,
 # 10 % faster).  Where it runs, 10-36 % less time (forward and gradients, measured).
 _WINOGRAD_MIN_CHANNELS = 32
+# Whole 4x4 tiles are computed even where they reach past the output: at least this
+# share of them must be output (64x7x7: 0.77 of the tiles, 10 % faster; 64x6x6, 0.56:
+# 9 % slower; 32x10x10, 0.69: even).
+_WINOGRAD_MIN_USE = 0.65
 # Tiles per block: the block's transformed tiles (36 x tiles x C) in about this many bytes.
 _WINOGRAD_BLOCK_BYTES = 8 << 20
 # While a tape records, a convolution's transformed tiles (2.25 times its input) are kept
@@ -568,6 +578,11 @@ _WINOGRAD_BLOCK_BYTES = 8 << 20
 # cache holds the most recent _CACHED_COLUMNS): 32x56x56x64's 58 MB save 15 of 119 ms.
 _WINOGRAD_CACHE_BYTES = 64 << 20
 _winograd_dtypes = {xp.dtype(xp.float32)}
+# Scratch (_workspace slots), each reused once the GEMM that reads it has run:
+#   slot 0: the gathered 6x6 tiles d, then M = V U (forward) or A g A^T (backward),
+#           then the backward's 6x6 input tiles;
+#   slot 1: V (unless kept whole), then the output tiles (forward) or (A g A^T) U^T;
+#   slot 3: the cotangent's 4x4 tiles (backward) or a block of output tiles to crop.
 # Set to False for im2col everywhere (float32 sums as exact as float64's are).
 use_winograd = True
 
@@ -575,9 +590,11 @@ use_winograd = True
 def _winograd_ok(n, ho, wo, w_shape, strides, dilations, groups, dtype) -> bool:
     """Whether conv2d with these output sizes and filters runs as Winograd F(4x4, 3x3)."""
     kh, kw, c, o = w_shape
-    tiles = n * -(-ho // 4) * -(-wo // 4)
+    th, tw = -(-ho // 4), -(-wo // 4)
+    tiles = n * th * tw
     return (
         use_winograd
+        and ho * wo >= _WINOGRAD_MIN_USE * 16 * th * tw
         and (kh, kw) == (3, 3)
         and strides == (1, 1)
         and dilations == (1, 1)
@@ -592,12 +609,13 @@ def _winograd_ok(n, ho, wo, w_shape, strides, dilations, groups, dtype) -> bool:
 @functools.cache
 def _winograd_matrices(dtype):
     """kron(B^T, B^T) (36, 36), kron(A^T, A^T) (16, 36) and its transpose: the 2-D
-    transforms as GEMMs; and kron(G, G) (36, 9), U = G w G^T for each (c, o)."""
+    transforms as GEMMs; kron(G, G) (36, 9), U = G w G^T for each (c, o); and
+    kron(B^T, B^T)'s transpose."""
     bt = xp.asarray(_WINOGRAD_BT, dtype=xp.float64)
     at = xp.asarray(_WINOGRAD_AT, dtype=xp.float64)
     g = xp.asarray(_WINOGRAD_G, dtype=xp.float64)
     kb, ka, kg = (xp.kron(m, m).astype(dtype) for m in (bt, at, g))
-    return kb, ka, xp.ascontiguousarray(ka.T), kg
+    return kb, ka, xp.ascontiguousarray(ka.T), kg, xp.ascontiguousarray(kb.T)
 
 
 def _kept_block(kept, th, tw, bn, bt):
@@ -659,10 +677,12 @@ def _winograd_v(x, padding, tw, bn, bt, v=None):
     return v
 
 
-def _winograd_blocks(n, ho, wo, c, dtype) -> list:
-    """(images, tile rows) blocks of about _WINOGRAD_BLOCK_BYTES of V each."""
+def _winograd_blocks(n, ho, wo, c, o, dtype) -> list:
+    """(images, tile rows) blocks of about _WINOGRAD_BLOCK_BYTES of tiles in tile space
+    (36 x tiles x channels, of the input or the output, whichever has more)."""
     th, tw = -(-ho // 4), -(-wo // 4)
-    return list(_blocks(n, th, tw * 36 * c * xp.dtype(dtype).itemsize, _WINOGRAD_BLOCK_BYTES))
+    row_bytes = tw * 36 * max(c, o) * xp.dtype(dtype).itemsize
+    return list(_blocks(n, th, row_bytes, _WINOGRAD_BLOCK_BYTES))
 
 
 def _winograd_key(padding, dtype):
@@ -673,16 +693,16 @@ def _winograd_conv(x, w, padding, ho, wo, bias):
     """conv2d of NHWC x with (3, 3, C, O) filters, stride 1, by Winograd F(4x4, 3x3)."""
     n, c, o = x.shape[0], x.shape[3], w.shape[3]
     dtype = x.dtype
-    _, ka, _, kg = _winograd_matrices(dtype)
+    _, ka, _, kg, _ = _winograd_matrices(dtype)
     u = (kg @ w.reshape(9, -1)).reshape(36, c, o)
     out = xp.empty((n, ho, wo, o), dtype=dtype)
     th, tw = -(-ho // 4), -(-wo // 4)
     # Recorded: keep the transformed tiles for the filter gradient, which needs them too.
     kept = None
-    if core.recorders and _nbytes((36, n * th * tw, c), dtype) <= _WINOGRAD_CACHE_BYTES:
+    if _keeping() and _nbytes((36, n * th * tw, c), dtype) <= _WINOGRAD_CACHE_BYTES:
         kept = _new_columns((36, n * th * tw, c), dtype)
 
-    for bn, bt in _winograd_blocks(n, ho, wo, c, dtype):
+    for bn, bt in _winograd_blocks(n, ho, wo, c, o, dtype):
         nb, tb = bn.stop - bn.start, bt.stop - bt.start
         v = None if kept is None else _kept_block(kept, th, tw, bn, bt)
         v = _winograd_v(x, padding, tw, bn, bt, v)
@@ -695,6 +715,7 @@ def _winograd_conv(x, w, padding, ho, wo, bias):
         tiles = y.reshape(4, 4, nb, tb, tw, o).transpose(2, 3, 0, 4, 1, 5)
         r0, r1 = 4 * bt.start, min(4 * bt.stop, ho)
         if r1 - r0 == 4 * tb and wo == 4 * tw:
+            # a view: the block is whole images or rows of one, contiguous in out
             out[bn, r0:r1].reshape(nb, tb, 4, tw, 4, o)[...] = tiles
         else:  # the last tiles reach past the output: place them whole, then crop
             full = _workspace((nb, tb, 4, tw, 4, o), dtype, slot=3)
@@ -711,13 +732,13 @@ def _winograd_filter_grad(x, g, padding):
     n, ho, wo, o = g.shape
     c = x.shape[3]
     dtype = x.dtype
-    _, _, kat, kg = _winograd_matrices(dtype)
+    _, _, kat, kg, _ = _winograd_matrices(dtype)
     th, tw = -(-ho // 4), -(-wo // 4)
     kept = _take_columns(x, _winograd_key(padding, dtype))
 
     du = xp.zeros((36, c, o), dtype=dtype)
     part = xp.empty((36, c, o), dtype=dtype)
-    for bn, bt in _winograd_blocks(n, ho, wo, c, dtype):
+    for bn, bt in _winograd_blocks(n, ho, wo, c, o, dtype):
         nb, tb = bn.stop - bn.start, bt.stop - bt.start
         if kept is None:
             v = _winograd_v(x, padding, tw, bn, bt)
@@ -734,6 +755,137 @@ def _winograd_filter_grad(x, g, padding):
         xp.matmul(v.transpose(0, 2, 1), dm, out=part)
         du += part
     return (kg.T @ du.reshape(36, -1)).reshape(3, 3, c, o)
+
+
+def _winograd_g_tiles(g, bn, bt, tw):
+    """The 4x4 tiles of the cotangent for one block, (16, tiles, O), zero past its edge."""
+    _, ho, wo, o = g.shape
+    nb, tb = bn.stop - bn.start, bt.stop - bt.start
+    r0, r1 = 4 * bt.start, min(4 * bt.stop, ho)
+    gb = g[bn, r0:r1]
+    if r1 - r0 < 4 * tb or wo < 4 * tw:
+        gb = _pad_nhwc(gb, ((0, 4 * tb - (r1 - r0)), (0, 4 * tw - wo)))
+    gt = _workspace((4, 4, nb, tb, tw, o), g.dtype, slot=3)
+    xp.copyto(gt, gb.reshape(nb, tb, 4, tw, 4, o).transpose(2, 4, 0, 1, 3, 5))
+    return gt.reshape(16, nb * tb * tw, o)
+
+
+def _pieces(spans):
+    """Split runs of taps into pieces of at most 4: within one, no two (tile, tap) pairs
+    land on the same input position (tap k of tile t lands on 4 t + k - pad)."""
+    for k0, k1, a, b in spans:
+        for p0 in range(k0, k1, 4):
+            yield p0, min(p0 + 4, k1), a, b
+
+
+def _centre_taps(size, pad, tiles):
+    """The piece of 4 taps of tiles 0 .. tiles - 1 that lands on 0 .. size - 1 exactly
+    once (k0, k0 + 4, a, b), or None."""
+    for k0, k1, a, b in _pieces(_tile_spans(size, pad, 0, tiles)):
+        if k1 - k0 == 4 and 4 * a + k0 - pad == 0 and 4 * b + k0 - pad == size:
+            return k0, k1, a, b
+    return None
+
+
+def _winograd_scatter_add(dx, dd, padding, bn, bt, tw):
+    """dx[bn] += the 6x6 tiles dd (6, 6, images, tile rows, tw, C) where they land inside
+    the input: the transpose of _winograd_v's gather, one strided add per piece of taps."""
+    n, h, wd, c = dx.shape
+    (pt, _), (pl, _) = padding
+    nb = bn.stop - bn.start
+    sn, sh, sw, sc = dx.strides
+    for i0, i1, a, b in _pieces(_tile_spans(h, pt, bt.start, bt.stop)):
+        for j0, j1, e, f in _pieces(_tile_spans(wd, pl, 0, tw)):
+            if a < b and e < f:
+                start = dx[bn.start, 4 * a + i0 - pt, 4 * e + j0 - pl :]
+                shape = (i1 - i0, j1 - j0, nb, b - a, f - e, c)
+                dst = _as_strided(start, shape, (sh, sw, sn, 4 * sh, 4 * sw, sc))
+                dst += dd[i0:i1, j0:j1, :, a - bt.start : b - bt.start, e:f]
+
+
+def _winograd_fold_assign(dx, dd, padding, bn, centre):
+    """dx[bn] = the 6x6 tiles dd (6, 6, images, th, tw, C) of whole images where they land,
+    when the ``centre`` piece of taps covers them exactly once (see _centre_taps): every
+    other tap lands where a centre tap of a neighbouring tile does, so it is first added
+    to that tap in dd (contiguous slices, in cache), then the centre is assigned."""
+    _, h, wd, c = dx.shape
+    (pt, _), (pl, _) = padding
+    (r0, _, ra, rb), (c0, _, ca, cb) = centre
+    th, tw = dd.shape[3], dd.shape[4]
+    for axis, k0, a, b, count in ((3, r0, ra, rb, th), (4, c0, ca, cb, tw)):
+        # along rows, every column tap; then along columns, only the centre rows
+        part = dd if axis == 3 else dd[r0 : r0 + 4]
+        for k in list(range(k0)) + list(range(k0 + 4, 6)):
+            q = (k - k0) // 4  # tap k of tile t is tap k - 4 q of tile t + q
+            lo, hi = max(0, a - q), min(count, b - q)
+            if lo >= hi:
+                continue
+            src = [slice(None)] * 6
+            dst = [slice(None)] * 6
+            src[0 if axis == 3 else 1] = k
+            dst[0 if axis == 3 else 1] = k - 4 * q
+            src[axis] = slice(lo, hi)
+            dst[axis] = slice(lo + q, hi + q)
+            part[tuple(dst)] += part[tuple(src)]
+    sn, sh, sw, sc = dx.strides
+    start = dx[bn.start, 4 * ra + r0 - pt, 4 * ca + c0 - pl :]
+    shape = (4, 4, bn.stop - bn.start, rb - ra, cb - ca, c)
+    dst = _as_strided(start, shape, (sh, sw, sn, 4 * sh, 4 * sw, sc))
+    dst[...] = dd[r0 : r0 + 4, c0 : c0 + 4, :, ra:rb, ca:cb]
+
+
+def _winograd_backward(x, w, g, padding, want):
+    """The input's, the filters' and the bias's gradients of a Winograd convolution at once
+    (``want``: three flags), sharing the cotangent's tiles in tile space, A g A^T: the
+    filter gradient sums V^T (A g A^T) over tiles, and the input gradient is the forward
+    pass transposed: (A g A^T) U^T taken back by B and scattered onto the input's tiles.
+    One pass over g serves all three (32x56x56x64, 64->64: 60 -> 52 ms, measured)."""
+    n, ho, wo, o = g.shape
+    c = x.shape[3]
+    dtype = x.dtype
+    want_x, want_w, want_b = want
+    _, _, kat, kg, kbt = _winograd_matrices(dtype)
+    th, tw = -(-ho // 4), -(-wo // 4)
+    kept = _take_columns(x, _winograd_key(padding, dtype)) if want_w else None
+    blocks = _winograd_blocks(n, ho, wo, c, o, dtype)
+    centre = None
+    if want_x:
+        ut = (kg @ w.reshape(9, -1)).reshape(36, c, o).transpose(0, 2, 1)  # U^T: (36, O, C)
+        if all(bt.stop - bt.start == th for _, bt in blocks):  # whole images
+            rows = _centre_taps(x.shape[1], padding[0][0], th)
+            cols = _centre_taps(x.shape[2], padding[1][0], tw)
+            centre = None if rows is None or cols is None else (rows, cols)
+        dx = (xp.zeros if centre is None else xp.empty)(x.shape, dtype=dtype)
+    if want_w:
+        du = xp.zeros((36, c, o), dtype=dtype)
+        part = xp.empty((36, c, o), dtype=dtype)
+    db = xp.zeros(o, dtype=dtype) if want_b else None
+    for bn, bt in blocks:
+        nb, tb = bn.stop - bn.start, bt.stop - bt.start
+        if want_w:  # V first: its gather uses the scratch that dm takes next
+            v = _winograd_v(x, padding, tw, bn, bt) if kept is None else None
+            v = _kept_block(kept, th, tw, bn, bt) if v is None else v
+        gt = _winograd_g_tiles(g, bn, bt, tw)
+        if want_b:
+            db += gt.reshape(-1, o).sum(axis=0)
+        if not (want_x or want_w):
+            continue
+        dm = _workspace((36, gt.shape[1], o), dtype)  # A g A^T
+        xp.matmul(kat, gt.reshape(16, -1), out=dm.reshape(36, -1))
+        if want_w:
+            xp.matmul(v.transpose(0, 2, 1), dm, out=part)
+            du += part
+        if want_x:
+            dv = _workspace((36, gt.shape[1], c), dtype, slot=1)  # V's scratch is free
+            xp.matmul(dm, ut, out=dv)
+            dd = _workspace((6, 6, nb, tb, tw, c), dtype)  # and so is dm's
+            xp.matmul(kbt, dv.reshape(36, -1), out=dd.reshape(36, -1))
+            if centre is None:
+                _winograd_scatter_add(dx, dd, padding, bn, bt, tw)
+            else:
+                _winograd_fold_assign(dx, dd, padding, bn, centre)
+    dw = (kg.T @ du.reshape(36, -1)).reshape(3, 3, c, o) if want_w else None
+    return (dx if want_x else None), dw, db
 
 
 def _conv2d_impl(x, w, strides, dilations, padding, groups, bias=None):
@@ -764,7 +916,7 @@ def _conv2d_impl(x, w, strides, dilations, padding, groups, bias=None):
         narrow = _offset_major(c, kw, dilations[1], item)
         # Recorded and small: keep the columns for the filter gradient.
         key = (kh, kw, strides, dilations, padding, narrow)
-        keep = bool(core.recorders) and _cacheable(n, ho, row_bytes)
+        keep = _keeping() and _cacheable(n, ho, row_bytes)
         for bn, bh, v in blocks:
             rows = v.shape[0] * v.shape[1] * wo
             dst = out[bn, bh].reshape(rows, o)
@@ -943,7 +1095,7 @@ def _conv2d_by_rows(x, w, strides, dilations, padding, ho, wo, bias):
     dtype = xp.result_type(x.dtype, w.dtype)
     shape = (n, ho, kh, wd * c)
     # Recorded and small: keep the rows for the filter gradient, as im2col keeps columns.
-    keep = bool(core.recorders) and _cacheable(n, ho, _nbytes(shape[2:], dtype))
+    keep = _keeping() and _cacheable(n, ho, _nbytes(shape[2:], dtype))
     rows = _new_columns(shape, dtype) if keep else _workspace(shape, dtype)
     _input_rows(x, kh, ho, strides[0], dilations[0], padding[0][0], rows)
     t = _width_toeplitz(
@@ -1097,24 +1249,43 @@ def _filter_grad(x, g, kernel_size, p) -> Tensor:
     return apply(conv2d_filter_grad_p, (x, g), {**_conv_params(p), "kernel_size": kernel_size})
 
 
-# conv2d is bilinear: y = C(x, w).  Its VJPs are the transposes in x and in w; its JVPs
-# are C itself applied to one tangent.
-defvjp(
-    conv2d_p,
-    lambda g, out, x, w, **p: _input_grad(g, w, x.shape[1:3], p),
-    lambda g, out, x, w, **p: _filter_grad(x, g, w.shape[:2], p),
-)
-defjvp(
-    conv2d_p,
-    lambda dx, out, x, w, **p: _conv(dx, w, p),
-    lambda dw, out, x, w, **p: _conv(x, dw, p),
-)
-defvjp(
-    conv2d_bias_p,
-    lambda g, out, x, w, b, **p: _input_grad(g, w, x.shape[1:3], p),
-    lambda g, out, x, w, b, **p: _filter_grad(x, g, w.shape[:2], p),
+# conv2d is bilinear: y = C(x, w).  Its VJPs are the transposes in x and in w (and the
+# bias's a sum); its JVPs are C itself applied to one tangent.
+_CONV_VJPS = (
+    lambda g, out, x, w, *b, **p: _input_grad(g, w, x.shape[1:3], p),
+    lambda g, out, x, w, *b, **p: _filter_grad(x, g, w.shape[:2], p),
     lambda g, out, x, w, b, **p: _bias_grad(g, False),
 )
+
+
+def _conv_vjp(i, g, out, x, w, *b, needed=None, **p):
+    """The joint rule of conv2d and conv2d_bias: the rules above, one per argument, except
+    for a Winograd convolution differentiated by the reverse pass with nothing recording
+    it, whose gradients come from one fused pass over g (_winograd_backward) on the first
+    call, kept for the calls for the other arguments."""
+    xv, wv, gv = x._value, w._value, g._value
+    n, ho, wo, _ = gv.shape
+    fused = (
+        needed is not None
+        and not core.recorders
+        and xv.dtype == wv.dtype == gv.dtype
+        and _winograd_ok(n, ho, wo, wv.shape, p["strides"], p["dilations"], p["groups"], xv.dtype)
+    )
+    if not fused:
+        return _CONV_VJPS[i](g, out, x, w, *b, **p)
+    joint = getattr(_local, "joint", None)
+    if joint is None or joint[0] is not g or joint[1] is not x or joint[2] is not w:
+        want = tuple(k in needed for k in range(3))
+        grads = _winograd_backward(xv, wv, gv, p["padding"], want)
+        joint = _local.joint = (g, x, w, [None if a is None else wrap(a) for a in grads])
+    if i == needed[-1]:  # the last one asked for: let go of g and the results
+        _local.joint = None
+    return joint[3][i]
+
+
+for _prim in (conv2d_p, conv2d_bias_p):
+    _prim.vjps = _conv_vjp
+    _prim.tell_needed = True
 defjvp(
     conv2d_bias_p,
     lambda dx, out, x, w, b, **p: _conv(dx, w, p),
@@ -1175,15 +1346,22 @@ def _conv2d_nhwc(op, x, w, strides, padding, dilations, data_format, bias=None):
     pads = _padding(padding, x.shape[1:3], (kh, kw), strides, dilations, op, data_format)
     _out_size(op, x.shape, (kh, kw), strides, dilations, pads)
     params = {"strides": strides, "dilations": dilations, "padding": pads, "groups": groups}
-    if bias is None:
-        return apply(conv2d_p, (x, w), params)
-    b = operand(bias, x._value.dtype if not isinstance(bias, Tensor) else None)
-    if b._value.ndim != 1 or b.shape[0] != o or b._value.dtype != x._value.dtype:
-        raise ValueError(
-            f"{op}: bias must be a 1-D {x.dtype} tensor of {o} values (one per output "
-            f"channel), got {b.dtype}{list(b.shape)}"
-        )
-    return apply(conv2d_bias_p, (x, w, b), params)
+    prim, args = conv2d_p, (x, w)
+    if bias is not None:
+        b = operand(bias, x._value.dtype if not isinstance(bias, Tensor) else None)
+        if b._value.ndim != 1 or b.shape[0] != o or b._value.dtype != x._value.dtype:
+            raise ValueError(
+                f"{op}: bias must be a 1-D {x.dtype} tensor of {o} values (one per output "
+                f"channel), got {b.dtype}{list(b.shape)}"
+            )
+        prim, args = conv2d_bias_p, (x, w, b)
+    # Keep im2col's columns (Winograd's tiles) for the filter gradient only when it will
+    # be asked for: not for inference, frozen filters or another thread's tape.
+    _local.keep = bool(core.recorders) and core.differentiated_in_reverse(w)
+    try:
+        return apply(prim, args, params)
+    finally:
+        _local.keep = False
 
 
 def conv2d(

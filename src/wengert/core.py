@@ -64,9 +64,21 @@ class Primitive:
         differentiable: False for ops with no gradient by definition (argmax,
             floor, comparisons): their inputs get ``None``, never an error.
         multiple_results: True when ``impl`` returns a tuple of arrays.
+        tell_needed: True when ``vjps`` is one joint rule, ``vjps(i, g, ...)``, that
+            the reverse pass also tells which arguments need gradients, as
+            ``needed=`` (a tuple of indices; other callers leave it None): a fused
+            backward then computes only those.
     """
 
-    __slots__ = ("name", "impl", "vjps", "jvps", "differentiable", "multiple_results")
+    __slots__ = (
+        "name",
+        "impl",
+        "vjps",
+        "jvps",
+        "differentiable",
+        "multiple_results",
+        "tell_needed",
+    )
 
     def __init__(self, name: str, impl, multiple_results: bool = False):
         self.name = name
@@ -75,6 +87,7 @@ class Primitive:
         self.jvps = None
         self.differentiable = True
         self.multiple_results = multiple_results
+        self.tell_needed = False
 
     def __repr__(self) -> str:
         return f"Primitive({self.name!r})"
@@ -352,6 +365,29 @@ def push_recorder(r) -> None:
     r.recording_thread = current_thread()
     with _recorders_lock:
         recorders = recorders + (r,)
+
+
+def differentiated_in_reverse(t) -> bool:
+    """Whether a reverse-mode recorder of this thread (a GradientTape) watches ``t`` or
+    will watch it when read: ``t``'s gradient may be asked for.
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert import core
+        >>> x = wg.constant(1.0)
+        >>> with wg.GradientTape() as tape:
+        ...     before = core.differentiated_in_reverse(x)
+        ...     tape.watch(x)
+        ...     after = core.differentiated_in_reverse(x)
+        >>> before, after
+        (False, True)
+    """
+    me = current_thread()
+    for r in recorders:
+        asks = getattr(r, "will_differentiate", None)
+        if asks is not None and r.recording_thread == me and asks(t):
+            return True
+    return False
 
 
 def remove_recorder(r) -> int:

@@ -26,6 +26,8 @@ from .tensor import Tensor, Variable, next_tid, wrap
 
 __all__ = ["GradientTape", "UnconnectedGradients", "custom_gradient", "Record"]
 
+_NOTHING_TOLD: dict = {}  # what the reverse pass tells a joint rule that did not ask
+
 
 class UnconnectedGradients(enum.Enum):
     """What ``gradient`` returns for a source the target does not depend on.
@@ -231,6 +233,17 @@ class GradientTape:
         return tuple(self._variables)
 
     # -- recording (called by core.apply for every op while this tape is active) -----
+    def will_differentiate(self, t) -> bool:
+        """Whether this tape watches ``t``, or will when an op reads it (a trainable
+        float Variable, with ``watch_accessed_variables``): a fused op asks, to keep
+        for its backward pass only what a gradient will use."""
+        return t._tid in self._watched or (
+            type(t) is Variable
+            and self._watch_accessed
+            and t.trainable
+            and t._value.dtype.kind in "fc"
+        )
+
     def record(self, prim: Primitive, args: tuple, out, params: dict) -> None:
         if self.recording_thread != current_thread():
             return  # another thread's op: a tape records its own thread's (TensorFlow)
@@ -504,13 +517,21 @@ class GradientTape:
                 joint = type(vjps) is not tuple
                 if check:  # anomaly mode: name the forward op whose rules run next
                     debugging._backward_record = (prim, idx, args)
+                told = _NOTHING_TOLD
+                if prim.tell_needed:
+                    told = {}  # which arguments need gradients (see Primitive)
+                    told["needed"] = tuple(
+                        i
+                        for i, tid in enumerate(in_tids)
+                        if tid and (reach is None or tid in reach)
+                    )
                 for i, tid in enumerate(in_tids):
                     if not tid or (reach is not None and tid not in reach):
                         continue
                     # Integer inputs need no check here: the only ops that turn integers
                     # into floats (cast, where's condition) give them no gradient.
                     if joint:
-                        gi = vjps(i, g, out, *args, **params)
+                        gi = vjps(i, g, out, *args, **told, **params)
                     else:
                         rule = vjps[i]
                         if rule is None:
