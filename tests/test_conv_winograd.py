@@ -352,3 +352,58 @@ def test_layer_keeps_tiles_only_for_a_tape_that_reads_its_kernel(monkeypatch):
             layer(x)
             assert [entry[1][0] for entry in conv_ops._column_cache()] == expected
     conv_ops._column_cache().clear()
+
+
+def test_forward_mode_uses_the_convolutions_own_jvp(monkeypatch):
+    """conv2d's JVP is a convolution of the tangent (not the transposed-VJP fallback), and
+    a ForwardAccumulator's tangent convolutions keep no tiles."""
+    assert conv_ops.conv2d_p.jvps is not None and conv_ops.conv2d_bias_p.jvps is not None
+    _force_winograd(monkeypatch, True)
+    conv_ops._column_cache().clear()
+    x0 = RNG.standard_normal((2, 8, 8, 8))
+    w0 = RNG.standard_normal((3, 3, 8, 8))
+    dx0 = RNG.standard_normal(x0.shape)
+    x, w = wg.constant(x0), wg.constant(w0)
+    with wg.GradientTape() as tape:
+        tape.watch(w)
+        with wg.ForwardAccumulator(x, wg.constant(dx0)) as acc:
+            y = wg.nn.conv2d(x, w, 1, "SAME")
+        owners = [entry[0] for entry in conv_ops._column_cache()]
+    assert owners == [x._value]  # the forward's tiles only, not the tangent's
+    _force_winograd(monkeypatch, False)
+    np.testing.assert_allclose(
+        acc.jvp(y).numpy(), wg.nn.conv2d(dx0, w0, 1, "SAME").numpy(), rtol=1e-12, atol=1e-12
+    )
+    conv_ops._column_cache().clear()
+
+
+def test_persistent_tape_asks_different_arguments_and_gets_each(monkeypatch):
+    """One record differentiated twice with the same cotangent object, for different
+    arguments: each call computes what it is asked (the fused results are keyed by it)."""
+    _force_winograd(monkeypatch, True)
+    x = wg.constant(RNG.standard_normal((2, 8, 8, 8)))
+    w = wg.constant(RNG.standard_normal((3, 3, 8, 4)))
+    b = wg.constant(RNG.standard_normal(4))
+    with wg.GradientTape(persistent=True) as tape:
+        tape.watch([x, w, b])
+        y = wg.nn.conv2d(x, w, 1, "SAME", bias=b)
+    g = wg.ones_like(y)
+    gx, gw = tape.gradient(y, [x, w], output_gradients=g)
+    gx2, gb = tape.gradient(y, [x, b], output_gradients=g)
+    np.testing.assert_allclose(gb.numpy(), np.full(4, 2 * 8 * 8.0))
+    np.testing.assert_allclose(gx2.numpy(), gx.numpy(), rtol=1e-12, atol=1e-12)
+    _force_winograd(monkeypatch, False)
+    want = _conv_and_grads(x.numpy(), w.numpy(), "SAME", np.ones(y.shape))
+    np.testing.assert_allclose(gw.numpy(), want[2], rtol=1e-12, atol=1e-12)
+
+
+def test_nothing_is_kept_inside_stop_recording(monkeypatch):
+    _force_winograd(monkeypatch, True)
+    conv_ops._column_cache().clear()
+    x = wg.constant(RNG.standard_normal((2, 8, 8, 8)))
+    w = wg.constant(RNG.standard_normal((3, 3, 8, 8)))
+    with wg.GradientTape() as tape:
+        tape.watch(w)
+        with tape.stop_recording():
+            wg.nn.conv2d(x, w, 1, "SAME")
+            assert conv_ops._column_cache() == []

@@ -126,10 +126,14 @@ def _workspace(shape, dtype, slot=0):
     return buf[:nbytes].view(dtype).reshape(shape)
 
 
-def _keeping() -> bool:
-    """Whether this forward pass keeps its columns (or tiles) for the filter gradient:
-    only inside conv2d called with filters a tape of this thread differentiates."""
-    return getattr(_local, "keep", False)
+def _take_keep() -> bool:
+    """Whether this forward pass keeps its columns (or tiles) for the filter gradient: only
+    the convolution that conv2d applies to filters a tape of this thread differentiates
+    (the flag is cleared as it is read, so the convolutions that recorders run while
+    recording it, a ForwardAccumulator's, keep nothing)."""
+    keep = getattr(_local, "keep", False)
+    _local.keep = False
+    return keep
 
 
 def _column_cache() -> list:
@@ -689,7 +693,7 @@ def _winograd_key(padding, dtype):
     return ("winograd", padding, xp.dtype(dtype).str)
 
 
-def _winograd_conv(x, w, padding, ho, wo, bias):
+def _winograd_conv(x, w, padding, ho, wo, bias, keep=False):
     """conv2d of NHWC x with (3, 3, C, O) filters, stride 1, by Winograd F(4x4, 3x3)."""
     n, c, o = x.shape[0], x.shape[3], w.shape[3]
     dtype = x.dtype
@@ -699,7 +703,7 @@ def _winograd_conv(x, w, padding, ho, wo, bias):
     th, tw = -(-ho // 4), -(-wo // 4)
     # Recorded: keep the transformed tiles for the filter gradient, which needs them too.
     kept = None
-    if _keeping() and _nbytes((36, n * th * tw, c), dtype) <= _WINOGRAD_CACHE_BYTES:
+    if keep and _nbytes((36, n * th * tw, c), dtype) <= _WINOGRAD_CACHE_BYTES:
         kept = _new_columns((36, n * th * tw, c), dtype)
 
     for bn, bt in _winograd_blocks(n, ho, wo, c, o, dtype):
@@ -846,7 +850,9 @@ def _winograd_backward(x, w, g, padding, want):
     want_x, want_w, want_b = want
     _, _, kat, kg, kbt = _winograd_matrices(dtype)
     th, tw = -(-ho // 4), -(-wo // 4)
-    kept = _take_columns(x, _winograd_key(padding, dtype)) if want_w else None
+    # taken even when not needed: nothing else will use them.  (Its buffer becomes a spare
+    # that only a later forward pass of this thread reuses: valid for this whole call.)
+    kept = _take_columns(x, _winograd_key(padding, dtype))
     blocks = _winograd_blocks(n, ho, wo, c, o, dtype)
     centre = None
     if want_x:
@@ -889,6 +895,7 @@ def _winograd_backward(x, w, g, padding, want):
 
 
 def _conv2d_impl(x, w, strides, dilations, padding, groups, bias=None):
+    keep = _take_keep()
     n, h, wd, c = x.shape
     kh, kw, cg, o = w.shape
     ho, wo = _out_size("conv2d", x.shape, (kh, kw), strides, dilations, padding)
@@ -899,11 +906,11 @@ def _conv2d_impl(x, w, strides, dilations, padding, groups, bias=None):
             _add_bias_rows(out, bias)
         return out
     if groups == 1 and _by_rows(c, wd, (kh, kw), (wo, o), x.itemsize):
-        return _conv2d_by_rows(x, w, strides, dilations, padding, ho, wo, bias)
+        return _conv2d_by_rows(x, w, strides, dilations, padding, ho, wo, bias, keep)
     if groups > 1 and cg == 1:
         return _depthwise_impl(x, w, strides, dilations, padding, ho, wo, bias)
     if x.dtype == w.dtype and _winograd_ok(n, ho, wo, w.shape, strides, dilations, groups, dtype):
-        return _winograd_conv(x, w, padding, ho, wo, bias)
+        return _winograd_conv(x, w, padding, ho, wo, bias, keep)
     out = xp.empty((n, ho, wo, o), dtype=dtype)
     if out.size == 0:
         return out
@@ -916,7 +923,7 @@ def _conv2d_impl(x, w, strides, dilations, padding, groups, bias=None):
         narrow = _offset_major(c, kw, dilations[1], item)
         # Recorded and small: keep the columns for the filter gradient.
         key = (kh, kw, strides, dilations, padding, narrow)
-        keep = _keeping() and _cacheable(n, ho, row_bytes)
+        keep = keep and _cacheable(n, ho, row_bytes)
         for bn, bh, v in blocks:
             rows = v.shape[0] * v.shape[1] * wo
             dst = out[bn, bh].reshape(rows, o)
@@ -1089,13 +1096,13 @@ def _rows_key(kh, strides, dilations, padding, dtype):
     return ("rows", kh, strides[0], dilations[0], padding[0], xp.dtype(dtype).str)
 
 
-def _conv2d_by_rows(x, w, strides, dilations, padding, ho, wo, bias):
+def _conv2d_by_rows(x, w, strides, dilations, padding, ho, wo, bias, keep=False):
     n, h, wd, c = x.shape
     kh, kw, _, o = w.shape
     dtype = xp.result_type(x.dtype, w.dtype)
     shape = (n, ho, kh, wd * c)
     # Recorded and small: keep the rows for the filter gradient, as im2col keeps columns.
-    keep = _keeping() and _cacheable(n, ho, _nbytes(shape[2:], dtype))
+    keep = keep and _cacheable(n, ho, _nbytes(shape[2:], dtype))
     rows = _new_columns(shape, dtype) if keep else _workspace(shape, dtype)
     _input_rows(x, kh, ho, strides[0], dilations[0], padding[0][0], rows)
     t = _width_toeplitz(
@@ -1260,32 +1267,39 @@ _CONV_VJPS = (
 
 def _conv_vjp(i, g, out, x, w, *b, needed=None, **p):
     """The joint rule of conv2d and conv2d_bias: the rules above, one per argument, except
-    for a Winograd convolution differentiated by the reverse pass with nothing recording
-    it, whose gradients come from one fused pass over g (_winograd_backward) on the first
-    call, kept for the calls for the other arguments."""
+    for a Winograd convolution differentiated by the reverse pass with nothing of this
+    thread recording it, whose gradients come from one fused pass over g
+    (_winograd_backward).  The reverse pass asks for each argument in ``needed`` in turn:
+    the first call computes them all and keeps them, keyed by (g, x, w, needed) -- the
+    very objects, which the entry holds -- for the next calls; the last one drops them."""
     xv, wv, gv = x._value, w._value, g._value
     n, ho, wo, _ = gv.shape
     fused = (
         needed is not None
-        and not core.recorders
         and xv.dtype == wv.dtype == gv.dtype
         and _winograd_ok(n, ho, wo, wv.shape, p["strides"], p["dilations"], p["groups"], xv.dtype)
+        and not core.recording_here()
     )
     if not fused:
         return _CONV_VJPS[i](g, out, x, w, *b, **p)
     joint = getattr(_local, "joint", None)
-    if joint is None or joint[0] is not g or joint[1] is not x or joint[2] is not w:
+    if joint is None or any(a is not b for a, b in zip(joint[:3], (g, x, w))) or joint[3] != needed:
         want = tuple(k in needed for k in range(3))
         grads = _winograd_backward(xv, wv, gv, p["padding"], want)
-        joint = _local.joint = (g, x, w, [None if a is None else wrap(a) for a in grads])
+        joint = _local.joint = (g, x, w, needed, [None if a is None else wrap(a) for a in grads])
     if i == needed[-1]:  # the last one asked for: let go of g and the results
         _local.joint = None
-    return joint[3][i]
+    return joint[4][i]
 
 
 for _prim in (conv2d_p, conv2d_bias_p):
     _prim.vjps = _conv_vjp
     _prim.tell_needed = True
+defjvp(
+    conv2d_p,
+    lambda dx, out, x, w, **p: _conv(dx, w, p),
+    lambda dw, out, x, w, **p: _conv(x, dw, p),
+)
 defjvp(
     conv2d_bias_p,
     lambda dx, out, x, w, b, **p: _conv(dx, w, p),

@@ -390,6 +390,12 @@ def differentiated_in_reverse(t) -> bool:
     return False
 
 
+def recording_here() -> bool:
+    """Whether a recorder of this thread is active (other threads' record only their own ops)."""
+    me = current_thread()
+    return any(r.recording_thread == me for r in recorders)
+
+
 def remove_recorder(r) -> int:
     """Stop ``r`` recording; return the position it had (or -1)."""
     global recorders

@@ -235,8 +235,11 @@ class GradientTape:
     # -- recording (called by core.apply for every op while this tape is active) -----
     def will_differentiate(self, t) -> bool:
         """Whether this tape watches ``t``, or will when an op reads it (a trainable
-        float Variable, with ``watch_accessed_variables``): a fused op asks, to keep
-        for its backward pass only what a gradient will use."""
+        float Variable, with ``watch_accessed_variables``), and records now (not inside
+        ``stop_recording``): a fused op asks, to keep for its backward pass only what a
+        gradient will use."""
+        if self._paused:
+            return False
         return t._tid in self._watched or (
             type(t) is Variable
             and self._watch_accessed
