@@ -407,3 +407,21 @@ def test_nothing_is_kept_inside_stop_recording(monkeypatch):
         with tape.stop_recording():
             wg.nn.conv2d(x, w, 1, "SAME")
             assert conv_ops._column_cache() == []
+
+
+def test_spare_buffers_stay_bounded(monkeypatch):
+    """Kept tiles of many sizes leave at most two spare buffers, within the byte budget."""
+    monkeypatch.setattr(conv_ops, "_WINOGRAD_CACHE_BYTES", 600_000)
+    _force_winograd(monkeypatch, True)
+    conv_ops._column_cache().clear()
+    w = wg.constant(RNG.standard_normal((3, 3, 8, 8)))
+    for size in (8, 12, 16, 9, 13, 8, 16):
+        x = wg.constant(RNG.standard_normal((2, size, size, 8)))
+        with wg.GradientTape() as tape:
+            tape.watch([x, w])
+            y = wg.nn.conv2d(x, w, 1, "SAME")
+        tape.gradient(y, [x, w])
+        spare = conv_ops._local.spare
+        assert len(spare) <= conv_ops._CACHED_COLUMNS
+        assert len(spare) == 1 or sum(b.nbytes for b in spare) <= 600_000
+    conv_ops._column_cache().clear()

@@ -155,8 +155,17 @@ def _take_columns(x, key):
         if owner is x and k == key:
             del cache[i]
             _local.spare.append(cols.base)
+            _trim_spares(_local.spare)
             return cols
     return None
+
+
+def _trim_spares(spare):
+    """Keep at most _CACHED_COLUMNS spare buffers, the newest, and no more bytes of them
+    than one entry of Winograd tiles may hold: what stays allocated between steps."""
+    del spare[:-_CACHED_COLUMNS]
+    while len(spare) > 1 and sum(b.nbytes for b in spare) > _WINOGRAD_CACHE_BYTES:
+        del spare[0]
 
 
 def _new_columns(shape, dtype):
@@ -171,7 +180,7 @@ def _new_columns(shape, dtype):
         buf = spare.pop(min(fits, key=lambda i: spare[i].nbytes))  # the smallest that fits
     else:
         buf = xp.empty(need, dtype=xp.uint8)
-    del spare[_CACHED_COLUMNS:]  # keep at most as many spares as entries
+    _trim_spares(spare)
     return buf[:need].view(dtype).reshape(shape)
 
 
