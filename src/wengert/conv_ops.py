@@ -552,8 +552,9 @@ def _depthwise_input_grad(g, w, input_size, strides, dilations, padding, c):
 # per 16 outputs instead of 9 per output.  In NumPy the transforms are GEMMs too, with
 # the Kronecker products below (36 x 36 and 16 x 36), so every pass is one BLAS call
 # over a block of tiles.  32x56x56x64, 64->64 here: forward 46 -> 32 ms, input gradient
-# 45 -> 32, filter gradient 48 -> 43 (25 from the forward's kept tiles); a training
-# step of the layer 141 -> 104 ms.  Float32 only: the transforms' coefficients (up to
+# 45 -> 32, filter gradient 48 -> 43 (25 from the forward's kept tiles); with the fused
+# backward pass (_winograd_backward) a training step of the layer 141 -> 90-97 ms.
+# Float32 only: the transforms' coefficients (up to
 # 8 and 1/24) cost about one decimal digit (relative error ~1e-5 of the output's scale
 # against 1e-6 for im2col, measured); float64 keeps im2col's exact sums.
 _WINOGRAD_BT = (
@@ -584,7 +585,8 @@ _WINOGRAD_MIN_CHANNELS = 32
 # share of them must be output (64x7x7: 0.77 of the tiles, 10 % faster; 64x6x6, 0.56:
 # 9 % slower; 32x10x10, 0.69: even).
 _WINOGRAD_MIN_USE = 0.65
-# Tiles per block: the block's transformed tiles (36 x tiles x C) in about this many bytes.
+# Tiles per block: the block's tiles in tile space (36 x tiles x max(C, O)) in about this
+# many bytes.
 _WINOGRAD_BLOCK_BYTES = 8 << 20
 # While a tape records, a convolution's transformed tiles (2.25 times its input) are kept
 # for its filter gradient when at most this large, as im2col keeps small columns (the
@@ -596,7 +598,7 @@ _winograd_dtypes = {xp.dtype(xp.float32)}
 #           then the backward's 6x6 input tiles;
 #   slot 1: V (unless kept whole), then the output tiles (forward) or (A g A^T) U^T;
 #   slot 3: the cotangent's 4x4 tiles (backward) or a block of output tiles to crop.
-# Set to False for im2col everywhere (float32 sums as exact as float64's are).
+# Set to False for im2col everywhere (float32 results then as close as im2col's).
 use_winograd = True
 
 
