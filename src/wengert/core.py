@@ -391,7 +391,16 @@ def differentiated_in_reverse(t) -> bool:
 
 
 def recording_here() -> bool:
-    """Whether a recorder of this thread is active (other threads' record only their own ops)."""
+    """Whether a recorder of this thread is active (other threads' record only their own ops).
+
+    Example:
+        >>> import wengert as wg
+        >>> from wengert import core
+        >>> with wg.GradientTape():
+        ...     inside = core.recording_here()
+        >>> inside, core.recording_here()
+        (True, False)
+    """
     me = current_thread()
     return any(r.recording_thread == me for r in recorders)
 

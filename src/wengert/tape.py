@@ -237,7 +237,18 @@ class GradientTape:
         """Whether this tape watches ``t``, or will when an op reads it (a trainable
         float Variable, with ``watch_accessed_variables``), and records now (not inside
         ``stop_recording``): a fused op asks, to keep for its backward pass only what a
-        gradient will use."""
+        gradient will use.
+
+        Example:
+            >>> import wengert as wg
+            >>> v, c = wg.Variable(1.0), wg.constant(1.0)
+            >>> with wg.GradientTape() as tape:
+            ...     asked = tape.will_differentiate(v), tape.will_differentiate(c)
+            ...     with tape.stop_recording():
+            ...         paused = tape.will_differentiate(v)
+            >>> asked, paused
+            ((True, False), False)
+        """
         if self._paused:
             return False
         return t._tid in self._watched or (
